@@ -1,0 +1,377 @@
+//! `Connection`: whole messages over a pipe end or a stream socket.
+
+use core::time::Duration;
+
+use crate::frame::{Decoded, Decoder, Header};
+use crate::read_ahead::ReadAhead;
+use crate::sys::{self, BorrowedFd, Errno, IoSlice, OwnedFd, PollFd, PollFlags};
+use crate::Error;
+
+/// The largest message a new connection accepts: 64 MiB.
+///
+/// It bounds what a peer can make this process hold. Python peers may send
+/// up to 2^63 bytes; raise it with [`Connection::set_max_len`].
+pub const DEFAULT_MAX_LEN: u64 = 64 << 20;
+
+/// Which directions a [`Connection`] may use.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Receive only (the read end of a pipe).
+    Read,
+    /// Send only (the write end of a pipe).
+    Write,
+    /// Send and receive (a stream socket).
+    Duplex,
+}
+
+/// A framed message endpoint, like Python's `multiprocessing.connection.Connection`.
+///
+/// Messages are byte strings of any length, framed exactly as Python frames
+/// them, so either end may be a Python process. Dropping the connection
+/// closes its descriptor; when every copy of a writing end is closed, the
+/// reader sees [`Error::Eof`].
+///
+/// ```
+/// let (mut a, mut b) = ipcwire::pipe(true)?;
+/// a.send_bytes(b"ping")?;
+/// assert_eq!(b.recv_bytes()?, b"ping");
+/// drop(a);
+/// assert_eq!(b.recv_bytes(), Err(ipcwire::Error::Eof));
+/// # Ok::<(), ipcwire::Error>(())
+/// ```
+pub struct Connection {
+    fd: OwnedFd,
+    socket: bool,
+    access: Access,
+    decoder: Decoder,
+    ahead: ReadAhead,
+    /// An error that struck inside a message after part of it was taken:
+    /// that message can never be delivered whole, so receiving stays failed.
+    failed: Option<Error>,
+}
+
+impl Connection {
+    /// Wraps a descriptor (a pipe end or a connected stream socket) that
+    /// speaks the framing, for example one inherited from a parent process.
+    ///
+    /// # Errors
+    /// `EBADF` if `fd` is not open.
+    ///
+    /// # System calls
+    /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`).
+    pub fn from_fd(fd: OwnedFd, access: Access) -> Result<Connection, Errno> {
+        let socket = sys::fstat_is_socket(fd.as_fd())?;
+        Ok(Connection::new(fd, socket, access))
+    }
+
+    /// Wraps a descriptor whose kind the caller knows.
+    pub(crate) const fn new(fd: OwnedFd, socket: bool, access: Access) -> Connection {
+        Connection {
+            fd,
+            socket,
+            access,
+            decoder: Decoder::new(DEFAULT_MAX_LEN),
+            ahead: ReadAhead::new(),
+            failed: None,
+        }
+    }
+
+    /// Borrows the descriptor, for `poll`/`epoll` or [`sys`](crate::sys) calls.
+    ///
+    /// Reading from it directly bypasses the framing; do not mix the two.
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// Which directions this connection may use.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The largest message [`recv_bytes`](Self::recv_bytes) and friends accept.
+    pub fn max_len(&self) -> u64 {
+        self.decoder.max_len()
+    }
+
+    /// Changes the largest message accepted (default [`DEFAULT_MAX_LEN`]).
+    /// A message already refused with [`Error::TooLong`] is checked again.
+    pub fn set_max_len(&mut self, max_len: u64) {
+        self.decoder.set_max_len(max_len);
+    }
+
+    /// `send_bytes(msg)`: sends `msg` as one message.
+    ///
+    /// Header and payload leave in one vectored write; a partial write (a
+    /// message larger than the pipe or socket buffer) is continued until the
+    /// whole message is out. No allocation.
+    ///
+    /// # Errors
+    /// [`Error::NotWritable`] on a read-only end; [`Error::Io`] with
+    /// `Errno::PIPE` when the peer has closed a socket (no `SIGPIPE` is raised
+    /// on sockets; on a pipe `SIGPIPE`'s default action still applies).
+    ///
+    /// # System calls
+    /// Sockets: `sendmsg`, then `sendto` while the rest is pending. Pipes:
+    /// `writev`, then `write` while the rest is pending.
+    pub fn send_bytes(&mut self, msg: &[u8]) -> Result<(), Error> {
+        if self.access == Access::Read {
+            return Err(Error::NotWritable);
+        }
+        let header = Header::new(msg.len() as u64);
+        let head = header.as_bytes();
+        let mut sent = 0;
+        while sent < head.len() {
+            sent += self.write_vectored(&[IoSlice::new(&head[sent..]), IoSlice::new(msg)])?;
+        }
+        let mut sent = sent - head.len();
+        while sent < msg.len() {
+            sent += self.write(&msg[sent..])?;
+        }
+        Ok(())
+    }
+
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Error> {
+        let fd = self.fd.as_fd();
+        let n = if self.socket {
+            sys::send_vectored(fd, bufs)?
+        } else {
+            sys::writev(fd, bufs)?
+        };
+        nonzero(n)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize, Error> {
+        let fd = self.fd.as_fd();
+        let n = if self.socket {
+            sys::send(fd, buf)?
+        } else {
+            sys::write(fd, buf)?
+        };
+        nonzero(n)
+    }
+
+    /// `recv_bytes_into(buf)`: receives the next message into `buf` and
+    /// returns its length. No allocation.
+    ///
+    /// # Errors
+    /// - [`Error::BufferTooSmall`] when the message is longer than `buf`: it
+    ///   stays queued, whole, for the next call.
+    /// - [`Error::Eof`] when the peer closed between messages;
+    ///   [`Error::Truncated`] when it closed inside one.
+    /// - [`Error::TooLong`], [`Error::NegativeLength`] for a bad header.
+    /// - [`Error::NotReadable`] on a write-only end; [`Error::Io`].
+    ///
+    /// # System calls
+    /// `read`, as often as the message needs (none when it was read ahead).
+    pub fn recv_bytes_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let len = self.next_header()?;
+        let out = usize::try_from(len)
+            .ok()
+            .and_then(|n| buf.get_mut(..n))
+            .ok_or(Error::BufferTooSmall { needed: len })?;
+        let n = out.len();
+        self.take_payload(&mut SliceSink { out, got: 0 })?;
+        Ok(n)
+    }
+
+    /// `recv_bytes()`: receives the next message into a new `Vec`.
+    ///
+    /// Memory grows with the bytes that actually arrive, never with the
+    /// length a header declares, and the message is bounded by
+    /// [`max_len`](Self::max_len).
+    ///
+    /// # Errors
+    /// As for [`recv_bytes_into`](Self::recv_bytes_into), except
+    /// `BufferTooSmall`.
+    ///
+    /// # System calls
+    /// `read`, as often as the message needs (none when it was read ahead).
+    #[cfg(feature = "alloc")]
+    pub fn recv_bytes(&mut self) -> Result<alloc::vec::Vec<u8>, Error> {
+        self.next_header()?;
+        let mut sink = VecSink::default();
+        self.take_payload(&mut sink)?;
+        Ok(sink.msg)
+    }
+
+    /// Decodes up to the next header and returns its payload length; after
+    /// it the decoder is at the start of that payload.
+    fn next_header(&mut self) -> Result<u64, Error> {
+        if self.access == Access::Write {
+            return Err(Error::NotReadable);
+        }
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        loop {
+            if let Some((len, _)) = self.decoder.payload() {
+                return Ok(len);
+            }
+            let (used, found) = self.decoder.decode(self.ahead.filled())?;
+            let need_more = found == Decoded::NeedMore;
+            self.ahead.consume(used);
+            if need_more && self.ahead.fill(self.fd.as_fd())? == 0 {
+                return Err(match self.decoder.finish() {
+                    Ok(()) => Error::Eof,
+                    Err(e) => e.into(),
+                });
+            }
+        }
+    }
+
+    /// Moves the current payload into `sink`; an error after part of it was
+    /// taken fails receiving for good rather than deliver a torn message.
+    fn take_payload(&mut self, sink: &mut impl Sink) -> Result<(), Error> {
+        let result = self.move_payload(sink);
+        if let (Err(e), Some((len, left))) = (result, self.decoder.payload()) {
+            if left < len {
+                self.failed = Some(e);
+            }
+        }
+        result
+    }
+
+    /// Moves the current payload into `sink`: first what was read ahead,
+    /// then straight from the descriptor into the sink's own memory.
+    fn move_payload(&mut self, sink: &mut impl Sink) -> Result<(), Error> {
+        loop {
+            let (used, found) = self.decoder.decode(self.ahead.filled())?;
+            match found {
+                Decoded::Payload(piece) => sink.put(piece),
+                Decoded::FrameEnd => return Ok(()),
+                _ => {
+                    let left = self.decoder.payload().map_or(0, |(_, left)| left);
+                    let room = sink.room(left);
+                    let n = sys::read(self.fd.as_fd(), room)?;
+                    if n == 0 {
+                        return Err(Error::Truncated);
+                    }
+                    let (counted, _) = self.decoder.decode(&room[..n])?;
+                    sink.commit(counted);
+                }
+            }
+            self.ahead.consume(used);
+        }
+    }
+
+    /// `poll(timeout)`: waits until a message or end of stream can be
+    /// received, or the timeout passes; `None` waits without limit and
+    /// `Some(Duration::ZERO)` only looks.
+    ///
+    /// `true` means a receive will find data (or end of stream) without
+    /// waiting for the peer to start a message; it may still wait for the
+    /// rest of a message that is arriving.
+    ///
+    /// # Errors
+    /// [`Error::NotReadable`] on a write-only end; [`Error::Io`].
+    ///
+    /// # System calls
+    /// `poll` and `clock_gettime`; none when bytes are already read ahead.
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        if self.access == Access::Write {
+            return Err(Error::NotReadable);
+        }
+        if !self.ahead.filled().is_empty() || self.decoder.payload().is_some() {
+            return Ok(true);
+        }
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::IN)];
+        Ok(sys::poll(&mut fds, timeout)? > 0)
+    }
+}
+
+/// A write that took nothing would repeat forever; report it instead.
+fn nonzero(n: usize) -> Result<usize, Error> {
+    if n == 0 {
+        Err(Error::Io(Errno::IO))
+    } else {
+        Ok(n)
+    }
+}
+
+/// Where a payload goes: a caller's buffer or a growing `Vec`.
+trait Sink {
+    /// Appends bytes that were read ahead.
+    fn put(&mut self, bytes: &[u8]);
+    /// Free memory for reading up to `left` more payload bytes directly.
+    fn room(&mut self, left: u64) -> &mut [u8];
+    /// Keeps the first `n` bytes of the last [`room`](Sink::room).
+    fn commit(&mut self, n: usize);
+}
+
+/// A caller's buffer exactly as long as the payload.
+struct SliceSink<'a> {
+    out: &'a mut [u8],
+    got: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.out[self.got..self.got + bytes.len()].copy_from_slice(bytes);
+        self.got += bytes.len();
+    }
+
+    fn room(&mut self, _left: u64) -> &mut [u8] {
+        &mut self.out[self.got..]
+    }
+
+    fn commit(&mut self, n: usize) {
+        self.got += n;
+    }
+}
+
+/// A `Vec` that grows by at most its own size (and at least 64 KiB) per read,
+/// so memory follows the bytes received, not the length declared.
+#[cfg(feature = "alloc")]
+#[derive(Default)]
+struct VecSink {
+    msg: alloc::vec::Vec<u8>,
+    filled: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl Sink for VecSink {
+    fn put(&mut self, bytes: &[u8]) {
+        self.msg.extend_from_slice(bytes);
+        self.filled = self.msg.len();
+    }
+
+    fn room(&mut self, left: u64) -> &mut [u8] {
+        let step = self.filled.max(64 * 1024);
+        let grow = usize::try_from(left).map_or(step, |left| left.min(step));
+        self.msg.resize(self.filled + grow, 0);
+        &mut self.msg[self.filled..]
+    }
+
+    fn commit(&mut self, n: usize) {
+        self.filled += n;
+        self.msg.truncate(self.filled);
+    }
+}
+
+#[cfg(feature = "std")]
+mod std_impls {
+    use super::Connection;
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    impl AsFd for Connection {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            AsFd::as_fd(&self.fd)
+        }
+    }
+
+    impl AsRawFd for Connection {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd.as_raw_fd()
+        }
+    }
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("access", &self.access)
+            .field("max_len", &self.max_len())
+            .finish()
+    }
+}

@@ -1,0 +1,95 @@
+//! The error type of connections.
+
+use core::fmt;
+
+use crate::frame::FrameError;
+use crate::sys::Errno;
+
+/// Why a send or receive on a [`Connection`](crate::Connection) failed.
+///
+/// Each variant says what state the connection is left in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The peer closed the stream cleanly between two messages: there are no
+    /// more messages (Python's `EOFError`). Every later receive says the same.
+    Eof,
+    /// The stream ended inside a header or a payload: the last message was
+    /// cut short and is not delivered. Every later receive says the same.
+    /// (Python says `EOFError` when the stream ends right after a header.)
+    Truncated,
+    /// A header declared a negative length other than the escape marker: the
+    /// stream is not speaking this protocol. Every later receive says the same.
+    NegativeLength(i32),
+    /// A header declared a payload longer than the connection's maximum.
+    /// Nothing of the payload has been read: raise the maximum with
+    /// [`set_max_len`](crate::Connection::set_max_len) and receive again to get it.
+    TooLong {
+        /// The length the header declared.
+        len: u64,
+        /// The maximum in force.
+        max: u64,
+    },
+    /// The next message has `needed` bytes, more than the buffer given.
+    /// Nothing is lost: receive again with a buffer at least that large.
+    BufferTooSmall {
+        /// The length of the waiting message.
+        needed: u64,
+    },
+    /// Receiving on a write-only end (the writer of a simplex pipe).
+    NotReadable,
+    /// Sending on a read-only end (the reader of a simplex pipe).
+    NotWritable,
+    /// A system call failed; `Errno::PIPE` means the peer is gone. If it
+    /// struck inside a message after part of the payload was read, that
+    /// message is lost, and every later receive repeats this error.
+    Io(Errno),
+}
+
+impl From<Errno> for Error {
+    fn from(errno: Errno) -> Self {
+        Error::Io(errno)
+    }
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::NegativeLength(n) => Error::NegativeLength(n),
+            FrameError::TooLong { len, max } => Error::TooLong { len, max },
+            FrameError::Truncated => Error::Truncated,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Eof => f.write_str("end of stream: the peer closed the connection"),
+            Error::Truncated => FrameError::Truncated.fmt(f),
+            Error::NegativeLength(n) => FrameError::NegativeLength(n).fmt(f),
+            Error::TooLong { len, max } => FrameError::TooLong { len, max }.fmt(f),
+            Error::BufferTooSmall { needed } => {
+                write!(f, "buffer too small: the next message has {needed} bytes")
+            }
+            Error::NotReadable => f.write_str("connection is write-only"),
+            Error::NotWritable => f.write_str("connection is read-only"),
+            Error::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        use std::io::ErrorKind;
+        let kind = match e {
+            Error::Io(errno) => return errno.into(),
+            Error::Eof | Error::Truncated => ErrorKind::UnexpectedEof,
+            Error::NotReadable | Error::NotWritable => ErrorKind::Unsupported,
+            _ => ErrorKind::InvalidData,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

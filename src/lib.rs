@@ -1,0 +1,75 @@
+//! Framed messages between processes over pipes and sockets, byte-compatible
+//! with Python's `multiprocessing.connection`, on thin `libc` wrappers.
+//!
+//! - [`pipe`] is Python's `Pipe()`: two connected [`Connection`]s.
+//! - [`Connection::send_bytes`] / [`Connection::recv_bytes`] move whole
+//!   messages; [`Error::Eof`] is Python's `EOFError`.
+//! - [`fork_with_pipe`] is the classic pattern in one call: pipe, fork,
+//!   close the unused ends, run the child, wait.
+//! - [`frame`] is the pure wire codec, usable on its own (even without an OS).
+//! - [`sys`] holds every system call the crate makes, one short function each.
+//!
+//! ```
+//! use ipcwire::{fork_with_pipe, Direction};
+//! // SAFETY: single-threaded, so the child may do anything.
+//! let (mut conn, child) = unsafe {
+//!     fork_with_pipe(Direction::Duplex, |mut conn| {
+//!         let msg = conn.recv_bytes().unwrap();
+//!         conn.send_bytes(&msg.to_ascii_uppercase()).unwrap();
+//!         0
+//!     })?
+//! };
+//! conn.send_bytes(b"hello")?;
+//! assert_eq!(conn.recv_bytes()?, b"HELLO");
+//! assert!(child.wait()?.success());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//! - `std` (default): std descriptor conversions, `io::Error` conversions,
+//!   catching panics in forked children. Implies `alloc`.
+//! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 16 KiB heap
+//!   read-ahead buffer. Without it, receive into your own buffer with
+//!   [`Connection::recv_bytes_into`]; the read-ahead buffer is 256 bytes
+//!   inside the connection.
+//!
+//! Without either, the crate is `no_std` and allocation-free. The [`frame`]
+//! codec builds for targets without an operating system.
+//!
+//! # Pitfall: end of stream needs every writer closed
+//! A reader sees [`Error::Eof`] only when every copy of the writing end is
+//! closed, in every process. After a `fork` both processes hold both ends:
+//! each must drop the end it does not use, or the reader waits forever.
+#![no_std]
+#![deny(unsafe_code, missing_docs, unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod frame;
+
+#[cfg(unix)]
+pub mod sys;
+
+#[cfg(unix)]
+mod connection;
+#[cfg(unix)]
+mod error;
+#[cfg(unix)]
+mod pipe;
+#[cfg(unix)]
+mod read_ahead;
+
+#[cfg(unix)]
+pub use connection::{Access, Connection, DEFAULT_MAX_LEN};
+#[cfg(unix)]
+pub use error::Error;
+#[cfg(unix)]
+pub use pipe::pipe;
+#[cfg(unix)]
+pub use sys::ExitStatus;
+#[cfg(unix)]
+pub use sys::{fork_with_pipe, Child, Direction};

@@ -1,0 +1,140 @@
+//! Forking a child that talks over a pipe: Python's `Process` + `Pipe`.
+//!
+//! It lives in `sys` because it is `unsafe` for the same reason `fork` is.
+
+use crate::sys::{self, Errno, ExitStatus, Fork, Pid};
+use crate::{pipe, Connection};
+
+/// Which way messages flow between parent and child in [`fork_with_pipe`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The parent sends, the child receives (a pipe).
+    ToChild,
+    /// The child sends, the parent receives (a pipe).
+    FromChild,
+    /// Both send and receive (a socket pair).
+    Duplex,
+}
+
+/// A forked child process. Dropping it does not wait for it: call
+/// [`wait`](Child::wait), or the child stays a zombie until this process ends.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+}
+
+impl Child {
+    /// The child's process id.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// `waitpid`: waits for the child to end and says how it ended.
+    ///
+    /// # Errors
+    /// `ECHILD` if something else already reaped it.
+    ///
+    /// # System calls
+    /// `wait4` (repeated on `EINTR`).
+    pub fn wait(self) -> Result<ExitStatus, Errno> {
+        sys::waitpid(self.pid)
+    }
+
+    /// `kill`: sends `signal` (such as `libc::SIGKILL`) to the child.
+    ///
+    /// # Errors
+    /// `ESRCH` if it has already been reaped.
+    ///
+    /// # System calls
+    /// `kill`.
+    pub fn kill(&self, signal: i32) -> Result<(), Errno> {
+        sys::kill(self.pid, signal)
+    }
+}
+
+/// Creates a pipe, forks, and closes in each process the end it does not use.
+///
+/// The child runs `child` with its [`Connection`] and leaves with
+/// `_exit(code)`, `code` being what `child` returned; it never returns into
+/// the parent's copied stack. Under `std`, a panic in `child` is caught and
+/// the child exits with code 101. The parent gets its `Connection` and a
+/// [`Child`] to [`wait`](Child::wait) on.
+///
+/// The child leaves with `_exit`, so destructors of state copied from the
+/// parent do not run and user-space buffers are not flushed: `println!`
+/// flushes at each newline, but flush any other buffered writer yourself.
+///
+/// # Safety
+/// The same as [`sys::fork`]: if other threads exist in the parent, `child`
+/// must only do async-signal-safe work, because locks those threads held
+/// (the allocator's, stdout's) stay locked forever in the child. In a
+/// single-threaded program `child` may do anything.
+///
+/// # Errors
+/// `EMFILE` creating the pipe; `EAGAIN`/`ENOMEM` from `fork`.
+///
+/// # System calls
+/// `pipe2` or `socketpair`; `fork`; `close` (each process, of the unused
+/// end); in the child, whatever `child` does, `close`, then `exit_group`.
+///
+/// # Example
+/// ```
+/// use ipcwire::{fork_with_pipe, Direction, Error};
+/// // SAFETY: this doctest is single-threaded.
+/// let (mut conn, child) = unsafe {
+///     fork_with_pipe(Direction::ToChild, |mut conn| {
+///         let mut total = 0;
+///         while let Ok(msg) = conn.recv_bytes() {
+///             total += msg.len();
+///         }
+///         if total == 10 { 0 } else { 1 }
+///     })?
+/// };
+/// conn.send_bytes(b"hello")?;
+/// conn.send_bytes(b"world")?;
+/// drop(conn); // the child sees end of stream
+/// assert!(child.wait()?.success());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub unsafe fn fork_with_pipe<F>(
+    direction: Direction,
+    child: F,
+) -> Result<(Connection, Child), Errno>
+where
+    F: FnOnce(Connection) -> i32,
+{
+    let (parent_end, child_end) = match direction {
+        Direction::Duplex => pipe(true)?,
+        Direction::ToChild => {
+            let (reader, writer) = pipe(false)?;
+            (writer, reader)
+        }
+        Direction::FromChild => pipe(false)?,
+    };
+    // SAFETY: the caller upholds fork's contract for `child`.
+    match unsafe { sys::fork() }? {
+        Fork::Parent(pid) => {
+            drop(child_end);
+            Ok((parent_end, Child { pid }))
+        }
+        Fork::Child => {
+            drop(parent_end);
+            sys::exit(run_child(child, child_end))
+        }
+    }
+}
+
+/// Runs the child's closure; a panic must not unwind past the fork point
+/// into code that belongs to the parent.
+#[cfg(feature = "std")]
+fn run_child<F: FnOnce(Connection) -> i32>(child: F, conn: Connection) -> i32 {
+    let run = std::panic::AssertUnwindSafe(move || child(conn));
+    std::panic::catch_unwind(run).unwrap_or(101)
+}
+
+/// Without `std` there is no unwinding to catch: a panic ends the process
+/// through the program's panic handler.
+#[cfg(not(feature = "std"))]
+fn run_child<F: FnOnce(Connection) -> i32>(child: F, conn: Connection) -> i32 {
+    child(conn)
+}

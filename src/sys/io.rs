@@ -1,0 +1,128 @@
+//! `read`, `write` and their vectored forms, each retried on `EINTR`.
+
+use core::marker::PhantomData;
+
+use super::{check, retry, to_usize, BorrowedFd, Errno};
+
+/// Most buffers one `readv`/`writev` takes (POSIX guarantees at least 16;
+/// Linux allows 1024). Longer lists are cut to this many.
+const MAX_IOV: usize = 1024;
+
+/// One buffer of a vectored write: an `iovec` that borrows `&'a [u8]`.
+#[derive(Copy, Clone)]
+#[repr(transparent)]
+pub struct IoSlice<'a> {
+    vec: libc::iovec,
+    buf: PhantomData<&'a [u8]>,
+}
+
+/// One buffer of a vectored read: an `iovec` that borrows `&'a mut [u8]`.
+#[repr(transparent)]
+pub struct IoSliceMut<'a> {
+    vec: libc::iovec,
+    buf: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> IoSlice<'a> {
+    /// Wraps a buffer to be written.
+    pub fn new(buf: &'a [u8]) -> Self {
+        IoSlice {
+            vec: libc::iovec {
+                iov_base: buf.as_ptr().cast_mut().cast(),
+                iov_len: buf.len(),
+            },
+            buf: PhantomData,
+        }
+    }
+}
+
+impl<'a> IoSliceMut<'a> {
+    /// Wraps a buffer to be filled.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        IoSliceMut {
+            vec: libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            },
+            buf: PhantomData,
+        }
+    }
+}
+
+/// The `iovec` array and count for a slice of `IoSlice`s.
+pub(super) fn iov_parts(bufs: &[IoSlice<'_>]) -> (*const libc::iovec, libc::c_int) {
+    let n = bufs.len().min(MAX_IOV);
+    // `IoSlice` is a transparent `iovec`, and `n <= 1024` fits a c_int.
+    (bufs.as_ptr().cast(), n as libc::c_int)
+}
+
+/// `read(fd, buf)`: reads up to `buf.len()` bytes; `Ok(0)` is end of stream.
+///
+/// # Errors
+/// `EAGAIN` on a non-blocking descriptor with nothing to read, `EBADF`,
+/// `ECONNRESET` and the like. `EINTR` never surfaces: the call is repeated.
+///
+/// # System calls
+/// `read` (repeated on `EINTR`).
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    retry(|| {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        check(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
+    })
+    .map(to_usize)
+}
+
+/// `write(fd, buf)`: writes some prefix of `buf`, returning its length.
+///
+/// On a pipe whose reader is gone this raises `SIGPIPE`, whose default action
+/// kills the process; on sockets use [`send`](super::send) instead.
+///
+/// # Errors
+/// `EPIPE`, `EAGAIN`, `EBADF` and the like. `EINTR` never surfaces.
+///
+/// # System calls
+/// `write` (repeated on `EINTR`).
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    retry(|| {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        check(unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
+    })
+    .map(to_usize)
+}
+
+/// `readv(fd, bufs)`: fills the buffers in order; `Ok(0)` is end of stream.
+///
+/// At most 1024 buffers are passed to the kernel; the rest are ignored.
+///
+/// # Errors
+/// As for [`read`]. `EINTR` never surfaces.
+///
+/// # System calls
+/// `readv` (repeated on `EINTR`).
+pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, Errno> {
+    let n = bufs.len().min(MAX_IOV) as libc::c_int;
+    retry(|| {
+        // SAFETY: `IoSliceMut` is a transparent `iovec` over a live, writable
+        // buffer, and `n` does not exceed the slice's length.
+        check(unsafe { libc::readv(fd.as_raw_fd(), bufs.as_mut_ptr().cast(), n) })
+    })
+    .map(to_usize)
+}
+
+/// `writev(fd, bufs)`: writes a prefix of the concatenated buffers at once.
+///
+/// At most 1024 buffers are passed to the kernel; the rest are ignored.
+///
+/// # Errors
+/// As for [`write`]. `EINTR` never surfaces.
+///
+/// # System calls
+/// `writev` (repeated on `EINTR`).
+pub fn writev(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    let (iov, n) = iov_parts(bufs);
+    retry(|| {
+        // SAFETY: `iov` points at `n` iovecs describing live, readable buffers.
+        check(unsafe { libc::writev(fd.as_raw_fd(), iov, n) })
+    })
+    .map(to_usize)
+}

@@ -1,0 +1,78 @@
+//! Thin wrappers over the raw system calls ipcwire makes.
+//!
+//! This module is the only place in the crate with `unsafe` code or calls
+//! into `libc`. Each function makes one system call (or one call retried on
+//! `EINTR`, where that is documented), maps `-1` to an [`Errno`] through one
+//! shared helper, and wraps every new descriptor as an [`OwnedFd`] at once,
+//! so no descriptor can leak on an early return.
+//!
+//! Every descriptor created here is close-on-exec from birth (`O_CLOEXEC`,
+//! `SOCK_CLOEXEC`): a program that forks and execs never hands ipcwire's
+//! descriptors to a stranger by accident.
+#![allow(unsafe_code)]
+
+mod child;
+mod errno;
+mod fd;
+mod io;
+mod pipe;
+mod poll;
+mod process;
+mod socket;
+mod time;
+
+pub use child::{fork_with_pipe, Child, Direction};
+pub use errno::Errno;
+pub use fd::{close, fstat_is_socket, BorrowedFd, OwnedFd, RawFd};
+pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
+pub use pipe::pipe;
+pub use poll::{poll, PollFd, PollFlags};
+pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};
+pub use socket::{send, send_vectored, shutdown, socketpair, Shutdown};
+pub use time::monotonic_now;
+
+/// Maps the C convention "`-1` means failure, see `errno`" to a `Result`.
+///
+/// This is the single place where `errno` is read after a call.
+fn check<T: MinusOne>(ret: T) -> Result<T, Errno> {
+    if ret.is_minus_one() {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Return types of system calls that report failure as `-1`.
+trait MinusOne: Copy {
+    fn is_minus_one(self) -> bool;
+}
+
+impl MinusOne for libc::c_int {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
+
+impl MinusOne for libc::ssize_t {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
+
+/// Runs `call` again for as long as it fails with `EINTR`.
+///
+/// Used for calls that are safe to repeat when a signal handler ran before
+/// they did anything (`read`, `write`, `waitpid`, ...). Never for `close`.
+fn retry<T>(mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        match call() {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Converts a count the kernel returned (never negative after [`check`]).
+fn to_usize(n: libc::ssize_t) -> usize {
+    n.unsigned_abs()
+}

@@ -1,0 +1,101 @@
+//! `socketpair`, `send`/`sendmsg` without `SIGPIPE`, and `shutdown`.
+
+use core::mem::{self, MaybeUninit};
+
+use super::io::iov_parts;
+use super::{check, retry, to_usize, BorrowedFd, Errno, IoSlice, OwnedFd};
+
+/// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`: two connected
+/// bidirectional stream sockets, both close-on-exec from birth.
+///
+/// # Errors
+/// `EMFILE`/`ENFILE` when out of descriptors.
+///
+/// # System calls
+/// `socketpair`.
+pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let mut fds = MaybeUninit::<[libc::c_int; 2]>::uninit();
+    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    // SAFETY: `fds` is writable room for the two descriptors socketpair stores.
+    check(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr().cast()) })?;
+    // SAFETY: socketpair succeeded, so both slots hold new descriptors.
+    let [a, b] = unsafe { fds.assume_init() };
+    // SAFETY: each descriptor is new and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(a), OwnedFd::from_raw_fd(b)) })
+}
+
+/// `send(fd, buf, MSG_NOSIGNAL)`: writes a prefix of `buf` to a socket.
+///
+/// If the peer is gone this fails with `EPIPE` instead of raising `SIGPIPE`.
+///
+/// # Errors
+/// `EPIPE`, `ECONNRESET`, `EAGAIN`, `ENOTSOCK` and the like. `EINTR` never
+/// surfaces.
+///
+/// # System calls
+/// `sendto` (repeated on `EINTR`).
+pub fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    retry(|| {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        check(unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        })
+    })
+    .map(to_usize)
+}
+
+/// `sendmsg(fd, bufs, MSG_NOSIGNAL)`: writes a prefix of the concatenated
+/// buffers to a socket in one call, without raising `SIGPIPE`.
+///
+/// # Errors
+/// As for [`send`].
+///
+/// # System calls
+/// `sendmsg` (repeated on `EINTR`).
+pub fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    let (iov, n) = iov_parts(bufs);
+    // SAFETY: an all-zero msghdr is valid: no address, no control data.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_iov = iov.cast_mut();
+    msg.msg_iovlen = n as _;
+    retry(|| {
+        // SAFETY: `msg` points at `n` iovecs over live, readable buffers and
+        // carries no address or control data.
+        check(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })
+    })
+    .map(to_usize)
+}
+
+/// Which direction(s) of a socket [`shutdown`] closes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// No more receiving (`SHUT_RD`).
+    Read,
+    /// No more sending: the peer sees end of stream (`SHUT_WR`).
+    Write,
+    /// Both (`SHUT_RDWR`).
+    Both,
+}
+
+/// `shutdown(fd, how)`: closes one or both directions of a socket for every
+/// process that shares it, without closing the descriptor.
+///
+/// # Errors
+/// `ENOTCONN` if the socket is not connected, `ENOTSOCK`.
+///
+/// # System calls
+/// `shutdown`.
+pub fn shutdown(fd: BorrowedFd<'_>, how: Shutdown) -> Result<(), Errno> {
+    let how = match how {
+        Shutdown::Read => libc::SHUT_RD,
+        Shutdown::Write => libc::SHUT_WR,
+        Shutdown::Both => libc::SHUT_RDWR,
+    };
+    // SAFETY: shutdown takes plain integers; bad values are reported.
+    check(unsafe { libc::shutdown(fd.as_raw_fd(), how) }).map(drop)
+}

@@ -9,14 +9,19 @@
 //! - [`frame`] is the pure wire codec, usable on its own (even without an OS).
 //! - [`sys`] holds every system call the crate makes, one short function each.
 //!
+//! Every function that makes system calls lists them in a `# System calls`
+//! section of its docs; functions without one make none.
+//!
 //! ```
 //! use ipcwire::{fork_with_pipe, Direction};
 //! // SAFETY: single-threaded, so the child may do anything.
 //! let (mut conn, child) = unsafe {
 //!     fork_with_pipe(Direction::Duplex, |mut conn| {
-//!         let msg = conn.recv_bytes().unwrap();
-//!         conn.send_bytes(&msg.to_ascii_uppercase()).unwrap();
-//!         0
+//!         let Ok(msg) = conn.recv_bytes() else { return 1 };
+//!         match conn.send_bytes(&msg.to_ascii_uppercase()) {
+//!             Ok(()) => 0,
+//!             Err(_) => 2,
+//!         }
 //!     })?
 //! };
 //! conn.send_bytes(b"hello")?;
@@ -71,5 +76,10 @@ pub use error::Error;
 pub use pipe::pipe;
 #[cfg(unix)]
 pub use sys::ExitStatus;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 #[cfg(unix)]
 pub use sys::{fork_with_pipe, Child, Direction};

@@ -95,7 +95,7 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
 /// At most 1024 buffers are passed to the kernel; the rest are ignored.
 ///
 /// # Errors
-/// As for [`read`]. `EINTR` never surfaces.
+/// As for [`read()`]. `EINTR` never surfaces.
 ///
 /// # System calls
 /// `readv` (repeated on `EINTR`).
@@ -114,7 +114,7 @@ pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, E
 /// At most 1024 buffers are passed to the kernel; the rest are ignored.
 ///
 /// # Errors
-/// As for [`write`]. `EINTR` never surfaces.
+/// As for [`write()`]. `EINTR` never surfaces.
 ///
 /// # System calls
 /// `writev` (repeated on `EINTR`).

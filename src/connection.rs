@@ -83,6 +83,19 @@ impl Connection {
         self.fd.as_fd()
     }
 
+    /// `SO_PEERCRED`: the process id, user id and group id of the process
+    /// at the other end of a Unix socket, as recorded when it connected.
+    ///
+    /// # Errors
+    /// [`Error::Io`] on a pipe (`ENOTSOCK`) or where the kernel keeps no
+    /// credentials for the socket's family.
+    ///
+    /// # System calls
+    /// `getsockopt`.
+    pub fn peer_cred(&self) -> Result<sys::PeerCred, Error> {
+        Ok(sys::peer_cred(self.fd.as_fd())?)
+    }
+
     /// Which directions this connection may use.
     pub fn access(&self) -> Access {
         self.access

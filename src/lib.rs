@@ -59,19 +59,30 @@ pub mod frame;
 #[cfg(unix)]
 pub mod sys;
 
+mod address;
+
+#[cfg(unix)]
+mod client;
 #[cfg(unix)]
 mod connection;
 #[cfg(unix)]
 mod error;
 #[cfg(unix)]
+mod listener;
+#[cfg(unix)]
 mod pipe;
 #[cfg(unix)]
 mod read_ahead;
 
+pub use address::{Address, AddressError, UnixName};
+#[cfg(unix)]
+pub use client::Client;
 #[cfg(unix)]
 pub use connection::{Access, Connection, DEFAULT_MAX_LEN};
 #[cfg(unix)]
 pub use error::Error;
+#[cfg(unix)]
+pub use listener::{Listener, BACKLOG};
 #[cfg(unix)]
 pub use pipe::pipe;
 #[cfg(unix)]

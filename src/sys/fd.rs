@@ -199,3 +199,19 @@ mod std_impls {
         }
     }
 }
+
+/// `fcntl(F_SETFL)`: turns `O_NONBLOCK` on or off, keeping the other flags.
+///
+/// # System calls
+/// `fcntl(F_GETFL)`, `fcntl(F_SETFL)`.
+pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
+    // SAFETY: F_GETFL takes no argument and only reads the flags.
+    let flags = check(unsafe { libc::fcntl(fd.fd, libc::F_GETFL) })?;
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: F_SETFL takes an int of flags.
+    check(unsafe { libc::fcntl(fd.fd, libc::F_SETFL, flags) }).map(drop)
+}

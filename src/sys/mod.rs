@@ -11,20 +11,29 @@
 //! descriptors to a stranger by accident.
 #![allow(unsafe_code)]
 
+mod addr;
 mod child;
 mod errno;
 mod fd;
+mod fs;
 mod io;
+mod net;
 mod pipe;
 mod poll;
 mod process;
 mod socket;
 mod time;
 
+pub use addr::SockAddr;
 pub use child::{fork_with_pipe, Child, Direction};
 pub use errno::Errno;
-pub use fd::{close, fstat_is_socket, BorrowedFd, OwnedFd, RawFd};
+pub use fd::{close, fstat_is_socket, set_nonblocking, BorrowedFd, OwnedFd, RawFd};
+pub use fs::{lstat, unlink, FileId};
 pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
+pub use net::{
+    accept, bind, connect, finish_connect, getpeername, getsockname, listen, nodelay, peer_cred,
+    set_nodelay, set_reuseaddr, socket, socket_error, PeerCred,
+};
 pub use pipe::pipe;
 pub use poll::{poll, PollFd, PollFlags};
 pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};

@@ -1,0 +1,95 @@
+//! `Client`: connects to a [`Listener`](crate::Listener), like Python's
+//! `multiprocessing.connection.Client`.
+
+use core::time::Duration;
+
+use crate::connection::{Access, Connection};
+use crate::sys::{self, BorrowedFd, Errno, SockAddr};
+use crate::{Address, Error};
+
+/// Options for connecting to a listener; [`connect`](Client::connect) opens
+/// the [`Connection`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use ipcwire::Client;
+/// let addr = "unix:/run/app.sock".parse()?;
+/// let mut conn = Client::new().timeout(Duration::from_secs(2)).connect(&addr)?;
+/// conn.send_bytes(b"hello")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Client {
+    timeout: Option<Duration>,
+}
+
+impl Client {
+    /// Default options: connect without a time limit.
+    pub fn new() -> Client {
+        Client::default()
+    }
+
+    /// Gives up connecting after `timeout` with `ETIMEDOUT`.
+    pub fn timeout(self, timeout: Duration) -> Client {
+        Client {
+            timeout: Some(timeout),
+        }
+    }
+
+    /// Connects to `addr`.
+    ///
+    /// Without a timeout the connect blocks until the kernel is done; a
+    /// signal does not break it. With one, the socket connects in
+    /// non-blocking mode and waits with `poll`; a Unix listener whose
+    /// backlog is full is retried until the time is up. TCP connections get
+    /// `TCP_NODELAY`. The socket is close-on-exec.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `ECONNREFUSED` (nobody listens), `ENOENT` (no such
+    /// socket file), `ETIMEDOUT`, `ENETUNREACH`, `EINVAL` for
+    /// [`Address::Unnamed`].
+    ///
+    /// # System calls
+    /// `socket`, `connect`, `setsockopt` (TCP); with a timeout also `fcntl`,
+    /// `poll`, `clock_gettime`, `getsockopt`.
+    pub fn connect(&self, addr: &Address) -> Result<Connection, Error> {
+        let sockaddr = SockAddr::new(addr).ok_or(Errno::INVAL)?;
+        let fd = sys::socket(sockaddr.family())?;
+        match self.timeout {
+            None => sys::connect(fd.as_fd(), &sockaddr)?,
+            Some(timeout) => connect_within(fd.as_fd(), &sockaddr, timeout)?,
+        }
+        if let Address::Tcp(_) = addr {
+            sys::set_nodelay(fd.as_fd())?;
+        }
+        Ok(Connection::new(fd, true, Access::Duplex))
+    }
+}
+
+/// Connects in non-blocking mode, so the wait is bounded by `timeout`.
+fn connect_within(fd: BorrowedFd<'_>, addr: &SockAddr, timeout: Duration) -> Result<(), Errno> {
+    let deadline = sys::monotonic_now()?.saturating_add(timeout);
+    sys::set_nonblocking(fd, true)?;
+    let result = loop {
+        // A non-blocking connect never sleeps, so it is never interrupted.
+        match sys::connect(fd, addr) {
+            Err(Errno::INPROGRESS) => break sys::finish_connect(fd, Some(left(deadline)?)),
+            // A Unix listener's backlog is full: it may drain, try again.
+            Err(Errno::AGAIN) => {
+                let pause = left(deadline)?.min(Duration::from_millis(5));
+                if pause.is_zero() {
+                    break Err(Errno::TIMEDOUT);
+                }
+                sys::poll(&mut [], Some(pause))?;
+            }
+            other => break other,
+        }
+    };
+    sys::set_nonblocking(fd, false)?;
+    result
+}
+
+/// The time left until `deadline`.
+fn left(deadline: Duration) -> Result<Duration, Errno> {
+    Ok(deadline.saturating_sub(sys::monotonic_now()?))
+}

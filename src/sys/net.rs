@@ -1,0 +1,233 @@
+//! `socket`, `bind`, `listen`, `accept4`, `connect`, socket names and options.
+
+use core::mem::{size_of, MaybeUninit};
+use core::time::Duration;
+
+use super::{check, poll, retry, BorrowedFd, Errno, OwnedFd, PollFd, PollFlags, SockAddr};
+
+/// `socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)`: a new stream socket of
+/// the address's family (`AF_UNIX`, `AF_INET` or `AF_INET6`).
+///
+/// # Errors
+/// `EAFNOSUPPORT` where the family is missing, `EMFILE`.
+///
+/// # System calls
+/// `socket`.
+pub fn socket(family: libc::sa_family_t) -> Result<OwnedFd, Errno> {
+    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    // SAFETY: socket takes plain integers; bad values are reported.
+    let fd = check(unsafe { libc::socket(libc::c_int::from(family), ty, 0) })?;
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `bind(fd, addr)`: gives the socket its local address.
+///
+/// # Errors
+/// `EADDRINUSE`, `EACCES`, `ENOENT` (missing directory), `EADDRNOTAVAIL`.
+///
+/// # System calls
+/// `bind`.
+pub fn bind(fd: BorrowedFd<'_>, addr: &SockAddr) -> Result<(), Errno> {
+    // SAFETY: `addr` points at `addr.len()` initialised bytes of a sockaddr.
+    check(unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }).map(drop)
+}
+
+/// `listen(fd, backlog)`: makes a bound socket accept connections.
+///
+/// # Errors
+/// `EADDRINUSE` (a TCP port taken since `bind`), `EOPNOTSUPP`.
+///
+/// # System calls
+/// `listen`.
+pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<(), Errno> {
+    // SAFETY: listen takes plain integers.
+    check(unsafe { libc::listen(fd.as_raw_fd(), backlog) }).map(drop)
+}
+
+/// `accept4(fd, SOCK_CLOEXEC)`: takes the next pending connection and
+/// returns its socket, close-on-exec from birth, and the peer's address.
+///
+/// # Errors
+/// `EAGAIN` on a non-blocking listener with nobody waiting, `EMFILE`,
+/// `ECONNABORTED`. `EINTR` never surfaces.
+///
+/// # System calls
+/// `accept4` (repeated on `EINTR`).
+pub fn accept(fd: BorrowedFd<'_>) -> Result<(OwnedFd, SockAddr), Errno> {
+    let mut peer = SockAddr::empty();
+    let new = retry(|| {
+        let (ptr, len) = peer.as_mut_ptr();
+        // SAFETY: `ptr` and `len` describe writable room for any address.
+        check(unsafe { libc::accept4(fd.as_raw_fd(), ptr, len, libc::SOCK_CLOEXEC) })
+    })?;
+    // SAFETY: `new` is a new descriptor that nothing else owns.
+    Ok((unsafe { OwnedFd::from_raw_fd(new) }, peer))
+}
+
+/// `connect(fd, addr)`: connects a socket, waiting until it is done.
+///
+/// When a signal interrupts a blocking connect, the kernel goes on
+/// connecting; calling `connect` again would fail with `EALREADY`. So on
+/// `EINTR` this waits for the socket to become writable and reads the
+/// outcome from `SO_ERROR` instead.
+///
+/// # Errors
+/// `ECONNREFUSED` (nobody listens), `ENOENT` (no such socket file),
+/// `ETIMEDOUT`, `ENETUNREACH`, `EAGAIN` (a Unix listener's backlog is full),
+/// and on a non-blocking socket `EINPROGRESS`.
+///
+/// # System calls
+/// `connect`; after `EINTR`, `poll` and `getsockopt(SO_ERROR)`.
+pub fn connect(fd: BorrowedFd<'_>, addr: &SockAddr) -> Result<(), Errno> {
+    // SAFETY: `addr` points at `addr.len()` initialised bytes of a sockaddr.
+    match check(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }) {
+        Err(Errno::INTR) => finish_connect(fd, None),
+        other => other.map(drop),
+    }
+}
+
+/// Waits up to `timeout` for a connect in progress and returns its outcome.
+///
+/// # Errors
+/// `ETIMEDOUT` when the time runs out; the connect's own error otherwise.
+///
+/// # System calls
+/// `poll`, `clock_gettime`, `getsockopt(SO_ERROR)`.
+pub fn finish_connect(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<(), Errno> {
+    let mut fds = [PollFd::new(fd, PollFlags::OUT)];
+    if poll(&mut fds, timeout)? == 0 {
+        return Err(Errno::TIMEDOUT);
+    }
+    match socket_error(fd)? {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}
+
+/// `getsockopt(SO_ERROR)`: takes the socket's pending error, if any.
+///
+/// # System calls
+/// `getsockopt`.
+pub fn socket_error(fd: BorrowedFd<'_>) -> Result<Option<Errno>, Errno> {
+    let err: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR)?;
+    Ok((err != 0).then_some(Errno::from_raw(err)))
+}
+
+/// `getsockname(fd)`: the socket's own address.
+///
+/// # System calls
+/// `getsockname`.
+pub fn getsockname(fd: BorrowedFd<'_>) -> Result<SockAddr, Errno> {
+    let mut addr = SockAddr::empty();
+    let (ptr, len) = addr.as_mut_ptr();
+    // SAFETY: `ptr` and `len` describe writable room for any address.
+    check(unsafe { libc::getsockname(fd.as_raw_fd(), ptr, len) })?;
+    Ok(addr)
+}
+
+/// `getpeername(fd)`: the connected peer's address.
+///
+/// # Errors
+/// `ENOTCONN` if the socket is not connected.
+///
+/// # System calls
+/// `getpeername`.
+pub fn getpeername(fd: BorrowedFd<'_>) -> Result<SockAddr, Errno> {
+    let mut addr = SockAddr::empty();
+    let (ptr, len) = addr.as_mut_ptr();
+    // SAFETY: `ptr` and `len` describe writable room for any address.
+    check(unsafe { libc::getpeername(fd.as_raw_fd(), ptr, len) })?;
+    Ok(addr)
+}
+
+/// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`: lets a TCP listener bind a
+/// port whose old connections linger in `TIME_WAIT`.
+///
+/// # System calls
+/// `setsockopt`.
+pub fn set_reuseaddr(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
+}
+
+/// `setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)`: sends small messages at once
+/// instead of waiting to batch them (Nagle's algorithm).
+///
+/// # System calls
+/// `setsockopt`.
+pub fn set_nodelay(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1)
+}
+
+/// `getsockopt(IPPROTO_TCP, TCP_NODELAY)`: whether Nagle's algorithm is off.
+///
+/// # System calls
+/// `getsockopt`.
+pub fn nodelay(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    let on: libc::c_int = getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY)?;
+    Ok(on != 0)
+}
+
+/// Credentials of the process at the other end of a Unix socket, as the
+/// kernel recorded them when the connection was made.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PeerCred {
+    /// The peer's process id.
+    pub pid: i32,
+    /// The peer's effective user id.
+    pub uid: u32,
+    /// The peer's effective group id.
+    pub gid: u32,
+}
+
+/// `getsockopt(SOL_SOCKET, SO_PEERCRED)`: who is at the other end of a
+/// connected Unix socket.
+///
+/// # Errors
+/// `ENOTCONN`; on a TCP socket the kernel has no credentials to give.
+///
+/// # System calls
+/// `getsockopt`.
+pub fn peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
+    let cred: libc::ucred = getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
+    Ok(PeerCred {
+        pid: cred.pid,
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// Sets an `int` socket option.
+fn setsockopt(fd: BorrowedFd<'_>, level: i32, name: i32, value: libc::c_int) -> Result<(), Errno> {
+    let len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` is a readable int and `len` is its size.
+    check(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            len,
+        )
+    })
+    .map(drop)
+}
+
+/// Reads a socket option of plain-data type `T` (an int or a C struct).
+fn getsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32) -> Result<T, Errno> {
+    let mut value = MaybeUninit::<T>::zeroed();
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is writable room of `len` bytes.
+    check(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value.as_mut_ptr().cast(),
+            &mut len,
+        )
+    })?;
+    // SAFETY: only used with ints and C structs, for which zeroed memory
+    // that the kernel may have partly overwritten is a valid value.
+    Ok(unsafe { value.assume_init() })
+}

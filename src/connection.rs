@@ -87,8 +87,8 @@ impl Connection {
     /// at the other end of a Unix socket, as recorded when it connected.
     ///
     /// # Errors
-    /// [`Error::Io`] on a pipe (`ENOTSOCK`) or where the kernel keeps no
-    /// credentials for the socket's family.
+    /// [`Error::Io`] with `ENOTSOCK` on a pipe, `ENOPROTOOPT` on a socket
+    /// the kernel keeps no credentials for (TCP).
     ///
     /// # System calls
     /// `getsockopt`.

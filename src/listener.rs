@@ -47,6 +47,10 @@ impl Listener {
     /// held by a live listener, or by anything that is not a socket, is an
     /// error (`EADDRINUSE`) and is never removed.
     ///
+    /// The probe is a real connection: when the path belongs to a live
+    /// listener, that listener's server accepts one client that sends
+    /// nothing and closes at once (it sees [`Error::Eof`]).
+    ///
     /// # Errors
     /// [`Error::Io`] with `EADDRINUSE`, `EACCES`, `ENOENT` (no such
     /// directory), `EINVAL` for [`Address::Unnamed`].

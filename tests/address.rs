@@ -35,22 +35,50 @@ fn paths_that_do_not_fit_are_refused_not_cut() {
     let fits = format!("unix:/{}", "a".repeat(max - 1));
     assert!(fits.parse::<Address>().is_ok());
     let long = format!("unix:/{}", "a".repeat(max));
-    assert_eq!(long.parse::<Address>(), Err(AddressError::TooLong { len: max + 1, max }));
+    assert_eq!(
+        long.parse::<Address>(),
+        Err(AddressError::TooLong { len: max + 1, max })
+    );
     let name = format!("abstract:{}", "n".repeat(Address::MAX_ABSTRACT_LEN + 1));
-    assert!(matches!(name.parse::<Address>(), Err(AddressError::TooLong { .. })));
+    assert!(matches!(
+        name.parse::<Address>(),
+        Err(AddressError::TooLong { .. })
+    ));
 }
 
 #[test]
 fn bad_text_gets_a_clear_error() {
     assert_eq!("unix:".parse::<Address>(), Err(AddressError::Empty));
     assert_eq!("abstract:".parse::<Address>(), Err(AddressError::Empty));
+    assert_eq!(Address::unix(b""), Err(AddressError::Empty));
     assert_eq!(Address::unix(b"/tmp/a\0b"), Err(AddressError::Nul));
     assert_eq!("unix:/tmp/a\0b".parse::<Address>(), Err(AddressError::Nul));
-    for text in ["", "/tmp/a.sock", "udp:1.2.3.4:5", "UNIX:/a"] {
-        assert_eq!(text.parse::<Address>(), Err(AddressError::UnknownScheme), "{text:?}");
+    for text in [
+        "",
+        "/tmp/a.sock",
+        "udp:1.2.3.4:5",
+        "UNIX:/a",
+        "unix/tmp/x",
+        "tcp",
+    ] {
+        assert_eq!(
+            text.parse::<Address>(),
+            Err(AddressError::UnknownScheme),
+            "{text:?}"
+        );
     }
-    for text in ["tcp:", "tcp:localhost:80", "tcp:127.0.0.1", "tcp:::1:80", "tcp:1.2.3.4:65536"] {
-        assert_eq!(text.parse::<Address>(), Err(AddressError::BadTcp), "{text:?}");
+    for text in [
+        "tcp:",
+        "tcp:localhost:80",
+        "tcp:127.0.0.1",
+        "tcp:::1:80",
+        "tcp:1.2.3.4:65536",
+    ] {
+        assert_eq!(
+            text.parse::<Address>(),
+            Err(AddressError::BadTcp),
+            "{text:?}"
+        );
     }
 }
 

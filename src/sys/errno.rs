@@ -58,6 +58,7 @@ errnos! {
     PIPE = EPIPE, "broken pipe";
     NAMETOOLONG = ENAMETOOLONG, "file name too long";
     NOSYS = ENOSYS, "function not implemented";
+    NOPROTOOPT = ENOPROTOOPT, "protocol not available";
     NOTSOCK = ENOTSOCK, "socket operation on non-socket";
     MSGSIZE = EMSGSIZE, "message too long";
     PROTOTYPE = EPROTOTYPE, "protocol wrong type for socket";

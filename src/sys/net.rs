@@ -184,12 +184,16 @@ pub struct PeerCred {
 /// connected Unix socket.
 ///
 /// # Errors
-/// `ENOTCONN`; on a TCP socket the kernel has no credentials to give.
+/// `ENOPROTOOPT` when the kernel holds no credentials for the socket, as on
+/// TCP (where it reports pid 0 rather than failing); `ENOTSOCK` on a pipe.
 ///
 /// # System calls
 /// `getsockopt`.
 pub fn peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
     let cred: libc::ucred = getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
+    if cred.pid == 0 {
+        return Err(Errno::NOPROTOOPT);
+    }
     Ok(PeerCred {
         pid: cred.pid,
         uid: cred.uid,

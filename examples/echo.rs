@@ -8,7 +8,10 @@
 //! The server binds ADDR (`unix:/path`, `abstract:name`, `tcp:127.0.0.1:0`,
 //! `tcp:[::1]:0`), prints `READY <bound address>`, then serves N connections
 //! (default 1) one after another, sending each message back reversed. A
-//! connection that fails is reported on stderr and the server goes on.
+//! connection that fails (a malformed frame, a vanished peer, a failed
+//! handshake) is reported on stderr and the server goes on. With
+//! `--authkey`, both sides run Python's authkey handshake, so either may be
+//! a Python `multiprocessing.connection` peer with the same key.
 //!
 //! The client sends one message per SIZE, byte k of message i being
 //! `(i + k) % 251`, checks each reply is its reverse, and prints
@@ -44,6 +47,7 @@ fn usage() -> Failure {
 /// The command line after the role: the address, options, and the rest.
 struct Args {
     addr: Address,
+    authkey: Option<String>,
     conns: u64,
     sizes: Vec<usize>,
 }
@@ -52,13 +56,18 @@ fn parse(args: &[String], role: &str) -> Result<Args, Failure> {
     let (addr, mut rest) = args.split_first().ok_or_else(usage)?;
     let mut parsed = Args {
         addr: addr.parse()?,
+        authkey: None,
         conns: 1,
         sizes: Vec::new(),
     };
     while let Some((arg, tail)) = rest.split_first() {
         rest = tail;
         match arg.as_str() {
-            "--authkey" => return Err("--authkey is not supported yet".into()),
+            "--authkey" => {
+                let (key, tail) = rest.split_first().ok_or_else(usage)?;
+                parsed.authkey = Some(key.clone());
+                rest = tail;
+            }
             "--conns" if role == "server" => {
                 let (n, tail) = rest.split_first().ok_or_else(usage)?;
                 parsed.conns = n.parse()?;
@@ -73,14 +82,21 @@ fn parse(args: &[String], role: &str) -> Result<Args, Failure> {
 
 fn server(args: &[String]) -> Result<(), Failure> {
     let args = parse(args, "server")?;
-    let listener = Listener::bind(&args.addr)?;
+    let mut listener = Listener::bind(&args.addr)?;
+    if let Some(key) = &args.authkey {
+        listener = listener.authkey(key.as_bytes());
+    }
     let mut stdout = std::io::stdout();
     writeln!(stdout, "READY {}", listener.local_addr())?;
     stdout.flush()?;
     for n in 1..=args.conns {
-        let (mut conn, peer) = listener.accept()?;
-        if let Err(e) = echo_all(&mut conn) {
-            eprintln!("echo: connection {n} from {peer}: {e}");
+        match listener.accept() {
+            Ok((mut conn, peer)) => {
+                if let Err(e) = echo_all(&mut conn) {
+                    eprintln!("echo: connection {n} from {peer}: {e}");
+                }
+            }
+            Err(e) => eprintln!("echo: connection {n}: {e}"),
         }
     }
     Ok(())
@@ -100,7 +116,11 @@ fn echo_all(conn: &mut Connection) -> Result<(), Error> {
 
 fn client(args: &[String]) -> Result<(), Failure> {
     let args = parse(args, "client")?;
-    let mut conn = Client::new().connect(&args.addr)?;
+    let mut client = Client::new();
+    if let Some(key) = &args.authkey {
+        client = client.authkey(key.as_bytes());
+    }
+    let mut conn = client.connect(&args.addr)?;
     for (i, &size) in args.sizes.iter().enumerate() {
         let msg: Vec<u8> = (0..size).map(|k| ((i + k) % 251) as u8).collect();
         conn.send_bytes(&msg)?;

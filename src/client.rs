@@ -3,7 +3,9 @@
 
 use core::time::Duration;
 
+use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection};
+use crate::handshake::Role;
 use crate::sys::{self, BorrowedFd, Errno, SockAddr};
 use crate::{Address, Error};
 
@@ -18,9 +20,10 @@ use crate::{Address, Error};
 /// conn.send_bytes(b"hello")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Copy, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Client {
     timeout: Option<Duration>,
+    auth: Option<Auth>,
 }
 
 impl Client {
@@ -29,11 +32,31 @@ impl Client {
         Client::default()
     }
 
-    /// Gives up connecting after `timeout` with `ETIMEDOUT`.
-    pub fn timeout(self, timeout: Duration) -> Client {
-        Client {
-            timeout: Some(timeout),
+    /// Gives up connecting after `timeout` with `ETIMEDOUT`; with an
+    /// authkey, the handshake has the same bound again.
+    pub fn timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Proves to the listener that this client knows `key`, and requires the
+    /// listener to prove the same, as Python's `Client(address, authkey=key)`.
+    ///
+    /// The handshake is bounded by the [`timeout`](Self::timeout), or by
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`] without one, so a listener that has no
+    /// key (and so sends no challenge) is an error after that, not a hang.
+    pub fn authkey(mut self, key: &[u8]) -> Client {
+        self.auth = Some(Auth::new(key));
+        self
+    }
+
+    /// Refuses listeners that speak only HMAC-MD5 (Python 3.11 and older).
+    /// Has an effect only with an [`authkey`](Self::authkey).
+    pub fn require_sha256(mut self) -> Client {
+        if let Some(auth) = &mut self.auth {
+            auth.allow_md5 = false;
         }
+        self
     }
 
     /// Connects to `addr`.
@@ -47,11 +70,12 @@ impl Client {
     /// # Errors
     /// [`Error::Io`] with `ECONNREFUSED` (nobody listens), `ENOENT` (no such
     /// socket file), `ETIMEDOUT`, `ENETUNREACH`, `EINVAL` for
-    /// [`Address::Unnamed`].
+    /// [`Address::Unnamed`]; [`Error::Auth`] when the handshake fails.
     ///
     /// # System calls
     /// `socket`, `connect`, `setsockopt` (TCP); with a timeout also `fcntl`,
-    /// `poll`, `clock_gettime`, `getsockopt`.
+    /// `poll`, `clock_gettime`, `getsockopt`; with an authkey, those of the
+    /// handshake: `getrandom`, `sendmsg`, `read`, `poll`, `clock_gettime`.
     pub fn connect(&self, addr: &Address) -> Result<Connection, Error> {
         let sockaddr = SockAddr::new(addr).ok_or(Errno::INVAL)?;
         let fd = sys::socket(sockaddr.family())?;
@@ -62,7 +86,12 @@ impl Client {
         if let Address::Tcp(_) = addr {
             sys::set_nodelay(fd.as_fd())?;
         }
-        Ok(Connection::new(fd, true, Access::Duplex))
+        let mut conn = Connection::new(fd, true, Access::Duplex);
+        if let Some(auth) = &self.auth {
+            let timeout = self.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
+            auth.handshake(&mut conn, Role::Client, timeout)?;
+        }
+        Ok(conn)
     }
 }
 

@@ -48,6 +48,9 @@ pub struct Connection {
     /// An error that struck inside a message after part of it was taken:
     /// that message can never be delivered whole, so receiving stays failed.
     failed: Option<Error>,
+    /// When set (on the monotonic clock), every read first waits for data
+    /// only until then: this bounds the handshake against silent peers.
+    deadline: Option<Duration>,
 }
 
 impl Connection {
@@ -73,6 +76,7 @@ impl Connection {
             decoder: Decoder::new(DEFAULT_MAX_LEN),
             ahead: ReadAhead::new(),
             failed: None,
+            deadline: None,
         }
     }
 
@@ -223,13 +227,45 @@ impl Connection {
             let (used, found) = self.decoder.decode(self.ahead.filled())?;
             let need_more = found == Decoded::NeedMore;
             self.ahead.consume(used);
-            if need_more && self.ahead.fill(self.fd.as_fd())? == 0 {
+            if need_more && self.fill_ahead()? == 0 {
                 return Err(match self.decoder.finish() {
                     Ok(()) => Error::Eof,
                     Err(e) => e.into(),
                 });
             }
         }
+    }
+
+    /// Reads once into the read-ahead buffer (after waiting, under a deadline).
+    fn fill_ahead(&mut self) -> Result<usize, Error> {
+        self.wait_for_data()?;
+        Ok(self.ahead.fill(self.fd.as_fd())?)
+    }
+
+    /// Under a deadline, waits for data until then; `ETIMEDOUT` after it.
+    fn wait_for_data(&self) -> Result<(), Error> {
+        let Some(deadline) = self.deadline else {
+            return Ok(());
+        };
+        let left = deadline.saturating_sub(sys::monotonic_now()?);
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::IN)];
+        if sys::poll(&mut fds, Some(left))? == 0 {
+            return Err(Error::Io(Errno::TIMEDOUT));
+        }
+        Ok(())
+    }
+
+    /// Receives one message into `buf`, giving up with `ETIMEDOUT` when the
+    /// monotonic clock passes `deadline` (the handshake's bound).
+    pub(crate) fn recv_before(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Duration>,
+    ) -> Result<usize, Error> {
+        self.deadline = deadline;
+        let result = self.recv_bytes_into(buf);
+        self.deadline = None;
+        result
     }
 
     /// Moves the current payload into `sink`; an error after part of it was
@@ -254,6 +290,7 @@ impl Connection {
                 Decoded::FrameEnd => return Ok(()),
                 _ => {
                     let left = self.decoder.payload().map_or(0, |(_, left)| left);
+                    self.wait_for_data()?;
                     let room = sink.room(left);
                     let n = sys::read(self.fd.as_fd(), room)?;
                     if n == 0 {

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::frame::FrameError;
+use crate::handshake::AuthError;
 use crate::sys::Errno;
 
 /// Why a send or receive on a [`Connection`](crate::Connection) failed.
@@ -39,6 +40,9 @@ pub enum Error {
     NotReadable,
     /// Sending on a read-only end (the reader of a simplex pipe).
     NotWritable,
+    /// The authkey handshake failed: the peer has another key or none. The
+    /// connection was closed; a listener goes on serving other clients.
+    Auth(AuthError),
     /// A system call failed; `Errno::PIPE` means the peer is gone. If it
     /// struck inside a message after part of the payload was read, that
     /// message is lost, and every later receive repeats this error.
@@ -73,6 +77,7 @@ impl fmt::Display for Error {
             }
             Error::NotReadable => f.write_str("connection is write-only"),
             Error::NotWritable => f.write_str("connection is read-only"),
+            Error::Auth(e) => e.fmt(f),
             Error::Io(e) => e.fmt(f),
         }
     }
@@ -88,6 +93,7 @@ impl From<Error> for std::io::Error {
             Error::Io(errno) => return errno.into(),
             Error::Eof | Error::Truncated => ErrorKind::UnexpectedEof,
             Error::NotReadable | Error::NotWritable => ErrorKind::Unsupported,
+            Error::Auth(_) => ErrorKind::PermissionDenied,
             _ => ErrorKind::InvalidData,
         };
         std::io::Error::new(kind, e)

@@ -54,13 +54,17 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod digest;
 pub mod frame;
 
 #[cfg(unix)]
 pub mod sys;
 
 mod address;
+pub mod handshake;
 
+#[cfg(unix)]
+mod auth;
 #[cfg(unix)]
 mod client;
 #[cfg(unix)]
@@ -75,6 +79,8 @@ mod pipe;
 mod read_ahead;
 
 pub use address::{Address, AddressError, UnixName};
+#[cfg(unix)]
+pub use auth::DEFAULT_HANDSHAKE_TIMEOUT;
 #[cfg(unix)]
 pub use client::Client;
 #[cfg(unix)]

@@ -1,7 +1,11 @@
 //! `Listener`: accepts connections on a Unix path, an abstract name or TCP,
 //! like Python's `multiprocessing.connection.Listener`.
 
+use core::time::Duration;
+
+use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection};
+use crate::handshake::Role;
 use crate::sys::{self, Errno, FileId, OwnedFd, SockAddr};
 use crate::{Address, Error};
 
@@ -35,6 +39,8 @@ pub struct Listener {
     addr: Address,
     /// The socket file this listener created, to remove on drop.
     socket_file: Option<FileId>,
+    auth: Option<Auth>,
+    handshake_timeout: Duration,
 }
 
 impl Listener {
@@ -82,7 +88,38 @@ impl Listener {
             fd,
             addr: local,
             socket_file,
+            auth: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         })
+    }
+
+    /// Requires every client to prove it knows `key`, as Python's
+    /// `Listener(address, authkey=key)` does: [`accept`](Self::accept) runs
+    /// the handshake and returns only authenticated connections.
+    ///
+    /// Clients answering with HMAC-SHA256 (Python 3.12+, ipcwire) or
+    /// HMAC-MD5 (Python 3.11 and older) are accepted; see
+    /// [`require_sha256`](Self::require_sha256).
+    pub fn authkey(mut self, key: &[u8]) -> Listener {
+        self.auth = Some(Auth::new(key));
+        self
+    }
+
+    /// Refuses clients that speak only HMAC-MD5 (Python 3.11 and older).
+    /// Has an effect only with an [`authkey`](Self::authkey).
+    pub fn require_sha256(mut self) -> Listener {
+        if let Some(auth) = &mut self.auth {
+            auth.allow_md5 = false;
+        }
+        self
+    }
+
+    /// Bounds how long [`accept`](Self::accept) waits for a client to finish
+    /// the handshake (default [`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s). Python
+    /// has no such bound: one silent client blocks its `accept` forever.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Listener {
+        self.handshake_timeout = timeout;
+        self
     }
 
     /// The address the listener is bound to, with the real port when the
@@ -94,20 +131,32 @@ impl Listener {
     /// `accept()`: waits for the next client and returns its connection and
     /// address ([`Address::Unnamed`] for a typical Unix client).
     ///
+    /// With an [`authkey`](Self::authkey), the handshake runs here, bounded
+    /// by the [`handshake_timeout`](Self::handshake_timeout); a client that
+    /// fails it is disconnected and reported as an error, and the listener
+    /// stays ready for the next `accept`.
+    ///
     /// The new socket is close-on-exec; TCP connections get `TCP_NODELAY`.
     ///
     /// # Errors
-    /// [`Error::Io`] with `EMFILE` (out of descriptors), `ECONNABORTED`.
+    /// [`Error::Auth`] when the client fails the handshake; [`Error::Io`]
+    /// with `ETIMEDOUT` when it is too slow, `EMFILE` (out of descriptors),
+    /// `ECONNABORTED`; [`Error::Eof`] when it hangs up during the handshake.
     ///
     /// # System calls
-    /// `accept4`; `setsockopt` for TCP.
+    /// `accept4`; `setsockopt` for TCP; with an authkey, those of the
+    /// handshake: `getrandom`, `sendmsg`, `read`, `poll`, `clock_gettime`.
     pub fn accept(&self) -> Result<(Connection, Address), Error> {
         let (fd, peer) = sys::accept(self.fd.as_fd())?;
         if let Address::Tcp(_) = self.addr {
             sys::set_nodelay(fd.as_fd())?;
         }
         let peer = peer.address().unwrap_or(Address::Unnamed);
-        Ok((Connection::new(fd, true, Access::Duplex), peer))
+        let mut conn = Connection::new(fd, true, Access::Duplex);
+        if let Some(auth) = &self.auth {
+            auth.handshake(&mut conn, Role::Listener, self.handshake_timeout)?;
+        }
+        Ok((conn, peer))
     }
 
     /// Borrows the listening socket, to `poll` it for pending clients.

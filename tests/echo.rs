@@ -108,10 +108,16 @@ struct Server {
 }
 
 impl Server {
-    /// Starts `echo server ADDR --conns N ...` and waits for `READY <addr>`.
+    /// Starts `echo server ADDR --conns N` and waits for `READY <addr>`.
     fn start(addr: &str, conns: u32) -> Server {
+        Server::start_with(addr, conns, &[])
+    }
+
+    /// Starts `echo server ADDR --conns N EXTRA...` and waits for `READY`.
+    fn start_with(addr: &str, conns: u32, extra: &[&str]) -> Server {
         let child = Command::new(echo_exe())
             .args(["server", addr, "--conns", &conns.to_string()])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -316,19 +322,38 @@ fn client_to_dead_address_fails() {
 }
 
 #[test]
-fn authkey_is_rejected_for_now() {
+fn authkey_clients_with_the_key_are_served_and_others_refused() {
     let path = TempPath::new("authkey");
-    let addr = path.text();
-    for args in [
-        ["server", &addr, "--authkey", "secret", "--conns", "1"],
-        ["client", &addr, "--authkey", "secret", "1", "2"],
-    ] {
-        let out = run_echo(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert_eq!(out.stdout, "", "{args:?}: no READY, no OK");
-        assert!(out.stderr.contains("--authkey"), "{:?}", out.stderr);
-        assert!(!path.0.exists(), "{args:?}: nothing was bound");
-    }
+    let server = Server::start_with(&path.text(), 4, &["--authkey", "secret"]);
+    let addr = server.addr.clone();
+    let good = run_echo(&["client", &addr, "--authkey", "secret", "0", "1", "16385"]);
+    assert_eq!(
+        (good.status.code(), good.stdout.as_str()),
+        (Some(0), "OK 3 messages\n")
+    );
+    // A wrong key fails on both sides, and the server goes on.
+    let wrong = run_echo(&["client", &addr, "--authkey", "other", "5"]);
+    assert_eq!((wrong.status.code(), wrong.stdout.as_str()), (Some(1), ""));
+    assert!(
+        wrong.stderr.contains("authentication failed"),
+        "{:?}",
+        wrong.stderr
+    );
+    // No key at all: its first message is taken as a wrong digest.
+    let keyless = run_echo(&["client", &addr, "5"]);
+    assert_eq!(keyless.status.code(), Some(1), "{:?}", keyless.stderr);
+    let again = run_echo(&["client", &addr, "--authkey", "secret", "7"]);
+    assert_eq!(
+        (again.status.code(), again.stdout.as_str()),
+        (Some(0), "OK 1 messages\n")
+    );
+    let (status, stderr) = server.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("authentication failed").count(),
+        2,
+        "{stderr}"
+    );
 }
 
 #[test]

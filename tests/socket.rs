@@ -809,7 +809,10 @@ fn sockets_are_close_on_exec_and_blocking() {
         let local = *listener.local_addr();
         assert_ne!(fd_flags(listener.as_raw_fd()) & O_CLOEXEC, 0, "listener");
         for client in [Client::new(), Client::new().timeout(Duration::from_secs(2))] {
-            let connector = thread::spawn(move || client.connect(&local).expect("connect"));
+            let connector = {
+                let client = client.clone();
+                thread::spawn(move || client.connect(&local).expect("connect"))
+            };
             let (accepted, _) = listener.accept().unwrap();
             let connected = join(connector);
             for (what, conn) in [("accepted", &accepted), ("connected", &connected)] {

@@ -21,6 +21,7 @@ mod net;
 mod pipe;
 mod poll;
 mod process;
+mod random;
 mod socket;
 mod time;
 
@@ -37,6 +38,7 @@ pub use net::{
 pub use pipe::pipe;
 pub use poll::{poll, PollFd, PollFlags};
 pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};
+pub use random::getrandom;
 pub use socket::{send, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;
 

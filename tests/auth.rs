@@ -1,0 +1,159 @@
+//! Listeners and clients with authkeys, over real sockets: who gets in,
+//! who is refused, and that nothing waits without bound.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ipcwire::handshake::AuthError;
+use ipcwire::sys::Errno;
+use ipcwire::{Address, Client, Error, Listener};
+
+fn tcp_listener() -> Listener {
+    Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap()
+}
+
+/// Runs `client` against `addr` on a thread; joins it for the result.
+fn spawn_client(
+    client: Client,
+    addr: Address,
+    msg: &'static [u8],
+) -> thread::JoinHandle<Result<Vec<u8>, Error>> {
+    thread::spawn(move || {
+        let mut conn = client.connect(&addr)?;
+        conn.send_bytes(msg)?;
+        conn.recv_bytes()
+    })
+}
+
+/// Accepts one client and echoes one message.
+fn serve_one(listener: &Listener) -> Result<(), Error> {
+    let (mut conn, _) = listener.accept()?;
+    let msg = conn.recv_bytes()?;
+    conn.send_bytes(&msg)
+}
+
+#[test]
+fn the_same_key_gets_in_on_every_family() {
+    let dir = std::env::temp_dir().join(format!("ipcwire-auth-{}.sock", std::process::id()));
+    let name = format!("abstract:ipcwire-auth-{}", std::process::id());
+    for text in [
+        format!("unix:{}", dir.display()),
+        name,
+        "tcp:127.0.0.1:0".to_owned(),
+    ] {
+        let listener = Listener::bind(&text.parse().unwrap())
+            .unwrap()
+            .authkey(b"secret");
+        let client = spawn_client(
+            Client::new().authkey(b"secret"),
+            *listener.local_addr(),
+            b"hi",
+        );
+        serve_one(&listener).unwrap();
+        assert_eq!(client.join().unwrap(), Ok(b"hi".to_vec()), "{text}");
+    }
+}
+
+#[test]
+fn a_wrong_key_fails_on_both_sides_and_the_listener_goes_on() {
+    let listener = tcp_listener().authkey(b"secret");
+    let addr = *listener.local_addr();
+    let intruder = spawn_client(Client::new().authkey(b"guess"), addr, b"let me in");
+    assert_eq!(
+        listener.accept().err(),
+        Some(Error::Auth(AuthError::BadResponse))
+    );
+    assert_eq!(
+        intruder.join().unwrap(),
+        Err(Error::Auth(AuthError::Rejected))
+    );
+    let friend = spawn_client(Client::new().authkey(b"secret"), addr, b"hello");
+    serve_one(&listener).unwrap();
+    assert_eq!(friend.join().unwrap(), Ok(b"hello".to_vec()));
+}
+
+#[test]
+fn a_keyless_client_never_delivers_a_message() {
+    let listener = tcp_listener().authkey(b"secret");
+    let addr = *listener.local_addr();
+    // Its first message is taken as a (wrong) digest; accept fails at once.
+    let keyless = spawn_client(Client::new(), addr, b"application data");
+    let started = Instant::now();
+    assert_eq!(
+        listener.accept().err(),
+        Some(Error::Auth(AuthError::BadResponse))
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The keyless client reads the challenge as if it were a reply.
+    let reply = keyless.join().unwrap().unwrap();
+    assert!(reply.starts_with(b"#CHALLENGE#"), "{reply:?}");
+}
+
+#[test]
+fn a_keyed_client_against_a_keyless_listener_times_out() {
+    let listener = tcp_listener();
+    let addr = *listener.local_addr();
+    let started = Instant::now();
+    let client = thread::spawn(move || {
+        Client::new()
+            .authkey(b"secret")
+            .timeout(Duration::from_millis(300))
+            .connect(&addr)
+    });
+    let (_conn, _) = listener.accept().unwrap();
+    let result = client.join().unwrap();
+    assert_eq!(result.err(), Some(Error::Io(Errno::TIMEDOUT)));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn a_silent_client_cannot_hold_accept_beyond_the_timeout() {
+    let listener = tcp_listener()
+        .authkey(b"secret")
+        .handshake_timeout(Duration::from_millis(200));
+    let addr = *listener.local_addr();
+    // Connects and says nothing (a half-open or stuck peer).
+    let silent = Client::new().connect(&addr).unwrap();
+    let started = Instant::now();
+    assert_eq!(listener.accept().err(), Some(Error::Io(Errno::TIMEDOUT)));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    drop(silent);
+    // The next, honest client is served.
+    let friend = spawn_client(Client::new().authkey(b"secret"), addr, b"ok");
+    serve_one(&listener).unwrap();
+    assert_eq!(friend.join().unwrap(), Ok(b"ok".to_vec()));
+}
+
+#[test]
+fn an_oversized_handshake_message_is_refused_without_reading_it() {
+    let listener = tcp_listener().authkey(b"secret");
+    let addr = *listener.local_addr();
+    let flooder = thread::spawn(move || {
+        let mut conn = Client::new().connect(&addr).unwrap();
+        // 4 KiB where a handshake message may have at most 256 bytes.
+        let _ = conn.send_bytes(&[0x41; 4096]);
+        let _ = conn.recv_bytes();
+    });
+    assert_eq!(
+        listener.accept().err(),
+        Some(Error::Auth(AuthError::TooLong))
+    );
+    flooder.join().unwrap();
+}
+
+#[test]
+fn require_sha256_still_admits_sha256_peers() {
+    let listener = tcp_listener().authkey(b"secret").require_sha256();
+    let client = Client::new().authkey(b"secret").require_sha256();
+    let handle = spawn_client(client, *listener.local_addr(), b"modern");
+    serve_one(&listener).unwrap();
+    assert_eq!(handle.join().unwrap(), Ok(b"modern".to_vec()));
+}

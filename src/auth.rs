@@ -47,7 +47,16 @@ impl Auth {
         let mut buf = [0; MAX_MESSAGE_LEN];
         loop {
             match shake.action() {
-                Action::Send(msg) => conn.send_bytes(msg)?,
+                Action::Send(msg) => {
+                    if let Err(e) = conn.send_bytes(msg) {
+                        // A failing peer may hang up before our `#FAILURE#`
+                        // arrives: its failure says more than the lost verdict.
+                        return Err(match shake.action() {
+                            Action::Done(Err(auth)) => Error::Auth(auth),
+                            _ => e,
+                        });
+                    }
+                }
                 Action::Receive => {
                     let n = match conn.recv_before(&mut buf, Some(deadline)) {
                         Err(Error::BufferTooSmall { .. }) => {

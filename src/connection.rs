@@ -208,6 +208,7 @@ impl Connection {
         self.next_header()?;
         let mut sink = VecSink::default();
         self.take_payload(&mut sink)?;
+        sink.msg.truncate(sink.filled);
         Ok(sink.msg)
     }
 
@@ -371,6 +372,10 @@ impl Sink for SliceSink<'_> {
 
 /// A `Vec` that grows by at most its own size (and at least 64 KiB) per read,
 /// so memory follows the bytes received, not the length declared.
+///
+/// `msg[..filled]` is the payload so far; `msg[filled..]` is zeroed room
+/// kept between reads, so each byte is zeroed once (the message is cut to
+/// `filled` at the end).
 #[cfg(feature = "alloc")]
 #[derive(Default)]
 struct VecSink {
@@ -381,20 +386,27 @@ struct VecSink {
 #[cfg(feature = "alloc")]
 impl Sink for VecSink {
     fn put(&mut self, bytes: &[u8]) {
+        self.msg.truncate(self.filled);
         self.msg.extend_from_slice(bytes);
         self.filled = self.msg.len();
     }
 
     fn room(&mut self, left: u64) -> &mut [u8] {
-        let step = self.filled.max(64 * 1024);
-        let grow = usize::try_from(left).map_or(step, |left| left.min(step));
-        self.msg.resize(self.filled + grow, 0);
-        &mut self.msg[self.filled..]
+        if self.filled == self.msg.len() {
+            let step = self.filled.max(64 * 1024);
+            let grow = usize::try_from(left).map_or(step, |left| left.min(step));
+            self.msg.resize(self.filled + grow, 0);
+        }
+        // Never offer more than the payload has left: the rest of the
+        // stream belongs to the next message.
+        let end = usize::try_from(left).map_or(self.msg.len(), |left| {
+            self.msg.len().min(self.filled.saturating_add(left))
+        });
+        &mut self.msg[self.filled..end]
     }
 
     fn commit(&mut self, n: usize) {
         self.filled += n;
-        self.msg.truncate(self.filled);
     }
 }
 

@@ -208,7 +208,6 @@ impl Connection {
         self.next_header()?;
         let mut sink = VecSink::default();
         self.take_payload(&mut sink)?;
-        sink.msg.truncate(sink.filled);
         Ok(sink.msg)
     }
 
@@ -290,15 +289,13 @@ impl Connection {
                 Decoded::Payload(piece) => sink.put(piece),
                 Decoded::FrameEnd => return Ok(()),
                 _ => {
-                    let left = self.decoder.payload().map_or(0, |(_, left)| left);
                     self.wait_for_data()?;
-                    let room = sink.room(left);
-                    let n = sys::read(self.fd.as_fd(), room)?;
-                    if n == 0 {
+                    let left = self.decoder.payload().map_or(0, |(_, left)| left);
+                    let fresh = sink.read_from(self.fd.as_fd(), left)?;
+                    if fresh.is_empty() {
                         return Err(Error::Truncated);
                     }
-                    let (counted, _) = self.decoder.decode(&room[..n])?;
-                    sink.commit(counted);
+                    self.decoder.decode(fresh)?;
                 }
             }
             self.ahead.consume(used);
@@ -343,10 +340,9 @@ fn nonzero(n: usize) -> Result<usize, Error> {
 trait Sink {
     /// Appends bytes that were read ahead.
     fn put(&mut self, bytes: &[u8]);
-    /// Free memory for reading up to `left` more payload bytes directly.
-    fn room(&mut self, left: u64) -> &mut [u8];
-    /// Keeps the first `n` bytes of the last [`room`](Sink::room).
-    fn commit(&mut self, n: usize);
+    /// Reads up to `left` more payload bytes from `fd` straight into the
+    /// sink's own memory; returns them (empty at end of stream).
+    fn read_from(&mut self, fd: BorrowedFd<'_>, left: u64) -> Result<&[u8], Errno>;
 }
 
 /// A caller's buffer exactly as long as the payload.
@@ -361,52 +357,37 @@ impl Sink for SliceSink<'_> {
         self.got += bytes.len();
     }
 
-    fn room(&mut self, _left: u64) -> &mut [u8] {
-        &mut self.out[self.got..]
-    }
-
-    fn commit(&mut self, n: usize) {
-        self.got += n;
+    fn read_from(&mut self, fd: BorrowedFd<'_>, _left: u64) -> Result<&[u8], Errno> {
+        let start = self.got;
+        self.got += sys::read(fd, &mut self.out[start..])?;
+        Ok(&self.out[start..self.got])
     }
 }
 
-/// A `Vec` that grows by at most its own size (and at least 64 KiB) per read,
-/// so memory follows the bytes received, not the length declared.
-///
-/// `msg[..filled]` is the payload so far; `msg[filled..]` is zeroed room
-/// kept between reads, so each byte is zeroed once (the message is cut to
-/// `filled` at the end).
+/// A `Vec` that grows by at most its own size (and at least 64 KiB) per
+/// read, so memory follows the bytes received, not the length declared.
+/// The kernel reads into its spare capacity: no byte is zeroed first.
 #[cfg(feature = "alloc")]
 #[derive(Default)]
 struct VecSink {
     msg: alloc::vec::Vec<u8>,
-    filled: usize,
 }
 
 #[cfg(feature = "alloc")]
 impl Sink for VecSink {
     fn put(&mut self, bytes: &[u8]) {
-        self.msg.truncate(self.filled);
         self.msg.extend_from_slice(bytes);
-        self.filled = self.msg.len();
     }
 
-    fn room(&mut self, left: u64) -> &mut [u8] {
-        if self.filled == self.msg.len() {
-            let step = self.filled.max(64 * 1024);
-            let grow = usize::try_from(left).map_or(step, |left| left.min(step));
-            self.msg.resize(self.filled + grow, 0);
-        }
-        // Never offer more than the payload has left: the rest of the
-        // stream belongs to the next message.
-        let end = usize::try_from(left).map_or(self.msg.len(), |left| {
-            self.msg.len().min(self.filled.saturating_add(left))
-        });
-        &mut self.msg[self.filled..end]
-    }
-
-    fn commit(&mut self, n: usize) {
-        self.filled += n;
+    fn read_from(&mut self, fd: BorrowedFd<'_>, left: u64) -> Result<&[u8], Errno> {
+        let start = self.msg.len();
+        let step = start.max(64 * 1024);
+        // Never more than the payload has left: the rest of the stream
+        // belongs to the next message.
+        let want = usize::try_from(left).map_or(step, |left| left.min(step));
+        self.msg.reserve(want);
+        sys::read_to_spare(fd, &mut self.msg, want)?;
+        Ok(&self.msg[start..])
     }
 }
 

@@ -287,9 +287,11 @@ fn streaming_equals_one_shot() {
     let lens = [
         0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 121, 127, 128, 129, 183, 184, 191, 192, 193, 300,
     ];
+    // Miri interprets every round: one chunking per length is enough there.
+    let rounds = if cfg!(miri) { 1 } else { 8 };
     for len in lens {
         let msg = &data[..len];
-        for _ in 0..8 {
+        for _ in 0..rounds {
             assert_eq!(streamed::<Md5>(msg, &mut rng), md5(msg), "md5 len {len}");
             assert_eq!(
                 streamed::<Sha256>(msg, &mut rng),

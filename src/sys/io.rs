@@ -126,3 +126,33 @@ pub fn writev(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> 
     })
     .map(to_usize)
 }
+
+/// `read(fd, ...)` into the unused capacity of `buf`, at most `max` bytes,
+/// and counts what arrived into `buf.len()`; `Ok(0)` is end of stream.
+///
+/// Unlike [`read()`] into a zero-filled buffer, nothing is written twice:
+/// the kernel's copy is the only one.
+///
+/// # Errors
+/// As for [`read()`]. `EINTR` never surfaces.
+///
+/// # System calls
+/// `read` (repeated on `EINTR`).
+#[cfg(feature = "alloc")]
+pub fn read_to_spare(
+    fd: BorrowedFd<'_>,
+    buf: &mut alloc::vec::Vec<u8>,
+    max: usize,
+) -> Result<usize, Errno> {
+    let spare = buf.spare_capacity_mut();
+    let room = spare.len().min(max);
+    let n = retry(|| {
+        // SAFETY: `spare` is valid for writes of `room <= spare.len()` bytes;
+        // the kernel writes only initialised bytes into it.
+        check(unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), room) })
+    })
+    .map(to_usize)?;
+    // SAFETY: the kernel initialised the first `n <= room` spare bytes.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}

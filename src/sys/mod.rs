@@ -30,6 +30,8 @@ pub use child::{fork_with_pipe, Child, Direction};
 pub use errno::Errno;
 pub use fd::{close, fstat_is_socket, set_nonblocking, BorrowedFd, OwnedFd, RawFd};
 pub use fs::{lstat, unlink, FileId};
+#[cfg(feature = "alloc")]
+pub use io::read_to_spare;
 pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
 pub use net::{
     accept, bind, connect, finish_connect, getpeername, getsockname, listen, nodelay, peer_cred,

@@ -3,120 +3,17 @@
 
 use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
 
+// The reference decoder and the checked chunked driver the fuzz targets use.
+#[path = "../fuzz/checks.rs"]
+mod checks;
+use checks::{decode_chunked, decode_naive, Outcome};
+
 fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
     digits
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
         .collect()
-}
-
-/// Frames decoded from a stream, and how the stream ended.
-#[derive(Debug, PartialEq)]
-struct Outcome {
-    frames: Vec<Vec<u8>>,
-    end: Result<(), FrameError>,
-}
-
-/// Feeds `wire` to a decoder in chunks of the given sizes (cycled).
-fn decode_chunked(wire: &[u8], max: u64, chunks: &[usize]) -> Outcome {
-    let mut d = Decoder::new(max);
-    let mut frames = Vec::new();
-    let mut current = Vec::new();
-    let mut pos = 0;
-    let mut sizes = chunks.iter().cycle();
-    while pos < wire.len() {
-        let size = (*sizes.next().unwrap()).max(1);
-        let mut chunk = &wire[pos..(pos + size).min(wire.len())];
-        pos += chunk.len();
-        loop {
-            match d.decode(chunk) {
-                Ok((n, Decoded::NeedMore)) => {
-                    assert_eq!(n, chunk.len(), "NeedMore must use all input");
-                    break;
-                }
-                Ok((n, Decoded::Header(len))) => {
-                    assert!(len <= max);
-                    current.clear();
-                    chunk = &chunk[n..];
-                }
-                Ok((n, Decoded::Payload(p))) => {
-                    assert!(!p.is_empty() && p.len() == n);
-                    current.extend_from_slice(p);
-                    chunk = &chunk[n..];
-                }
-                Ok((0, Decoded::FrameEnd)) => frames.push(std::mem::take(&mut current)),
-                Ok(other) => panic!("FrameEnd must use no input: {other:?}"),
-                Err(e) => {
-                    // Errors are sticky and consume nothing.
-                    assert_eq!(d.decode(chunk), Err(e));
-                    return Outcome {
-                        frames,
-                        end: Err(e),
-                    };
-                }
-            }
-        }
-    }
-    // A complete payload's FrameEnd may still be pending at the end.
-    if let Ok((0, Decoded::FrameEnd)) = d.decode(&[]) {
-        frames.push(current);
-    }
-    Outcome {
-        frames,
-        end: d.finish(),
-    }
-}
-
-/// The reference: the simplest decoder that follows the protocol page.
-fn decode_naive(wire: &[u8], max: u64) -> Outcome {
-    let mut frames = Vec::new();
-    let mut rest = wire;
-    loop {
-        if rest.is_empty() {
-            return Outcome {
-                frames,
-                end: Ok(()),
-            };
-        }
-        if rest.len() < 4 {
-            return Outcome {
-                frames,
-                end: Err(FrameError::Truncated),
-            };
-        }
-        let short = i32::from_be_bytes(rest[..4].try_into().unwrap());
-        let (len, head) = if short == -1 {
-            if rest.len() < 12 {
-                return Outcome {
-                    frames,
-                    end: Err(FrameError::Truncated),
-                };
-            }
-            (u64::from_be_bytes(rest[4..12].try_into().unwrap()), 12)
-        } else if short < 0 {
-            return Outcome {
-                frames,
-                end: Err(FrameError::NegativeLength(short)),
-            };
-        } else {
-            (short as u64, 4)
-        };
-        if len > max {
-            return Outcome {
-                frames,
-                end: Err(FrameError::TooLong { len, max }),
-            };
-        }
-        if ((rest.len() - head) as u64) < len {
-            return Outcome {
-                frames,
-                end: Err(FrameError::Truncated),
-            };
-        }
-        frames.push(rest[head..head + len as usize].to_vec());
-        rest = &rest[head + len as usize..];
-    }
 }
 
 #[test]

@@ -1,0 +1,401 @@
+//! The properties every fuzz target checks, shared with the plain
+//! `cargo test` replay of the committed corpus (`tests/fuzz_replay.rs`), so
+//! a finding reproduces on stable Rust without cargo-fuzz.
+//!
+//! Each check takes raw bytes and derives its structured input from them,
+//! so any byte string is a valid input. A failed assertion is a finding.
+#![allow(dead_code)] // each fuzz target uses one check
+
+use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
+use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAGE_LEN};
+
+/// Reads fuzz input front to back; past the end it yields zeros.
+pub struct Input<'a>(pub &'a [u8]);
+
+impl<'a> Input<'a> {
+    pub fn byte(&mut self) -> u8 {
+        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        first
+    }
+
+    pub fn u64(&mut self) -> u64 {
+        (0..8).fold(0, |acc, _| acc << 8 | u64::from(self.byte()))
+    }
+
+    /// Up to `max` bytes, the count taken from the next byte.
+    pub fn chunk(&mut self, max: usize) -> &'a [u8] {
+        let want = usize::from(self.byte()) % (max + 1);
+        let (chunk, rest) = self.0.split_at(want.min(self.0.len()));
+        self.0 = rest;
+        chunk
+    }
+
+    pub fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.0)
+    }
+}
+
+/// A maximum length, mostly small so limits are hit often.
+fn max_len(input: &mut Input<'_>) -> u64 {
+    match input.byte() % 4 {
+        0 => u64::from(input.byte()),
+        1 => u64::from(input.byte()) << 8 | u64::from(input.byte()),
+        2 => input.u64(),
+        _ => u64::MAX,
+    }
+}
+
+/// Frames and how the stream ended.
+#[derive(Debug, PartialEq)]
+pub struct Outcome {
+    pub frames: Vec<Vec<u8>>,
+    pub end: Result<(), FrameError>,
+}
+
+/// The reference: the simplest decoder that follows the protocol page.
+pub fn decode_naive(wire: &[u8], max: u64) -> Outcome {
+    let mut frames = Vec::new();
+    let mut rest = wire;
+    let end = loop {
+        if rest.is_empty() {
+            break Ok(());
+        }
+        if rest.len() < 4 {
+            break Err(FrameError::Truncated);
+        }
+        let short = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let (len, head) = match short {
+            -1 if rest.len() < 12 => break Err(FrameError::Truncated),
+            -1 => (u64::from_be_bytes(rest[4..12].try_into().unwrap()), 12),
+            n if n < 0 => break Err(FrameError::NegativeLength(n)),
+            n => (n as u64, 4),
+        };
+        if len > max {
+            break Err(FrameError::TooLong { len, max });
+        }
+        let body = &rest[head..];
+        if (body.len() as u64) < len {
+            break Err(FrameError::Truncated);
+        }
+        frames.push(body[..len as usize].to_vec());
+        rest = &body[len as usize..];
+    };
+    Outcome { frames, end }
+}
+
+/// Feeds `wire` to a decoder in pieces of the sizes `chunks` gives (cycled),
+/// checking on the way that every event is consistent with its header.
+pub fn decode_chunked(wire: &[u8], max: u64, chunks: &[usize]) -> Outcome {
+    let mut d = Decoder::new(max);
+    let mut frames = Vec::new();
+    let mut current: Option<(u64, Vec<u8>)> = None;
+    let mut sizes = chunks.iter().cycle();
+    let mut pos = 0;
+    while pos < wire.len() {
+        let size = sizes.next().copied().unwrap_or(usize::MAX).max(1);
+        let mut chunk = &wire[pos..wire.len().min(pos.saturating_add(size))];
+        pos += chunk.len();
+        loop {
+            let before = d.clone();
+            match d.decode(chunk) {
+                Ok((n, Decoded::NeedMore)) => {
+                    assert_eq!(n, chunk.len(), "NeedMore leaves input unused");
+                    break;
+                }
+                Ok((n, Decoded::Header(len))) => {
+                    assert!(len <= max, "header above the maximum");
+                    assert!(n <= MAX_HEADER_LEN && current.is_none());
+                    assert_eq!(d.payload(), Some((len, len)));
+                    current = Some((len, Vec::new()));
+                    chunk = &chunk[n..];
+                }
+                Ok((n, Decoded::Payload(piece))) => {
+                    let (len, body) = current.as_mut().expect("payload without header");
+                    assert!(!piece.is_empty() && piece.len() == n && piece == &chunk[..n]);
+                    body.extend_from_slice(piece);
+                    assert!(body.len() as u64 <= *len, "payload longer than its header");
+                    assert!(body.len() as u64 <= max, "held more than the maximum");
+                    chunk = &chunk[n..];
+                }
+                Ok((n, Decoded::FrameEnd)) => {
+                    assert_eq!(n, 0, "FrameEnd uses no input");
+                    let (len, body) = current.take().expect("frame end without header");
+                    assert_eq!(body.len() as u64, len, "frame shorter than its header");
+                    frames.push(body);
+                    assert!(d.is_between_frames());
+                }
+                Err(e) => {
+                    // Errors consume nothing and change nothing.
+                    assert_eq!(d.decode(chunk), Err(e));
+                    assert_eq!(format!("{d:?}"), format!("{before:?}"));
+                    return Outcome {
+                        frames,
+                        end: Err(e),
+                    };
+                }
+            }
+        }
+    }
+    if let Ok((0, Decoded::FrameEnd)) = d.decode(&[]) {
+        frames.extend(current.take().map(|(_, body)| body));
+    }
+    Outcome {
+        frames,
+        end: d.finish(),
+    }
+}
+
+/// `frame_decode`: arbitrary bytes under an arbitrary maximum.
+pub fn frame_decode(data: &[u8]) {
+    let mut input = Input(data);
+    let max = max_len(&mut input);
+    let wire = input.rest();
+    let got = decode_chunked(wire, max, &[usize::MAX]);
+    assert_eq!(got, decode_naive(wire, max));
+}
+
+/// `frame_chunks`: whole, byte by byte and in arbitrary pieces agree with
+/// each other and with the reference.
+pub fn frame_chunks(data: &[u8]) {
+    let mut input = Input(data);
+    let max = max_len(&mut input);
+    let chunks: Vec<usize> = (0..1 + input.byte() % 8)
+        .map(|_| usize::from(input.byte()) % 17)
+        .collect();
+    let wire = input.rest();
+    let expected = decode_naive(wire, max);
+    assert_eq!(decode_chunked(wire, max, &[usize::MAX]), expected);
+    assert_eq!(decode_chunked(wire, max, &[1]), expected);
+    assert_eq!(decode_chunked(wire, max, &chunks), expected);
+}
+
+/// Lengths where the header changes form or overflows could hide.
+const EDGE_LENGTHS: [u64; 8] = [
+    0x7fff_fffe,
+    0x7fff_ffff,
+    0x8000_0000,
+    0x8000_0001,
+    0xffff_ffff,
+    0x1_0000_0000,
+    i64::MAX as u64,
+    u64::MAX,
+];
+
+/// `frame_roundtrip`: messages encoded then decoded come back identical;
+/// huge lengths are checked on their headers alone.
+pub fn frame_roundtrip(data: &[u8]) {
+    let mut input = Input(data);
+    let mut wire = Vec::new();
+    let mut messages = Vec::new();
+    while !input.0.is_empty() {
+        let msg = input.chunk(300);
+        wire.extend_from_slice(Header::new(msg.len() as u64).as_bytes());
+        wire.extend_from_slice(msg);
+        messages.push(msg.to_vec());
+    }
+    let split = usize::from(data.first().copied().unwrap_or(1)).max(1);
+    let got = decode_chunked(&wire, u64::MAX, &[split]);
+    assert_eq!(
+        got,
+        Outcome {
+            frames: messages,
+            end: Ok(())
+        }
+    );
+
+    let edge = EDGE_LENGTHS[usize::from(data.last().copied().unwrap_or(0)) % EDGE_LENGTHS.len()];
+    let len = edge.wrapping_sub(u64::from(data.len() as u8 % 3));
+    let header = Header::new(len);
+    assert_eq!(
+        header.as_bytes().len(),
+        if len <= 0x7fff_ffff { 4 } else { 12 }
+    );
+    let mut d = Decoder::new(len);
+    assert_eq!(
+        d.decode(header.as_bytes()),
+        Ok((header.as_bytes().len(), Decoded::Header(len)))
+    );
+    assert_eq!(d.payload(), Some((len, len)));
+    if len > 0 {
+        let mut tight = Decoder::new(len - 1);
+        assert_eq!(
+            tight.decode(header.as_bytes()),
+            Err(FrameError::TooLong { len, max: len - 1 })
+        );
+    }
+}
+
+/// The only key that authenticates; the fuzzer never sees it.
+const KEY: &[u8] = b"fuzz: the peer does not know this key";
+
+/// `handshake`: arbitrary peer messages into either role never panic, and
+/// success needs the right MAC of our challenge, which only the harness can
+/// supply (when the input asks for it) since the fuzzer has no key.
+pub fn handshake(data: &[u8]) {
+    let mut input = Input(data);
+    let flags = input.byte();
+    let role = if flags & 1 == 0 {
+        Role::Listener
+    } else {
+        Role::Client
+    };
+    let allow_md5 = flags & 2 != 0;
+    let nonce = core::array::from_fn(|_| input.byte());
+    let key = AuthKey::new(KEY);
+    let mut me = Handshake::new(role, &key, nonce, allow_md5);
+    let mut our_challenge = Vec::new();
+    let mut response = None;
+    let mut received = 0;
+    loop {
+        match me.action() {
+            Action::Send(msg) => {
+                assert!(msg.len() <= MAX_MESSAGE_LEN);
+                if msg.starts_with(b"#CHALLENGE#") {
+                    our_challenge = msg[11..].to_vec();
+                }
+            }
+            Action::Receive => {
+                let msg = match input.byte() % 4 {
+                    0 if !our_challenge.is_empty() => honest_response(&our_challenge, input.byte()),
+                    1 => b"#WELCOME#".to_vec(),
+                    _ => input.chunk(MAX_MESSAGE_LEN).to_vec(),
+                };
+                // Which message answers our challenge: the first for a
+                // listener; for a client, the third (after challenge, verdict).
+                let response_index = if role == Role::Listener { 0 } else { 2 };
+                if received == response_index {
+                    response = Some(msg.clone());
+                }
+                received += 1;
+                me.receive(&msg);
+            }
+            Action::Done(Ok(())) => {
+                let response = response.expect("success without a response");
+                assert!(
+                    is_valid_response(&our_challenge, &response, allow_md5),
+                    "authenticated a peer that did not MAC our challenge with the key"
+                );
+                return;
+            }
+            Action::Done(Err(e)) => {
+                assert_ne!(
+                    e,
+                    AuthError::TooLong,
+                    "the state machine never sees lengths"
+                );
+                return;
+            }
+        }
+        assert!(received < 8, "a handshake has three messages per side");
+    }
+}
+
+/// A correct response to `challenge`, in one of the forms peers use.
+fn honest_response(challenge: &[u8], form: u8) -> Vec<u8> {
+    use ipcwire::digest::{hmac_md5, hmac_sha256};
+    match form % 3 {
+        0 => [&b"{sha256}"[..], &hmac_sha256(KEY, challenge)].concat(),
+        1 => hmac_md5(KEY, challenge).to_vec(),
+        _ => [&b"{md5}"[..], &hmac_md5(KEY, challenge)].concat(),
+    }
+}
+
+fn is_valid_response(challenge: &[u8], response: &[u8], allow_md5: bool) -> bool {
+    (0..3).any(|form| {
+        let md5 = form != 0;
+        (allow_md5 || !md5) && honest_response(challenge, form) == response
+    })
+}
+
+/// `address_parse`: the textual form never panics, and whatever parses
+/// displays as text that parses back to the same address.
+pub fn address_parse(data: &[u8]) {
+    use ipcwire::Address;
+    let text = String::from_utf8_lossy(data);
+    if let Ok(addr) = text.parse::<Address>() {
+        let shown = addr.to_string();
+        let again: Address = shown.parse().expect("displayed address parses");
+        assert_eq!(again.to_string(), shown, "display is stable");
+        if !shown.contains('\u{fffd}') {
+            assert_eq!(again, addr, "parse, display, parse is the identity");
+        }
+    }
+    for addr in [Address::unix(data), Address::abstract_name(data)]
+        .into_iter()
+        .flatten()
+    {
+        let shown = addr.to_string();
+        if let Ok(text) = core::str::from_utf8(data) {
+            assert!(shown.ends_with(text));
+        }
+    }
+}
+
+/// `connection_recv`: bytes a peer wrote into a real socket come out of
+/// `Connection` exactly as the reference decodes them, whatever buffer sizes
+/// the receiver uses, with the same ending, and nothing is allocated beyond
+/// what arrived.
+#[cfg(unix)]
+pub fn connection_recv(data: &[u8]) {
+    use ipcwire::Error;
+    let mut input = Input(data);
+    let max = max_len(&mut input);
+    let use_vec = input.byte() & 1 == 1;
+    let sizes: Vec<usize> = (0..1 + input.byte() % 4)
+        .map(|_| usize::from(input.byte()))
+        .collect();
+    let wire = input.rest();
+    // A socket buffer holds far more than a fuzz input; keep it so.
+    let wire = &wire[..wire.len().min(64 * 1024)];
+    let expected = decode_naive(wire, max);
+
+    let (writer, mut reader) = ipcwire::pipe(true).expect("socketpair");
+    let fd = writer.as_fd();
+    let mut sent = 0;
+    while sent < wire.len() {
+        sent += ipcwire::sys::send(fd, &wire[sent..]).expect("send");
+    }
+    drop(writer);
+    reader.set_max_len(max);
+    let mut frames = Vec::new();
+    let mut sizes = sizes.iter().cycle();
+    let end = loop {
+        let got = if use_vec {
+            reader.recv_bytes().inspect(|msg| {
+                let room = msg.len().max(64 * 1024);
+                assert!(msg.capacity() <= 2 * room, "allocated beyond what arrived");
+            })
+        } else {
+            let mut buf = vec![0; *sizes.next().unwrap_or(&0)];
+            match reader.recv_bytes_into(&mut buf) {
+                Ok(n) => Ok(buf[..n].to_vec()),
+                Err(Error::BufferTooSmall { needed }) if needed > wire.len() as u64 => {
+                    // It cannot have arrived whole: it must end truncated,
+                    // and no buffer that large is needed to find that out.
+                    assert!(needed <= max);
+                    assert_eq!(expected.end, Err(FrameError::Truncated));
+                    assert_eq!(frames, expected.frames);
+                    return;
+                }
+                Err(Error::BufferTooSmall { needed }) => {
+                    assert!(needed <= max);
+                    let mut big = vec![0; needed as usize];
+                    reader.recv_bytes_into(&mut big).map(|n| big[..n].to_vec())
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match got {
+            Ok(msg) => frames.push(msg),
+            Err(e) => break e,
+        }
+    };
+    let want_end = match expected.end {
+        Ok(()) => Error::Eof,
+        Err(e) => e.into(),
+    };
+    assert_eq!((frames, end), (expected.frames, want_end));
+    // Every error at the end of a stream is sticky.
+    assert_eq!(reader.recv_bytes(), Err(want_end));
+}

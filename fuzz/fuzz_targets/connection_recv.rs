@@ -1,0 +1,7 @@
+//! `connection_recv`: see `checks::connection_recv` for the property it checks.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::connection_recv(data));

@@ -1,0 +1,86 @@
+//! Replays every committed fuzz seed and regression input through the same
+//! checks the fuzz targets run, on stable Rust, without cargo-fuzz.
+//!
+//! Seeds: `fuzz/corpus/<target>/seed-*`. Regressions (inputs that once
+//! failed, kept after the fix): `fuzz/regressions/<target>/*`.
+
+use std::fs;
+use std::path::Path;
+
+#[path = "../fuzz/checks.rs"]
+mod checks;
+
+type Check = fn(&[u8]);
+
+const TARGETS: [(&str, Check); 6] = [
+    ("frame_decode", checks::frame_decode),
+    ("frame_chunks", checks::frame_chunks),
+    ("frame_roundtrip", checks::frame_roundtrip),
+    ("handshake", checks::handshake),
+    ("address_parse", checks::address_parse),
+    ("connection_recv", checks::connection_recv),
+];
+
+/// The committed inputs of one target: its seeds and its regressions.
+fn inputs(target: &str) -> Vec<std::path::PathBuf> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut found = Vec::new();
+    for (dir, committed) in [("corpus", "seed-"), ("regressions", "")] {
+        let Ok(entries) = fs::read_dir(fuzz.join(dir).join(target)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with(committed) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn every_committed_input_passes_its_target_check() {
+    let mut total = 0;
+    for (target, check) in TARGETS {
+        let inputs = inputs(target);
+        assert!(!inputs.is_empty(), "no committed seeds for {target}");
+        for path in &inputs {
+            let data = fs::read(path).unwrap();
+            let outcome = std::panic::catch_unwind(|| check(&data));
+            assert!(
+                outcome.is_ok(),
+                "{target}: {} fails its check",
+                path.display()
+            );
+        }
+        total += inputs.len();
+    }
+    println!(
+        "replayed {total} committed fuzz inputs across {} targets",
+        TARGETS.len()
+    );
+}
+
+#[test]
+fn every_fuzz_target_is_replayed() {
+    let manifest =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/Cargo.toml")).unwrap();
+    let bins = manifest
+        .lines()
+        .filter(|l| l.starts_with("name = ") && !l.contains("ipcwire-fuzz"))
+        .count();
+    assert_eq!(
+        bins,
+        TARGETS.len(),
+        "a fuzz target is missing from the replay list"
+    );
+    for (target, _) in TARGETS {
+        assert!(
+            manifest.contains(&format!("name = \"{target}\"")),
+            "{target} is not a fuzz target"
+        );
+    }
+}

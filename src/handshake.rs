@@ -20,7 +20,7 @@
 
 use core::fmt;
 
-use crate::digest::{ct_eq, hmac_md5, hmac_sha256, md5, sha256};
+use crate::digest::{ct_eq, Hmac, Md5, Sha256};
 
 /// The prefix of a challenge message.
 pub const CHALLENGE: &[u8] = b"#CHALLENGE#";
@@ -38,45 +38,34 @@ const MD5_TAG: &[u8] = b"{md5}";
 /// A Python 3.11 challenge: 20 random bytes, answered with raw HMAC-MD5.
 const LEGACY_NONCE_LEN: usize = 20;
 
-/// A shared secret, reduced once to the form HMAC uses, held without
-/// allocation. Keys of any length work; they need not be text.
+/// A shared secret, held as HMAC states already keyed with it, so keys of
+/// any length fit in a fixed-size value without allocation. Keys need not be
+/// text.
 #[derive(Clone)]
 pub struct AuthKey {
-    /// The key for HMAC-MD5: as given when it fits a block, else its MD5.
-    md5: ([u8; 64], usize),
-    /// The key for HMAC-SHA256: as given when it fits a block, else its SHA-256.
-    sha256: ([u8; 64], usize),
+    md5: Hmac<Md5>,
+    sha256: Hmac<Sha256>,
 }
 
 impl AuthKey {
-    /// Prepares `key`. HMAC hashes a key longer than its 64-byte block
-    /// before use, so doing that here keeps the key's length unbounded
-    /// while the value stays fixed-size.
+    /// Prepares `key` for both digests the handshake may use.
     pub fn new(key: &[u8]) -> AuthKey {
         AuthKey {
-            md5: reduce(key, md5),
-            sha256: reduce(key, sha256),
+            md5: Hmac::new(key),
+            sha256: Hmac::new(key),
         }
     }
 
     fn md5_mac(&self, data: &[u8]) -> [u8; 16] {
-        hmac_md5(&self.md5.0[..self.md5.1], data)
+        let mut mac = self.md5.clone();
+        mac.update(data);
+        mac.finish()
     }
 
     fn sha256_mac(&self, data: &[u8]) -> [u8; 32] {
-        hmac_sha256(&self.sha256.0[..self.sha256.1], data)
-    }
-}
-
-/// A key that fits a 64-byte block as is, or its hash.
-fn reduce<const N: usize>(key: &[u8], hash: fn(&[u8]) -> [u8; N]) -> ([u8; 64], usize) {
-    let mut block = [0; 64];
-    if key.len() <= 64 {
-        block[..key.len()].copy_from_slice(key);
-        (block, key.len())
-    } else {
-        block[..N].copy_from_slice(&hash(key));
-        (block, N)
+        let mut mac = self.sha256.clone();
+        mac.update(data);
+        mac.finish()
     }
 }
 

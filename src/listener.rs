@@ -7,7 +7,7 @@ use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection};
 use crate::handshake::Role;
 use crate::sys::{self, Errno, FileId, OwnedFd, SockAddr};
-use crate::{Address, Error};
+use crate::{Address, Error, UnixName};
 
 /// How many connections may wait to be accepted. Python's `Listener` uses 1,
 /// so a second client connecting while the first is being served can be
@@ -72,8 +72,8 @@ impl Listener {
             sys::set_reuseaddr(fd.as_fd())?;
         }
         match (sys::bind(fd.as_fd(), &sockaddr), addr) {
-            (Err(Errno::ADDRINUSE), Address::Unix(_)) => {
-                remove_stale(addr, &sockaddr)?;
+            (Err(Errno::ADDRINUSE), Address::Unix(path)) => {
+                remove_stale(path, &sockaddr)?;
                 sys::bind(fd.as_fd(), &sockaddr)?;
             }
             (result, _) => result?,
@@ -166,10 +166,7 @@ impl Listener {
 }
 
 /// Removes a Unix socket file nobody listens on; anything else is in use.
-fn remove_stale(addr: &Address, sockaddr: &SockAddr) -> Result<(), Errno> {
-    let Address::Unix(path) = addr else {
-        return Err(Errno::ADDRINUSE);
-    };
+fn remove_stale(path: &UnixName, sockaddr: &SockAddr) -> Result<(), Errno> {
     let path = path.as_c_str().ok_or(Errno::INVAL)?;
     if !sys::lstat(path)?.is_socket {
         return Err(Errno::ADDRINUSE);

@@ -100,6 +100,38 @@ impl Connection {
         Ok(sys::peer_cred(self.fd.as_fd())?)
     }
 
+    /// `F_GETPIPE_SZ`: the capacity of the pipe under this connection.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EBADF` on a socket.
+    ///
+    /// # System calls
+    /// `fcntl`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn pipe_size(&self) -> Result<usize, Error> {
+        Ok(sys::pipe_size(self.fd.as_fd())?)
+    }
+
+    /// `F_SETPIPE_SZ`: enlarges (or shrinks) the pipe under this connection
+    /// and returns the capacity granted, at least `size`.
+    ///
+    /// A message larger than the pipe moves in several rounds of "writer
+    /// fills, reader drains", each with a wake-up on both sides: a pipe as
+    /// large as the messages moves them about three times faster than the
+    /// default 64 KiB. Either end may ask; the pipe is shared.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EPERM` above `/proc/sys/fs/pipe-max-size` (1 MiB
+    /// by default) for an unprivileged process, `EBUSY` when more than
+    /// `size` bytes are waiting, `EBADF` on a socket.
+    ///
+    /// # System calls
+    /// `fcntl`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn set_pipe_size(&self, size: usize) -> Result<usize, Error> {
+        Ok(sys::set_pipe_size(self.fd.as_fd(), size)?)
+    }
+
     /// Which directions this connection may use.
     pub fn access(&self) -> Access {
         self.access

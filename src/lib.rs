@@ -91,6 +91,8 @@ pub use error::Error;
 pub use listener::{Listener, BACKLOG};
 #[cfg(unix)]
 pub use pipe::pipe;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use pipe::pipe_with_capacity;
 #[cfg(unix)]
 pub use sys::ExitStatus;
 

@@ -47,3 +47,34 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection), Errno> {
         ))
     }
 }
+
+/// `Pipe(duplex=False)` with a pipe of at least `capacity` bytes: returns
+/// `(reader, writer)`.
+///
+/// For large messages: each time a writer fills the pipe it sleeps until the
+/// reader drains it, so a pipe that holds a whole message moves it in one
+/// round instead of many (see [`Connection::set_pipe_size`]).
+///
+/// # Errors
+/// `EMFILE`/`ENFILE` when out of descriptors; `EPERM` when `capacity`
+/// exceeds `/proc/sys/fs/pipe-max-size` (1 MiB by default) and the process
+/// lacks `CAP_SYS_RESOURCE`.
+///
+/// # System calls
+/// `pipe2`, `fcntl` (and `close` of both ends if `fcntl` fails).
+///
+/// # Example
+/// ```
+/// let (reader, writer) = ipcwire::pipe_with_capacity(1 << 20)?;
+/// assert!(writer.pipe_size()? >= 1 << 20);
+/// # Ok::<(), ipcwire::Error>(())
+/// ```
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn pipe_with_capacity(capacity: usize) -> Result<(Connection, Connection), Errno> {
+    let (r, w) = sys::pipe()?;
+    sys::set_pipe_size(w.as_fd(), capacity)?;
+    Ok((
+        Connection::new(r, false, Access::Read),
+        Connection::new(w, false, Access::Write),
+    ))
+}

@@ -38,6 +38,8 @@ pub use net::{
     set_nodelay, set_reuseaddr, socket, socket_error, PeerCred,
 };
 pub use pipe::pipe;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use pipe::{pipe_size, set_pipe_size};
 pub use poll::{poll, PollFd, PollFlags};
 pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};
 pub use random::getrandom;

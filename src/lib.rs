@@ -33,7 +33,7 @@
 //! # Features
 //! - `std` (default): std descriptor conversions, `io::Error` conversions,
 //!   catching panics in forked children. Implies `alloc`.
-//! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 16 KiB heap
+//! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 64 KiB heap
 //!   read-ahead buffer. Without it, receive into your own buffer with
 //!   [`Connection::recv_bytes_into`]; the read-ahead buffer is 256 bytes
 //!   inside the connection.

@@ -6,9 +6,10 @@
 
 use crate::sys::{self, BorrowedFd, Errno};
 
-/// How many bytes one read-ahead may bring in.
+/// How many bytes one read-ahead may bring in: a default Linux pipe's
+/// capacity, so one `read` can drain a full pipe.
 #[cfg(feature = "alloc")]
-const CAPACITY: usize = 16 * 1024;
+const CAPACITY: usize = 64 * 1024;
 /// Without an allocator the buffer lives inside the connection, so keep it small.
 #[cfg(not(feature = "alloc"))]
 const CAPACITY: usize = 256;
@@ -53,12 +54,20 @@ impl ReadAhead {
         }
     }
 
-    /// Reads once from `fd` into the free room, after moving waiting bytes to
-    /// the front; returns the count read (`0` at end of stream).
+    /// Reads once from `fd` into the free room; returns the count read
+    /// (`0` at end of stream).
+    pub(crate) fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<usize, Errno> {
+        let n = sys::read(fd, self.room())?;
+        self.commit(n);
+        Ok(n)
+    }
+
+    /// The free room after the waiting bytes, which are first moved to the
+    /// front: fill it, then [`commit`](Self::commit) what was written.
     ///
     /// Called only when the waiting bytes are fewer than a header, so the
     /// move is at most 11 bytes.
-    pub(crate) fn fill(&mut self, fd: BorrowedFd<'_>) -> Result<usize, Errno> {
+    pub(crate) fn room(&mut self) -> &mut [u8] {
         #[cfg(feature = "alloc")]
         if self.buf.is_empty() {
             self.buf.resize(CAPACITY, 0);
@@ -66,8 +75,11 @@ impl ReadAhead {
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
-        let n = sys::read(fd, &mut self.buf[self.end..])?;
+        &mut self.buf[self.end..]
+    }
+
+    /// Counts `n` bytes written into the front of [`room`](Self::room) as waiting.
+    pub(crate) fn commit(&mut self, n: usize) {
         self.end += n;
-        Ok(n)
     }
 }

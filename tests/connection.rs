@@ -44,10 +44,10 @@ fn numbered(seq: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + len + seq) as u8).collect()
 }
 
-/// Sizes of several messages, around the read-ahead buffer (16 KiB) and the
-/// pipe buffer (64 KiB).
-const SIZES: [usize; 12] = [
-    0, 1, 3, 4, 5, 100, 4096, 16383, 16384, 16385, 65536, 200_000,
+/// Sizes of several messages: around the one-`write` limit for small
+/// messages (256 B), and the read-ahead buffer and pipe buffer (64 KiB).
+const SIZES: [usize; 16] = [
+    0, 1, 3, 4, 5, 100, 255, 256, 257, 4096, 65531, 65532, 65535, 65536, 65537, 200_000,
 ];
 
 /// Forks a child that runs `child` on its end, runs `parent` on the parent's
@@ -1147,4 +1147,66 @@ fn many_small_messages_to_child_arrive_in_order() {
     );
     assert_eq!(reply, Ok(b"all good".to_vec()));
     assert_eq!(status, ExitStatus::Exited(0));
+}
+
+// ---------------------------------------------------------------------------
+// Pipe capacity and the read-ahead boundaries.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn pipe_with_capacity_holds_a_whole_large_message() {
+    let (mut reader, mut writer) = ipcwire::pipe_with_capacity(MIB).expect("pipe");
+    assert!(writer.pipe_size().expect("size") >= MIB);
+    assert_eq!(reader.pipe_size(), writer.pipe_size());
+    // Non-blocking, a send that did not fit would fail instead of hanging.
+    sys::set_nonblocking(writer.as_fd(), true).expect("nonblocking");
+    let msg = pattern(MIB - 4);
+    writer
+        .send_bytes(&msg)
+        .expect("a whole 1 MiB frame fits the pipe");
+    assert_eq!(writer.send_bytes(b"x"), Err(Error::Io(Errno::AGAIN)));
+    assert_eq!(reader.recv_bytes().expect("recv"), msg);
+}
+
+#[test]
+fn set_pipe_size_grows_and_reports_the_grant() {
+    let (reader, writer) = pipe(false).expect("pipe");
+    assert_eq!(writer.pipe_size(), Ok(64 * 1024));
+    let granted = reader.set_pipe_size(100_000).expect("grow");
+    assert!(granted >= 100_000, "granted {granted}");
+    assert_eq!(writer.pipe_size(), Ok(granted));
+}
+
+#[test]
+fn pipe_size_on_a_socket_is_an_error() {
+    let (a, _b) = pipe(true).expect("socketpair");
+    assert_eq!(a.pipe_size(), Err(Error::Io(Errno::BADF)));
+    assert_eq!(a.set_pipe_size(MIB), Err(Error::Io(Errno::BADF)));
+}
+
+/// Messages queued back to back whose frames end just before, on and just
+/// after the 64 KiB read-ahead boundary, so the rest of a payload and the
+/// frames after it arrive in one vectored read; received alternately into a
+/// caller's buffer and into a `Vec`.
+#[test]
+fn queued_messages_straddling_the_read_ahead_arrive_whole() {
+    let sizes = [
+        65_000, 530, 531, 532, 3, 65_528, 65_536, 0, 70_000, 1, 2, 65_532, 300, 4, 5,
+    ];
+    let (mut reader, mut writer) = ipcwire::pipe_with_capacity(MIB).expect("pipe");
+    for &len in &sizes {
+        writer.send_bytes(&pattern(len)).expect("send");
+    }
+    drop(writer);
+    let mut buf = vec![0; 70_000];
+    for (k, &len) in sizes.iter().enumerate() {
+        if k % 2 == 0 {
+            let n = reader.recv_bytes_into(&mut buf).expect("recv_bytes_into");
+            assert!(is_pattern(&buf[..n], len), "message {k} of {len} bytes");
+        } else {
+            let msg = reader.recv_bytes().expect("recv_bytes");
+            assert!(is_pattern(&msg, len), "message {k} of {len} bytes");
+        }
+    }
+    assert_eq!(reader.recv_bytes(), Err(Error::Eof));
 }

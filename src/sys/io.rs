@@ -127,32 +127,47 @@ pub fn writev(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> 
     .map(to_usize)
 }
 
-/// `read(fd, ...)` into the unused capacity of `buf`, at most `max` bytes,
-/// and counts what arrived into `buf.len()`; `Ok(0)` is end of stream.
+/// `readv(fd, [spare, overflow])`: reads into the unused capacity of `buf`
+/// (at most `max` bytes of it) and, once that is full, on into `overflow`;
+/// returns the total count (`0` at end of stream).
 ///
-/// Unlike [`read()`] into a zero-filled buffer, nothing is written twice:
-/// the kernel's copy is the only one.
+/// `buf.len()` grows by the bytes that landed in its spare capacity; the
+/// rest, `total - growth`, are at the front of `overflow`. Unlike a read into
+/// a zero-filled buffer, nothing is written twice: the kernel's copy is the
+/// only one.
 ///
 /// # Errors
 /// As for [`read()`]. `EINTR` never surfaces.
 ///
 /// # System calls
-/// `read` (repeated on `EINTR`).
+/// `readv` (repeated on `EINTR`).
 #[cfg(feature = "alloc")]
 pub fn read_to_spare(
     fd: BorrowedFd<'_>,
     buf: &mut alloc::vec::Vec<u8>,
     max: usize,
+    overflow: &mut [u8],
 ) -> Result<usize, Errno> {
     let spare = buf.spare_capacity_mut();
     let room = spare.len().min(max);
+    let iov = [
+        libc::iovec {
+            iov_base: spare.as_mut_ptr().cast(),
+            iov_len: room,
+        },
+        libc::iovec {
+            iov_base: overflow.as_mut_ptr().cast(),
+            iov_len: overflow.len(),
+        },
+    ];
     let n = retry(|| {
-        // SAFETY: `spare` is valid for writes of `room <= spare.len()` bytes;
-        // the kernel writes only initialised bytes into it.
-        check(unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), room) })
+        // SAFETY: the first iovec covers `room <= spare.len()` writable bytes
+        // of `buf`'s capacity, the second all of `overflow`; both outlive the
+        // call, and the kernel writes only initialised bytes into them.
+        check(unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) })
     })
     .map(to_usize)?;
-    // SAFETY: the kernel initialised the first `n <= room` spare bytes.
-    unsafe { buf.set_len(buf.len() + n) };
+    // SAFETY: the kernel initialised the first `min(n, room)` spare bytes.
+    unsafe { buf.set_len(buf.len() + n.min(room)) };
     Ok(n)
 }

@@ -1,0 +1,115 @@
+//! The system call counts the docs promise, as the kernel counts them.
+//!
+//! `/proc/thread-self/io` counts this thread's read-family (`syscr`) and
+//! write-family (`syscw`) calls on files and pipes, so these tests need no
+//! tracer and are not disturbed by other test threads.
+
+use ipcwire::{pipe, pipe_with_capacity, Connection, Error};
+
+/// This thread's `(syscr, syscw)` so far.
+fn io_calls() -> (u64, u64) {
+    let io = std::fs::read_to_string("/proc/thread-self/io").expect("/proc/thread-self/io");
+    let field = |name: &str| -> u64 {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("counter in /proc/thread-self/io")
+    };
+    (field("syscr:"), field("syscw:"))
+}
+
+/// The `(reads, writes)` that `work` made, not counting the reads of the
+/// counter file itself.
+fn calls_of(work: impl FnOnce()) -> (u64, u64) {
+    let (r0, w0) = io_calls();
+    let (r1, w1) = io_calls();
+    let own_reads = r1 - r0;
+    work();
+    let (r2, w2) = io_calls();
+    assert_eq!(w1, w0, "reading the counters writes nothing");
+    (r2 - r1 - own_reads, w2 - w1)
+}
+
+fn message(seq: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (seq + i) as u8).collect()
+}
+
+fn send_all(conn: &mut Connection, sizes: &[usize]) {
+    for (seq, &len) in sizes.iter().enumerate() {
+        conn.send_bytes(&message(seq, len)).expect("send");
+    }
+}
+
+fn recv_all(conn: &mut Connection, sizes: &[usize]) {
+    let mut buf = vec![0; 1 << 20];
+    for (seq, &len) in sizes.iter().enumerate() {
+        let n = conn.recv_bytes_into(&mut buf).expect("recv");
+        assert_eq!(&buf[..n], &message(seq, len)[..], "message {seq}");
+    }
+}
+
+#[test]
+fn each_send_is_one_write() {
+    let sizes: Vec<usize> = (0..1000)
+        .map(|i| (i * 37) % 1000)
+        .chain([4096, 60_000])
+        .collect();
+    let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+    let (reads, writes) = calls_of(|| send_all(&mut writer, &sizes));
+    assert_eq!((reads, writes), (0, sizes.len() as u64));
+    recv_all(&mut reader, &sizes);
+}
+
+#[test]
+fn queued_messages_share_reads() {
+    // 800 frames of 68 bytes, and 15 of 4 KiB: each batch fits one read-ahead.
+    for sizes in [vec![64; 800], vec![4096; 15]] {
+        // The pipe's pages are not packed tight: give it room.
+        let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+        send_all(&mut writer, &sizes);
+        let (reads, writes) = calls_of(|| recv_all(&mut reader, &sizes));
+        assert_eq!(
+            (reads, writes),
+            (1, 0),
+            "{} messages of {} bytes",
+            sizes.len(),
+            sizes[0]
+        );
+    }
+}
+
+#[test]
+fn a_message_arriving_alone_costs_one_read() {
+    for len in [0, 64, 4096, 65_000, 65_532] {
+        let (mut reader, mut writer) = pipe(false).expect("pipe");
+        let mut buf = vec![0; len];
+        let (reads, _) = calls_of(|| {
+            for seq in 0..100 {
+                writer.send_bytes(&message(seq, len)).expect("send");
+                assert_eq!(reader.recv_bytes_into(&mut buf), Ok(len));
+            }
+        });
+        assert_eq!(reads, 100, "messages of {len} bytes");
+    }
+}
+
+#[test]
+fn the_rest_of_a_payload_and_the_frames_after_it_share_a_read() {
+    // A 100 000-byte message fills the read-ahead (one read) and its rest
+    // comes in one readv together with the 64-byte messages queued behind
+    // it, which then cost nothing.
+    let mut sizes = vec![100_000];
+    sizes.extend([64; 100]);
+    let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+    send_all(&mut writer, &sizes);
+    let (reads, _) = calls_of(|| recv_all(&mut reader, &sizes));
+    assert_eq!(reads, 2);
+}
+
+#[test]
+fn end_of_stream_costs_one_read() {
+    let (mut reader, writer) = pipe(false).expect("pipe");
+    drop(writer);
+    let (reads, _) = calls_of(|| assert_eq!(reader.recv_bytes(), Err(Error::Eof)));
+    assert_eq!(reads, 1);
+}

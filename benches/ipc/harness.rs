@@ -1,0 +1,238 @@
+//! The frame every Rust implementation is measured in: the message
+//! protocol, the child's checks and report, and the parent's clock.
+//!
+//! Message `i` is `i` as 8 little-endian bytes followed by [`FILL`] up to
+//! the message size. The child checks order, length and fill of every
+//! message and sums the sequence numbers; at end of stream it reports on a
+//! separate control pipe, and the parent's clock stops only when that
+//! report has arrived. So every implementation is timed until its data
+//! was received and checked, not merely handed to the kernel.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use crate::os::{self, Fork};
+use crate::workload::Spec;
+use crate::BoxResult;
+
+/// Every payload byte after the sequence number.
+pub const FILL: u8 = 0xA5;
+const SEQ_LEN: usize = 8;
+
+/// A reusable outgoing message: an optional prefix (a frame header), then
+/// the sequence number, then fill. Only the sequence number changes per send.
+pub struct Message {
+    buf: Vec<u8>,
+    prefix: usize,
+}
+
+impl Message {
+    /// A bare payload of `size` bytes.
+    pub fn new(size: usize) -> Message {
+        assert!(size >= SEQ_LEN, "messages carry an 8-byte sequence number");
+        Message {
+            buf: vec![FILL; size],
+            prefix: 0,
+        }
+    }
+
+    /// A whole frame as Python writes it: 4-byte big-endian length, payload.
+    pub fn framed(size: usize) -> Message {
+        let len = u32::try_from(size).expect("frames here stay below 4 GiB");
+        let mut msg = Message::new(size + 4);
+        msg.buf[..4].copy_from_slice(&len.to_be_bytes());
+        msg.prefix = 4;
+        msg
+    }
+
+    pub fn set_seq(&mut self, seq: u64) {
+        self.buf[self.prefix..self.prefix + SEQ_LEN].copy_from_slice(&seq.to_le_bytes());
+    }
+
+    /// Prefix and payload together.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        &self.buf[self.prefix..]
+    }
+}
+
+/// Why a receiver gave up. The discriminant is the report's status byte.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    Length = 1,
+    Order = 2,
+    Fill = 3,
+    Recv = 4,
+    Send = 5,
+}
+
+impl Fault {
+    fn describe(status: u8) -> &'static str {
+        match status {
+            1 => "a message of the wrong length",
+            2 => "a message out of order",
+            3 => "a message with wrong fill bytes",
+            4 => "a receive error",
+            5 => "a send error",
+            _ => "an unknown status",
+        }
+    }
+}
+
+/// Checks a stream of received messages against the protocol.
+pub struct Checker {
+    next: u64,
+    sum: u64,
+    /// What every payload must hold after its sequence number.
+    fill: Vec<u8>,
+}
+
+impl Checker {
+    pub fn new(size: usize) -> Checker {
+        Checker {
+            next: 0,
+            sum: 0,
+            fill: vec![FILL; size - SEQ_LEN],
+        }
+    }
+
+    /// The size every message must have.
+    pub fn size(&self) -> usize {
+        self.fill.len() + SEQ_LEN
+    }
+
+    /// Accepts `msg` if it is the next message, whole and well filled.
+    pub fn check(&mut self, msg: &[u8]) -> Result<(), Fault> {
+        if msg.len() != self.size() {
+            return Err(Fault::Length);
+        }
+        let (seq, rest) = msg.split_at(SEQ_LEN);
+        if *seq != self.next.to_le_bytes() {
+            return Err(Fault::Order);
+        }
+        // A slice comparison is one memcmp, so checking costs every
+        // implementation the same small, fixed amount per byte.
+        if rest != self.fill {
+            return Err(Fault::Fill);
+        }
+        self.sum = self.sum.wrapping_add(self.next);
+        self.next += 1;
+        Ok(())
+    }
+
+    fn report(&self, result: Result<(), Fault>) -> [u8; REPORT_LEN] {
+        let status = result.err().map_or(0, |f| f as u8);
+        let mut out = [status; REPORT_LEN];
+        out[1..9].copy_from_slice(&self.next.to_le_bytes());
+        out[9..].copy_from_slice(&self.sum.to_le_bytes());
+        out
+    }
+}
+
+/// Status byte, message count and wrapping sum of sequence numbers (both
+/// little-endian `u64`), as the Python script packs them (`"<BQQ"`).
+const REPORT_LEN: usize = 17;
+
+/// Fails unless the child saw exactly the messages `spec` sends.
+fn verify(report: &[u8; REPORT_LEN], spec: &Spec) -> BoxResult<()> {
+    let field = |at: usize| u64::from_le_bytes(report[at..at + 8].try_into().unwrap());
+    let (status, count, sum) = (report[0], field(1), field(9));
+    if status != 0 {
+        let what = Fault::describe(status);
+        return Err(format!("{}: child stopped at message {count}: {what}", spec.name).into());
+    }
+    if count != spec.count || sum != expected_sum(spec.count) {
+        let want = spec.count;
+        return Err(format!(
+            "{}: child got {count} messages (sum {sum}), want {want}",
+            spec.name
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// 0 + 1 + ... + (count - 1), wrapping at 2^64 as the receivers sum.
+pub fn expected_sum(count: u64) -> u64 {
+    let n = u128::from(count);
+    (n * n.saturating_sub(1) / 2) as u64
+}
+
+/// Forks; the child runs `child` on `child_end` and reports, the parent
+/// runs `parent` on `parent_end`. Returns the time from the parent's first
+/// send until the child's report arrived.
+///
+/// `parent` must close (drop) its end when done, so the child sees end of
+/// stream. Each process closes the other's end right after the fork.
+pub fn measure<P, C>(
+    spec: &Spec,
+    parent_end: P,
+    child_end: C,
+    parent: impl FnOnce(P) -> BoxResult<()>,
+    child: impl FnOnce(C, &mut Checker) -> Result<(), Fault>,
+) -> BoxResult<Duration> {
+    let (ctl_rx, ctl_tx) = os::pipe(None)?;
+    let (ctl_rx, ctl_tx) = (File::from(ctl_rx), File::from(ctl_tx));
+    // SAFETY: the benchmark is single-threaded, so the child may do anything.
+    match unsafe { os::fork() }? {
+        Fork::Child => {
+            drop((parent_end, ctl_rx));
+            let run = AssertUnwindSafe(|| run_child(spec, child_end, child, ctl_tx));
+            // A panic must not unwind into the parent's copied stack.
+            os::exit(catch_unwind(run).unwrap_or(101))
+        }
+        Fork::Parent(pid) => {
+            drop((child_end, ctl_tx));
+            let timed = time_parent(parent_end, parent, ctl_rx);
+            if timed.is_err() {
+                os::kill(pid);
+            }
+            let waited = os::wait(pid);
+            let (elapsed, report) = timed?;
+            waited?;
+            verify(&report, spec)?;
+            Ok(elapsed)
+        }
+    }
+}
+
+/// The child: prepares, says ready, receives until end of stream, reports.
+fn run_child<C>(
+    spec: &Spec,
+    end: C,
+    receive: impl FnOnce(C, &mut Checker) -> Result<(), Fault>,
+    mut ctl: File,
+) -> i32 {
+    let mut checker = Checker::new(spec.size);
+    if ctl.write_all(b"R").is_err() {
+        return 1;
+    }
+    let result = receive(end, &mut checker);
+    match ctl.write_all(&checker.report(result)) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// The parent: waits for ready, then times `send` up to the child's report.
+fn time_parent<P>(
+    end: P,
+    send: impl FnOnce(P) -> BoxResult<()>,
+    mut ctl: File,
+) -> BoxResult<(Duration, [u8; REPORT_LEN])> {
+    let mut ready = [0; 1];
+    ctl.read_exact(&mut ready)
+        .map_err(|e| format!("child never got ready: {e}"))?;
+    let start = Instant::now();
+    send(end)?;
+    let mut report = [0; REPORT_LEN];
+    ctl.read_exact(&mut report)
+        .map_err(|e| format!("child sent no report: {e}"))?;
+    Ok((start.elapsed(), report))
+}

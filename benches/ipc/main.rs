@@ -1,0 +1,271 @@
+//! `cargo bench --bench ipc`: ipcwire against a raw `libc` baseline, typical
+//! std framing and Python's `multiprocessing.Pipe`, each between a parent
+//! and a forked child.
+//!
+//! ```text
+//! cargo bench --bench ipc [-- --reps N] [--quick] [--no-sweep | --only-sweep] [--out DIR]
+//! cargo bench --bench ipc -- IMPL WORKLOAD [COUNT]
+//! ```
+//!
+//! The first form measures the workloads W1–W4 and a sweep of message
+//! sizes, every implementation once per repetition (interleaved, so a
+//! machine that slows down hurts all alike), and writes `table.md`,
+//! `sweep.csv` and `sweep.svg` to `benches/results/` (or `--out`).
+//! `--quick` moves a tenth of the messages, for everyone.
+//!
+//! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`
+//! or `python`, WORKLOAD one of `w1`, `w2`, `w3`, `w3-bigpipe`, `w4`; it
+//! prints exactly one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is
+//! payload bytes in one direction; COUNT is round trips for `w4`).
+//!
+//! Only ratios within one run mean anything: the implementations share the
+//! machine's noise only when measured side by side.
+
+mod harness;
+mod machine;
+mod os;
+mod python;
+mod raw;
+mod report;
+mod stdframe;
+mod svg;
+mod with_ipcwire;
+mod workload;
+
+use std::error::Error;
+use std::fs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use report::Results;
+use workload::{Impl, Spec};
+
+pub type BoxResult<T> = Result<T, Box<dyn Error>>;
+
+/// What the command line asked for.
+enum Mode {
+    /// Everything: the W1–W4 table and/or the sweep, with reports.
+    Full(Options),
+    /// One measurement of one implementation, one line out.
+    Single { imp: Impl, spec: Spec },
+}
+
+struct Options {
+    reps: usize,
+    quick: bool,
+    table: bool,
+    sweep: bool,
+    out: PathBuf,
+    /// The arguments as given, quoted in the reports.
+    args: String,
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench` to every bench binary; it means nothing here.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let result = parse(&args).and_then(|mode| match mode {
+        Mode::Single { imp, spec } => single(imp, &spec),
+        Mode::Full(opts) => full(&opts),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ipc bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: &[String]) -> BoxResult<Mode> {
+    if let Some(imp) = args.first().and_then(|a| Impl::from_name(a)) {
+        return parse_single(imp, &args[1..]);
+    }
+    let mut opts = Options {
+        reps: 5,
+        quick: false,
+        table: true,
+        sweep: true,
+        out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/results"),
+        args: args.join(" "),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--reps" => opts.reps = args.next().ok_or("--reps needs a number")?.parse()?,
+            "--out" => opts.out = args.next().ok_or("--out needs a directory")?.into(),
+            "--quick" => opts.quick = true,
+            "--no-sweep" => opts.sweep = false,
+            "--only-sweep" => opts.table = false,
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+    }
+    if opts.reps == 0 || !(opts.table || opts.sweep) {
+        return Err("nothing to measure".into());
+    }
+    Ok(Mode::Full(opts))
+}
+
+/// `IMPL WORKLOAD [COUNT]`.
+fn parse_single(imp: Impl, args: &[String]) -> BoxResult<Mode> {
+    let names = workload::NAMES.join(", ");
+    let (name, count) = match args {
+        [name] => (name, None),
+        [name, count] => {
+            let count = count.parse().map_err(|e| format!("count {count:?}: {e}"))?;
+            (name, Some(count))
+        }
+        _ => {
+            return Err(
+                format!("usage: {} WORKLOAD [COUNT]; workloads: {names}", imp.name()).into(),
+            )
+        }
+    };
+    let mut spec =
+        workload::named(name).ok_or(format!("no workload {name:?}; there are {names}"))?;
+    spec.count = count.unwrap_or(spec.count);
+    Ok(Mode::Single { imp, spec })
+}
+
+fn single(imp: Impl, spec: &Spec) -> BoxResult<()> {
+    let time = imp.run(spec)?;
+    let secs = time.as_secs_f64();
+    println!(
+        "{} {} {} {} {secs:.9}",
+        imp.name(),
+        spec.name,
+        spec.count,
+        spec.bytes()
+    );
+    Ok(())
+}
+
+fn full(opts: &Options) -> BoxResult<()> {
+    let started = Instant::now();
+    let python = python::available();
+    let impls: Vec<Impl> = Impl::ALL
+        .into_iter()
+        .filter(|&imp| python || imp != Impl::Python)
+        .collect();
+    if !python {
+        println!("note: python3 not found on PATH; the python implementation is skipped\n");
+    }
+    let context = Context {
+        when_where: format!(
+            "{}, {}",
+            machine::now(),
+            machine::describe(python::version().as_deref())
+        ),
+        how: how(opts, python),
+    };
+    fs::create_dir_all(&opts.out)?;
+    if opts.table {
+        workload_table(opts, &impls, &context)?;
+    }
+    if opts.sweep {
+        sweep(opts, &impls, &context)?;
+    }
+    println!("total time: {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// How the run was made: the command, repetitions, what was left out.
+fn how(opts: &Options, python: bool) -> String {
+    let args = match opts.args.as_str() {
+        "" => String::new(),
+        args => format!(" -- {args}"),
+    };
+    let mut how = format!(
+        "`cargo bench --bench ipc{args}`: {} repetitions, implementations interleaved",
+        opts.reps
+    );
+    if opts.quick {
+        how += "; --quick: a tenth of the messages";
+    }
+    if !python {
+        how += "; python3 not found, python skipped";
+    }
+    how
+}
+
+/// The header lines every report carries.
+struct Context {
+    when_where: String,
+    how: String,
+}
+
+/// Measures W1–W4, prints the table and goals, writes `table.md`.
+fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
+    let specs: Vec<Spec> = workload::NAMES
+        .iter()
+        .filter_map(|name| workload::named(name))
+        .map(|spec| if opts.quick { spec.quick() } else { spec })
+        .collect();
+    let results = measure(&specs, impls, opts.reps)?;
+    let text = format!(
+        "# ipcwire: workloads W1–W4\n\n{}\n\n{}. Figures are median (min–max). \
+         Ratios are ipcwire's speed-up: the other's median time over ipcwire's \
+         (above 1: ipcwire is faster).\n\n{}\n## Goals\n\n{}",
+        context.when_where,
+        context.how,
+        report::workload_table(&results, &workload::NAMES),
+        report::goals_table(&results),
+    );
+    println!("{text}");
+    fs::write(opts.out.join("table.md"), text)?;
+    Ok(())
+}
+
+/// Measures every sweep size, prints a table, writes the CSV and the chart.
+fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
+    let sizes = workload::SWEEP_SIZES;
+    let specs: Vec<Spec> = sizes
+        .iter()
+        .map(|&size| workload::sweep(size))
+        .map(|spec| if opts.quick { spec.quick() } else { spec })
+        .collect();
+    let results = measure(&specs, impls, opts.reps)?;
+    let points = report::sweep_points(&results, &sizes, |size| workload::sweep(size).name);
+    println!(
+        "# ipcwire: one-way throughput by message size (GB/s, median)\n\n{}\n\n{}\n",
+        context.when_where,
+        report::sweep_table(&points, &sizes)
+    );
+    fs::write(opts.out.join("sweep.csv"), report::sweep_csv(&points))?;
+    let subtitle = format!(
+        "{} — {} reps, median and min–max",
+        context.when_where, opts.reps
+    );
+    fs::write(
+        opts.out.join("sweep.svg"),
+        svg::chart(&points, &sizes, &subtitle),
+    )?;
+    Ok(())
+}
+
+/// Runs every spec `reps` times with every implementation.
+///
+/// Each repetition runs all implementations once, starting one further
+/// along the list each time, so neither a fixed order nor the machine
+/// drifting in speed favours one of them. Progress goes to stderr.
+fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
+    let mut results = Results::default();
+    for spec in specs {
+        for rep in 0..reps {
+            let mut line = format!("{:<12} rep {}/{reps}:", spec.name, rep + 1);
+            for k in 0..impls.len() {
+                let imp = impls[(rep + k) % impls.len()];
+                let time = imp
+                    .run(spec)
+                    .map_err(|e| format!("{} {}: {e}", imp.name(), spec.name))?;
+                line += &format!(" {} {:.3} s", imp.name(), time.as_secs_f64());
+                results.record(spec, imp, time);
+            }
+            eprintln!("{line}");
+        }
+    }
+    Ok(results)
+}

@@ -1,0 +1,94 @@
+//! The few process and pipe calls the harness makes, straight on `libc`.
+//!
+//! The harness does not use ipcwire's own wrappers for this: the code under
+//! test should not also be the code that sets up and judges the test.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// A forked child's process id.
+#[derive(Copy, Clone, Debug)]
+pub struct Pid(libc::pid_t);
+
+/// Which side of a `fork` this process is on.
+pub enum Fork {
+    Parent(Pid),
+    Child,
+}
+
+/// `pipe2(O_CLOEXEC)`, enlarged to `capacity` with `F_SETPIPE_SZ` if given:
+/// returns `(reader, writer)`.
+pub fn pipe(capacity: Option<usize>) -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 stores.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both are new descriptors nobody else owns.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    if let Some(capacity) = capacity {
+        set_pipe_size(&writer, capacity)?;
+    }
+    Ok((reader, writer))
+}
+
+/// `fcntl(F_SETPIPE_SZ)` on either end of a pipe.
+fn set_pipe_size(fd: &OwnedFd, capacity: usize) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let capacity = libc::c_int::try_from(capacity).map_err(io::Error::other)?;
+    // SAFETY: F_SETPIPE_SZ takes an int by value and touches no memory.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, capacity) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `fork()`.
+///
+/// # Safety
+/// As for `fork` itself: if the process has other threads, the child may
+/// only do async-signal-safe work. The benchmark has one thread.
+pub unsafe fn fork() -> io::Result<Fork> {
+    // SAFETY: the caller upholds fork's contract.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(Pid(pid))),
+    }
+}
+
+/// `_exit(code)`: a forked child leaves without running the destructors or
+/// flushing the buffers it copied from the parent.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit has no preconditions and does not return.
+    unsafe { libc::_exit(code) }
+}
+
+/// `waitpid`: reaps the child; `Ok(())` only if it exited with code 0.
+pub fn wait(pid: Pid) -> io::Result<()> {
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is valid memory for the kernel to store into.
+        if unsafe { libc::waitpid(pid.0, &mut status, 0) } != -1 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+        (true, 0) => Ok(()),
+        (true, code) => Err(io::Error::other(format!("child exited with code {code}"))),
+        _ => Err(io::Error::other(format!(
+            "child died, wait status {status:#x}"
+        ))),
+    }
+}
+
+/// `kill(pid, SIGKILL)`: stops a child the parent has given up on, so the
+/// following `wait` cannot hang.
+pub fn kill(pid: Pid) {
+    // SAFETY: kill takes plain integers; failure (already gone) is harmless.
+    unsafe { libc::kill(pid.0, libc::SIGKILL) };
+}

@@ -1,0 +1,54 @@
+//! CPython's `multiprocessing.Pipe`, the protocol ipcwire speaks, measured
+//! by an embedded script that forks and checks exactly as the Rust
+//! implementations do and times itself (interpreter start-up excluded).
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::workload::{Pattern, Spec};
+use crate::BoxResult;
+
+/// Run with `python3 -c`; see the file for its arguments and output.
+const SCRIPT: &str = include_str!("python_bench.py");
+
+/// Whether `python3` is on `PATH` and runs.
+pub fn available() -> bool {
+    Command::new("python3")
+        .args(["-c", "import multiprocessing"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// `python3 --version`, for the machine line of the reports.
+pub fn version() -> Option<String> {
+    let out = Command::new("python3").arg("--version").output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+pub fn run(spec: &Spec) -> BoxResult<Duration> {
+    let pattern = match spec.pattern {
+        Pattern::OneWay => "oneway",
+        Pattern::PingPong => "pingpong",
+    };
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT, &spec.name, pattern])
+        .arg(spec.size.to_string())
+        .arg(spec.count.to_string())
+        .arg(spec.pipe_size.unwrap_or(0).to_string())
+        .output()?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("python3 {}: {}: {}", spec.name, out.status, why.trim()).into());
+    }
+    parse(&String::from_utf8_lossy(&out.stdout), spec)
+}
+
+/// Reads `python NAME COUNT BYTES SECONDS`, checking it is about `spec`.
+fn parse(line: &str, spec: &Spec) -> BoxResult<Duration> {
+    let want = format!("python {} {} {} ", spec.name, spec.count, spec.bytes());
+    let seconds = line
+        .trim()
+        .strip_prefix(&want)
+        .ok_or_else(|| format!("unexpected output from python3: {line:?}"))?;
+    Ok(Duration::try_from_secs_f64(seconds.parse()?)?)
+}

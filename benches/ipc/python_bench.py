@@ -1,0 +1,137 @@
+# One measurement with CPython's multiprocessing.Pipe, by the same protocol
+# as the Rust implementations (benches/ipc/harness.rs), run by python.rs as
+#   python3 -c <this file> NAME oneway|pingpong SIZE COUNT PIPE_SIZE
+# PIPE_SIZE 0 keeps the default pipe. Prints one line:
+#   python NAME COUNT BYTES SECONDS
+# and exits non-zero, saying why on stderr, if any check fails.
+import fcntl
+import os
+import struct
+import sys
+import time
+from multiprocessing import Pipe
+
+FILL = 0xA5
+REPORT = struct.Struct("<BQQ")  # status, messages, sum of sequence numbers
+FAULT_LENGTH, FAULT_ORDER, FAULT_FILL, FAULT_RECV, FAULT_SEND = 1, 2, 3, 4, 5
+# fcntl.F_SETPIPE_SZ exists from Python 3.10; the Linux value otherwise.
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+class Checker:
+    """Checks received messages: order, length and fill, and sums the
+    sequence numbers."""
+
+    def __init__(self, size):
+        self.size = size
+        self.tail = bytes([FILL]) * (size - 8)
+        self.next = 0
+        self.sum = 0
+
+    def check(self, buf, n):
+        if n != self.size:
+            return FAULT_LENGTH
+        if struct.unpack_from("<Q", buf)[0] != self.next:
+            return FAULT_ORDER
+        # endswith compares with one memcmp, as the Rust checker does.
+        if not buf.endswith(self.tail):
+            return FAULT_FILL
+        self.sum += self.next
+        self.next += 1
+        return 0
+
+    def report(self, status):
+        return REPORT.pack(status, self.next, self.sum & 0xFFFF_FFFF_FFFF_FFFF)
+
+
+def receive_all(conn, checker, echo):
+    buf = bytearray(checker.size)
+    while True:
+        try:
+            n = conn.recv_bytes_into(buf)
+        except EOFError:
+            return 0
+        except Exception:
+            return FAULT_RECV
+        fault = checker.check(buf, n)
+        if fault:
+            return fault
+        if echo:
+            try:
+                conn.send_bytes(buf, 0, n)
+            except Exception:
+                return FAULT_SEND
+
+
+def send_all(conn, size, count):
+    msg = bytearray([FILL]) * size
+    for seq in range(count):
+        struct.pack_into("<Q", msg, 0, seq)
+        conn.send_bytes(msg)
+
+
+def ping_all(conn, size, count):
+    msg = bytearray([FILL]) * size
+    echoes = Checker(size)
+    buf = bytearray(size)
+    for seq in range(count):
+        struct.pack_into("<Q", msg, 0, seq)
+        conn.send_bytes(msg)
+        fault = echoes.check(buf, conn.recv_bytes_into(buf))
+        if fault:
+            sys.exit(f"python: echo {seq}: fault {fault}")
+
+
+def read_exact(fd, n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            sys.exit("python: the child died without a report")
+        data += chunk
+    return data
+
+
+def main():
+    name, pattern, size, count, pipe_size = sys.argv[1:6]
+    size, count, pipe_size = int(size), int(count), int(pipe_size)
+    ping_pong = pattern == "pingpong"
+    if ping_pong:
+        parent, child = Pipe()
+    else:
+        child, parent = Pipe(duplex=False)  # (reader, writer)
+        if pipe_size:
+            fcntl.fcntl(parent.fileno(), F_SETPIPE_SZ, pipe_size)
+    ctl_r, ctl_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        parent.close()
+        os.close(ctl_r)
+        code = 1
+        try:
+            checker = Checker(size)
+            os.write(ctl_w, b"R")
+            status = receive_all(child, checker, ping_pong)
+            os.write(ctl_w, checker.report(status))
+            code = 0
+        finally:
+            os._exit(code)
+    child.close()
+    os.close(ctl_w)
+    read_exact(ctl_r, 1)
+    start = time.perf_counter()
+    if ping_pong:
+        ping_all(parent, size, count)
+    else:
+        send_all(parent, size, count)
+    parent.close()
+    status, got, total = REPORT.unpack(read_exact(ctl_r, REPORT.size))
+    seconds = time.perf_counter() - start
+    _, wait_status = os.waitpid(pid, 0)
+    want = (count * (count - 1) // 2) & 0xFFFF_FFFF_FFFF_FFFF
+    if status or got != count or total != want or wait_status:
+        sys.exit(f"python: {name}: child status {status}, {got} messages, sum {total}")
+    print(f"python {name} {count} {count * size} {seconds:.9f}")
+
+
+main()

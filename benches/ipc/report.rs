@@ -1,0 +1,327 @@
+//! Collected timings and what is printed from them: the W1–W4 table with
+//! ratios and goals, the sweep table and its CSV.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::workload::{Impl, Pattern, Spec};
+
+/// Every repetition's time for one workload and implementation.
+pub struct Run {
+    pub spec: Spec,
+    pub imp: Impl,
+    pub times: Vec<Duration>,
+}
+
+/// All runs of one benchmark session.
+#[derive(Default)]
+pub struct Results {
+    runs: Vec<Run>,
+}
+
+impl Results {
+    pub fn record(&mut self, spec: &Spec, imp: Impl, time: Duration) {
+        match self
+            .runs
+            .iter_mut()
+            .find(|r| r.spec.name == spec.name && r.imp == imp)
+        {
+            Some(run) => run.times.push(time),
+            None => self.runs.push(Run {
+                spec: spec.clone(),
+                imp,
+                times: vec![time],
+            }),
+        }
+    }
+
+    pub fn get(&self, workload: &str, imp: Impl) -> Option<&Run> {
+        self.runs
+            .iter()
+            .find(|r| r.spec.name == workload && r.imp == imp)
+    }
+
+    /// How many times faster `a` ran than `b`: the ratio of median times.
+    /// For the same bytes moved this is also the ratio of throughputs.
+    pub fn speedup(&self, a: (&str, Impl), b: (&str, Impl)) -> Option<f64> {
+        let (a, b) = (self.get(a.0, a.1)?, self.get(b.0, b.1)?);
+        Some(median(&seconds(&b.times)) / median(&seconds(&a.times)))
+    }
+}
+
+/// Median, smallest and largest of one run's figures.
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Stats {
+    pub fn of(values: &[f64]) -> Stats {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Stats {
+            median: median(values),
+            min,
+            max,
+        }
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+fn seconds(times: &[Duration]) -> Vec<f64> {
+    times.iter().map(Duration::as_secs_f64).collect()
+}
+
+/// The figure each workload is best read in.
+#[derive(Copy, Clone)]
+enum Metric {
+    /// Millions of messages per second: small messages cost per message.
+    MegaMessagesPerSec,
+    /// 10^9 payload bytes per second: large messages cost per byte.
+    GigabytesPerSec,
+    /// Microseconds per round trip: ping-pong is about latency.
+    MicrosPerRoundTrip,
+}
+
+impl Metric {
+    fn of(spec: &Spec) -> Metric {
+        match (spec.pattern, spec.size) {
+            (Pattern::PingPong, _) => Metric::MicrosPerRoundTrip,
+            (Pattern::OneWay, ..=256) => Metric::MegaMessagesPerSec,
+            (Pattern::OneWay, _) => Metric::GigabytesPerSec,
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            Metric::MegaMessagesPerSec => "M msg/s",
+            Metric::GigabytesPerSec => "GB/s",
+            Metric::MicrosPerRoundTrip => "µs/round trip",
+        }
+    }
+
+    fn value(self, spec: &Spec, seconds: f64) -> f64 {
+        match self {
+            Metric::MegaMessagesPerSec => spec.count as f64 / seconds / 1e6,
+            Metric::GigabytesPerSec => spec.bytes() as f64 / seconds / 1e9,
+            Metric::MicrosPerRoundTrip => seconds / spec.count as f64 * 1e6,
+        }
+    }
+}
+
+/// `median (min–max)` of a run in its workload's metric.
+fn cell(run: Option<&Run>) -> String {
+    let Some(run) = run else {
+        return "–".to_string();
+    };
+    let metric = Metric::of(&run.spec);
+    let values: Vec<f64> = run
+        .times
+        .iter()
+        .map(|t| metric.value(&run.spec, t.as_secs_f64()))
+        .collect();
+    let s = Stats::of(&values);
+    format!("{} ({}–{})", fig(s.median), fig(s.min), fig(s.max))
+}
+
+/// Three significant figures, the precision a noisy machine supports.
+fn fig(x: f64) -> String {
+    match x.abs() {
+        a if a >= 100.0 => format!("{x:.0}"),
+        a if a >= 10.0 => format!("{x:.1}"),
+        a if a >= 1.0 => format!("{x:.2}"),
+        _ => format!("{x:.3}"),
+    }
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map_or("–".to_string(), |r| format!("{r:.2}×"))
+}
+
+/// The W1–W4 table: absolute figures, then ipcwire's speed-up over each.
+pub fn workload_table(results: &Results, workloads: &[&str]) -> String {
+    let mut out = String::new();
+    out.push_str("| workload | unit | ipcwire | raw | std | python | ipcwire/raw | ipcwire/std | ipcwire/python |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for &name in workloads {
+        let Some(first) = results.get(name, Impl::Ipcwire) else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "| {} | {} |",
+            describe(&first.spec),
+            Metric::of(&first.spec).unit()
+        );
+        for imp in Impl::ALL {
+            let _ = write!(out, " {} |", cell(results.get(name, imp)));
+        }
+        for other in [Impl::Raw, Impl::Std, Impl::Python] {
+            let r = results.speedup((name, Impl::Ipcwire), (name, other));
+            let _ = write!(out, " {} |", ratio(r));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `w1: 1000000 × 64 B, pipe`.
+fn describe(spec: &Spec) -> String {
+    let channel = match (spec.pattern, spec.pipe_size) {
+        (Pattern::PingPong, _) => "socketpair ping-pong".to_string(),
+        (Pattern::OneWay, None) => "pipe".to_string(),
+        (Pattern::OneWay, Some(size)) => format!("{} pipe", size_label(size)),
+    };
+    let size = size_label(spec.size);
+    format!("{}: {} × {size}, {channel}", spec.name, spec.count)
+}
+
+/// `64 B`, `4 KiB`, `1 MiB`.
+pub fn size_label(size: usize) -> String {
+    match size {
+        s if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
+        s if s >= 1 << 10 && s % (1 << 10) == 0 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+/// A target: ipcwire on one workload at least `min` times as fast as
+/// `other` on the same (or a comparable) workload.
+struct Goal {
+    ipcwire: &'static str,
+    other: (&'static str, Impl),
+    min: f64,
+}
+
+const fn goal(ipcwire: &'static str, other: &'static str, imp: Impl, min: f64) -> Goal {
+    Goal {
+        ipcwire,
+        other: (other, imp),
+        min,
+    }
+}
+
+const GOALS: [Goal; 8] = [
+    goal("w1", "w1", Impl::Raw, 0.95),
+    goal("w1", "w1", Impl::Python, 4.0),
+    goal("w2", "w2", Impl::Raw, 0.95),
+    goal("w2", "w2", Impl::Std, 1.7),
+    goal("w3", "w3", Impl::Raw, 0.95),
+    goal("w3-bigpipe", "w3-bigpipe", Impl::Raw, 0.95),
+    // What enlarging the pipe buys over the plain default.
+    goal("w3-bigpipe", "w3", Impl::Raw, 2.5),
+    goal("w4", "w4", Impl::Raw, 0.95),
+];
+
+impl Goal {
+    /// `w1: ipcwire ≥ 0.95× raw`, or `ipcwire w3-bigpipe ≥ 2.5× raw w3`.
+    fn text(&self) -> String {
+        let (workload, imp) = (self.other.0, self.other.1.name());
+        if workload == self.ipcwire {
+            format!("{workload}: ipcwire ≥ {}× {imp}", self.min)
+        } else {
+            format!("ipcwire {} ≥ {}× {imp} {workload}", self.ipcwire, self.min)
+        }
+    }
+}
+
+/// Each goal with the measured ratio and `met` / `MISSED` (`n/a` when a
+/// side was not measured).
+pub fn goals_table(results: &Results) -> String {
+    let mut out = String::from("| goal | measured | verdict |\n|---|---|---|\n");
+    for goal in &GOALS {
+        let r = results.speedup((goal.ipcwire, Impl::Ipcwire), goal.other);
+        let verdict = match r {
+            Some(r) if r >= goal.min => "met",
+            Some(_) => "MISSED",
+            None => "n/a",
+        };
+        // Three decimals, so a ratio just under a bound never reads as equal to it.
+        let measured = r.map_or("–".to_string(), |r| format!("{r:.3}×"));
+        let _ = writeln!(out, "| {} | {measured} | {verdict} |", goal.text());
+    }
+    out
+}
+
+/// One sweep point of one implementation, in bytes per second.
+pub struct SweepPoint {
+    pub size: usize,
+    pub imp: Impl,
+    pub bytes_per_sec: Stats,
+}
+
+/// The sweep's runs as throughput per size and implementation.
+pub fn sweep_points(
+    results: &Results,
+    sizes: &[usize],
+    name: impl Fn(usize) -> String,
+) -> Vec<SweepPoint> {
+    let mut points = Vec::new();
+    for &size in sizes {
+        for imp in Impl::ALL {
+            let Some(run) = results.get(&name(size), imp) else {
+                continue;
+            };
+            let rates: Vec<f64> = seconds(&run.times)
+                .iter()
+                .map(|t| run.spec.bytes() as f64 / t)
+                .collect();
+            points.push(SweepPoint {
+                size,
+                imp,
+                bytes_per_sec: Stats::of(&rates),
+            });
+        }
+    }
+    points
+}
+
+pub fn sweep_csv(points: &[SweepPoint]) -> String {
+    let mut out = String::from("size,impl,median_bytes_per_sec,min,max\n");
+    for p in points {
+        let s = &p.bytes_per_sec;
+        let _ = writeln!(
+            out,
+            "{},{},{:.0},{:.0},{:.0}",
+            p.size,
+            p.imp.name(),
+            s.median,
+            s.min,
+            s.max
+        );
+    }
+    out
+}
+
+/// Median GB/s per size (rows) and implementation (columns).
+pub fn sweep_table(points: &[SweepPoint], sizes: &[usize]) -> String {
+    let mut out = String::from(
+        "| size | ipcwire | raw | std | python | ipcwire/raw |\n|---|---|---|---|---|---|\n",
+    );
+    for &size in sizes {
+        let gbps = |imp| {
+            points
+                .iter()
+                .find(|p| p.size == size && p.imp == imp)
+                .map(|p| p.bytes_per_sec.median / 1e9)
+        };
+        let _ = write!(out, "| {} |", size_label(size));
+        for imp in Impl::ALL {
+            let _ = write!(out, " {} |", gbps(imp).map_or("–".to_string(), fig));
+        }
+        let r = gbps(Impl::Ipcwire).zip(gbps(Impl::Raw)).map(|(a, b)| a / b);
+        let _ = writeln!(out, " {} |", ratio(r));
+    }
+    out
+}

@@ -16,6 +16,7 @@ mod child;
 mod errno;
 mod fd;
 mod fs;
+pub mod inventory;
 mod io;
 mod net;
 mod pipe;

@@ -1,0 +1,352 @@
+//! The system calls each public function may make, for seccomp allowlists
+//! and security reviews.
+//!
+//! [`INVENTORY`] is the single source of truth: the README's system call
+//! table is generated from it (a test keeps the two equal), and an audit
+//! test traces real scenarios with `strace -f` and fails on any call the
+//! crate made that its entry does not list.
+//!
+//! Names are the kernel's, as `strace` prints them. Where the C library
+//! picks among equivalent calls (glibc's `fstat` is `newfstatat`, musl's is
+//! `fstat`; `poll` is `ppoll` on aarch64; `fork` is `clone`, and glibc's
+//! child then calls `set_robust_list`), an entry lists
+//! every alternative: an allowlist built from it works with either library.
+//! [`number`] gives each name's number on the target architecture.
+//!
+//! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
+//! not listed: it is the allocator's, and a `no_std` build without `alloc`
+//! makes none. `clock_gettime` normally runs in the vDSO and enters the
+//! kernel only where no vDSO exists.
+//!
+//! ```
+//! use ipcwire::sys::inventory;
+//! let send = inventory::syscalls_of("Connection::send_bytes").unwrap();
+//! assert!(send.contains(&"writev") && send.contains(&"sendmsg"));
+//! # #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+//! assert_eq!(inventory::number("pipe2"), Some(293));
+//! ```
+
+use core::fmt;
+
+/// One public function and the system calls it may make.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The function as users call it: `ipcwire::pipe`, `Connection::send_bytes`,
+    /// `sys::read`. `drop(Connection)` and friends name what a drop closes.
+    pub function: &'static str,
+    /// Kernel names of the calls it may make, alternatives included.
+    pub syscalls: &'static [&'static str],
+}
+
+const fn entry(function: &'static str, syscalls: &'static [&'static str]) -> Entry {
+    Entry { function, syscalls }
+}
+
+/// Every public function that makes system calls, in the order the README
+/// lists them. Functions not listed make none.
+pub const INVENTORY: &[Entry] = &[
+    entry("ipcwire::pipe", &["socketpair", "pipe2", "close"]),
+    entry(
+        "ipcwire::pipe_with_capacity",
+        &["pipe2", "fcntl", "fcntl64", "close"],
+    ),
+    entry(
+        "ipcwire::fork_with_pipe",
+        &[
+            "socketpair",
+            "pipe2",
+            "clone",
+            "fork",
+            "set_robust_list",
+            "close",
+            "exit_group",
+        ],
+    ),
+    entry("Child::wait", &["wait4"]),
+    entry("Child::kill", &["kill"]),
+    entry(
+        "Connection::from_fd",
+        &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
+    ),
+    entry(
+        "Connection::send_bytes",
+        &["write", "writev", "sendto", "sendmsg"],
+    ),
+    entry("Connection::recv_bytes", &["read", "readv"]),
+    entry("Connection::recv_bytes_into", &["read", "readv"]),
+    entry("Connection::poll", &["poll", "ppoll", "ppoll_time64"]),
+    entry("Connection::peer_cred", &["getsockopt"]),
+    entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
+    entry("Connection::set_pipe_size", &["fcntl", "fcntl64"]),
+    entry("drop(Connection)", &["close"]),
+    entry(
+        "Listener::bind",
+        &[
+            "socket",
+            "setsockopt",
+            "bind",
+            "listen",
+            "getsockname",
+            "connect",
+            "newfstatat",
+            "lstat",
+            "lstat64",
+            "fstatat64",
+            "statx",
+            "unlink",
+            "unlinkat",
+            "close",
+        ],
+    ),
+    entry(
+        "Listener::accept",
+        &[
+            "accept4",
+            "setsockopt",
+            "getrandom",
+            "read",
+            "readv",
+            "sendto",
+            "sendmsg",
+            "poll",
+            "ppoll",
+            "ppoll_time64",
+            "clock_gettime",
+            "clock_gettime64",
+            "close",
+        ],
+    ),
+    entry(
+        "drop(Listener)",
+        &[
+            "newfstatat",
+            "lstat",
+            "lstat64",
+            "fstatat64",
+            "statx",
+            "unlink",
+            "unlinkat",
+            "close",
+        ],
+    ),
+    entry(
+        "Client::connect",
+        &[
+            "socket",
+            "fcntl",
+            "fcntl64",
+            "connect",
+            "poll",
+            "ppoll",
+            "ppoll_time64",
+            "getsockopt",
+            "setsockopt",
+            "getrandom",
+            "read",
+            "readv",
+            "sendto",
+            "sendmsg",
+            "clock_gettime",
+            "clock_gettime64",
+            "close",
+        ],
+    ),
+    entry("sys::pipe", &["pipe2"]),
+    entry("sys::pipe_size", &["fcntl", "fcntl64"]),
+    entry("sys::set_pipe_size", &["fcntl", "fcntl64"]),
+    entry("sys::socketpair", &["socketpair"]),
+    entry("sys::read", &["read"]),
+    entry("sys::readv", &["readv"]),
+    entry("sys::read_to_spare", &["readv"]),
+    entry("sys::write", &["write"]),
+    entry("sys::writev", &["writev"]),
+    entry("sys::send", &["sendto"]),
+    entry("sys::send_vectored", &["sendmsg"]),
+    entry("sys::shutdown", &["shutdown"]),
+    entry("sys::close", &["close"]),
+    entry(
+        "sys::fstat_is_socket",
+        &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
+    ),
+    entry("sys::set_nonblocking", &["fcntl", "fcntl64"]),
+    entry(
+        "sys::lstat",
+        &["newfstatat", "lstat", "lstat64", "fstatat64", "statx"],
+    ),
+    entry("sys::unlink", &["unlink", "unlinkat"]),
+    entry("sys::socket", &["socket"]),
+    entry("sys::bind", &["bind"]),
+    entry("sys::listen", &["listen"]),
+    entry("sys::accept", &["accept4"]),
+    entry(
+        "sys::connect",
+        &["connect", "poll", "ppoll", "ppoll_time64", "getsockopt"],
+    ),
+    entry(
+        "sys::finish_connect",
+        &["poll", "ppoll", "ppoll_time64", "getsockopt"],
+    ),
+    entry("sys::socket_error", &["getsockopt"]),
+    entry("sys::getsockname", &["getsockname"]),
+    entry("sys::getpeername", &["getpeername"]),
+    entry("sys::set_reuseaddr", &["setsockopt"]),
+    entry("sys::set_nodelay", &["setsockopt"]),
+    entry("sys::nodelay", &["getsockopt"]),
+    entry("sys::peer_cred", &["getsockopt"]),
+    entry(
+        "sys::poll",
+        &[
+            "poll",
+            "ppoll",
+            "ppoll_time64",
+            "clock_gettime",
+            "clock_gettime64",
+        ],
+    ),
+    entry("sys::monotonic_now", &["clock_gettime", "clock_gettime64"]),
+    entry("sys::fork", &["clone", "fork", "set_robust_list"]),
+    entry("sys::waitpid", &["wait4"]),
+    entry("sys::exit", &["exit_group"]),
+    entry("sys::getpid", &["getpid"]),
+    entry("sys::kill", &["kill"]),
+    entry("sys::getrandom", &["getrandom"]),
+    entry("drop(OwnedFd)", &["close"]),
+];
+
+/// The system calls `function` may make, as listed in [`INVENTORY`];
+/// `None` for a function that makes none.
+pub fn syscalls_of(function: &str) -> Option<&'static [&'static str]> {
+    INVENTORY
+        .iter()
+        .find(|e| e.function == function)
+        .map(|e| e.syscalls)
+}
+
+/// Whether any function in the crate may make the system call `name`.
+pub fn is_listed(name: &str) -> bool {
+    INVENTORY.iter().any(|e| e.syscalls.contains(&name))
+}
+
+/// The README's table: one row per function, its system calls in order.
+pub struct MarkdownTable;
+
+impl fmt::Display for MarkdownTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "| function | system calls it may make |")?;
+        writeln!(f, "|---|---|")?;
+        for e in INVENTORY {
+            write!(f, "| `{}` |", e.function)?;
+            for (i, name) in e.syscalls.iter().enumerate() {
+                let sep = if i == 0 { " " } else { ", " };
+                write!(f, "{sep}`{name}`")?;
+            }
+            writeln!(f, " |")?;
+        }
+        Ok(())
+    }
+}
+
+/// The number of system call `name` on the target architecture (Linux
+/// only); `None` where the architecture has no such call (`poll` on
+/// aarch64, `newfstatat` on i686) or on other systems.
+// `c_long` is `i64` only on 64-bit targets.
+#[allow(clippy::useless_conversion)]
+pub fn number(name: &str) -> Option<i64> {
+    numbers::lookup(name).map(i64::from)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod numbers {
+    /// Calls every Linux architecture has, then each architecture's own.
+    pub(super) fn lookup(name: &str) -> Option<libc::c_long> {
+        common(name).or_else(|| arch(name))
+    }
+
+    fn common(name: &str) -> Option<libc::c_long> {
+        Some(match name {
+            "read" => libc::SYS_read,
+            "readv" => libc::SYS_readv,
+            "write" => libc::SYS_write,
+            "writev" => libc::SYS_writev,
+            "close" => libc::SYS_close,
+            "pipe2" => libc::SYS_pipe2,
+            "fcntl" => libc::SYS_fcntl,
+            "socketpair" => libc::SYS_socketpair,
+            "socket" => libc::SYS_socket,
+            "bind" => libc::SYS_bind,
+            "listen" => libc::SYS_listen,
+            "accept4" => libc::SYS_accept4,
+            "connect" => libc::SYS_connect,
+            "getsockopt" => libc::SYS_getsockopt,
+            "setsockopt" => libc::SYS_setsockopt,
+            "getsockname" => libc::SYS_getsockname,
+            "getpeername" => libc::SYS_getpeername,
+            "sendto" => libc::SYS_sendto,
+            "sendmsg" => libc::SYS_sendmsg,
+            "shutdown" => libc::SYS_shutdown,
+            "ppoll" => libc::SYS_ppoll,
+            "clock_gettime" => libc::SYS_clock_gettime,
+            "clone" => libc::SYS_clone,
+            "wait4" => libc::SYS_wait4,
+            "exit_group" => libc::SYS_exit_group,
+            "getpid" => libc::SYS_getpid,
+            "kill" => libc::SYS_kill,
+            "getrandom" => libc::SYS_getrandom,
+            "set_robust_list" => libc::SYS_set_robust_list,
+            "unlinkat" => libc::SYS_unlinkat,
+            "statx" => libc::SYS_statx,
+            _ => return None,
+        })
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn arch(name: &str) -> Option<libc::c_long> {
+        Some(match name {
+            "poll" => libc::SYS_poll,
+            "fork" => libc::SYS_fork,
+            "fstat" => libc::SYS_fstat,
+            "lstat" => libc::SYS_lstat,
+            "newfstatat" => libc::SYS_newfstatat,
+            "unlink" => libc::SYS_unlink,
+            _ => return None,
+        })
+    }
+
+    #[cfg(target_arch = "x86")]
+    fn arch(name: &str) -> Option<libc::c_long> {
+        Some(match name {
+            "poll" => libc::SYS_poll,
+            "fork" => libc::SYS_fork,
+            "fstat64" => libc::SYS_fstat64,
+            "lstat64" => libc::SYS_lstat64,
+            "fstatat64" => libc::SYS_fstatat64,
+            "fcntl64" => libc::SYS_fcntl64,
+            "unlink" => libc::SYS_unlink,
+            "ppoll_time64" => libc::SYS_ppoll_time64,
+            "clock_gettime64" => libc::SYS_clock_gettime64,
+            _ => return None,
+        })
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    fn arch(name: &str) -> Option<libc::c_long> {
+        Some(match name {
+            "fstat" => libc::SYS_fstat,
+            "newfstatat" => libc::SYS_newfstatat,
+            _ => return None,
+        })
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64")))]
+    fn arch(_name: &str) -> Option<libc::c_long> {
+        None
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod numbers {
+    /// Numbers are given for Linux only; names still hold elsewhere.
+    pub(super) fn lookup(_name: &str) -> Option<i32> {
+        None
+    }
+}

@@ -1,0 +1,396 @@
+//! The syscall audit: real scenarios run under `strace -f`, and every system
+//! call ipcwire made is checked against `ipcwire::sys::inventory` for the
+//! functions that were running, together with the flags and counts the docs
+//! promise.
+//!
+//! The scenarios are the ignored test `scenarios` below, which this file's
+//! test runs again under strace. Each piece of work is bracketed by marker
+//! writes to stderr (`@audit begin <functions>` ... `@audit end`), per
+//! thread; a forked child starts inside its parent's bracket. Reproduce by
+//! hand with:
+//!
+//! ```sh
+//! cargo test --test audit --no-run   # prints the test binary's path
+//! strace -f -o trace.txt target/debug/deps/audit-* --exact scenarios --ignored --nocapture
+//! ```
+
+use std::collections::HashMap;
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use ipcwire::sys::inventory;
+use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
+use ipcwire::{Error, Listener};
+
+/// Memory the global allocator maps: not ipcwire's (see the inventory docs).
+const ALLOCATOR: &[&str] = &["brk", "mmap", "munmap", "mremap", "madvise", "mprotect"];
+
+// ---------------------------------------------------------------------------
+// The checker.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn syscalls_match_the_inventory() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("IPCWIRE_REQUIRE_STRACE").is_none(),
+            "IPCWIRE_REQUIRE_STRACE is set but strace is not installed"
+        );
+        eprintln!("SKIPPED syscalls_match_the_inventory: strace is not installed");
+        return;
+    }
+    let trace = std::env::temp_dir().join(format!("ipcwire-audit-{}.trace", std::process::id()));
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-s", "200", "-o"])
+        .arg(&trace)
+        .arg(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "scenarios",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("run strace");
+    assert!(
+        out.status.success(),
+        "scenarios failed under strace:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&trace).expect("read the trace");
+    let _ = std::fs::remove_file(&trace);
+    let report = check_trace(&text);
+    eprintln!(
+        "audit: {} system calls in {} brackets checked",
+        report.calls, report.brackets
+    );
+    assert!(report.problems.is_empty(), "{}", report.problems.join("\n"));
+    assert!(
+        report.brackets >= 30,
+        "too few brackets ran: {}",
+        report.brackets
+    );
+}
+
+#[derive(Default)]
+struct Report {
+    calls: usize,
+    brackets: usize,
+    problems: Vec<String>,
+}
+
+/// What one traced thread or process is inside: the functions its bracket
+/// names and, when the bracket promises one, an exact call count.
+#[derive(Clone, Default)]
+struct Bracket {
+    functions: Vec<String>,
+    expect: Option<usize>,
+    seen: usize,
+}
+
+fn check_trace(text: &str) -> Report {
+    let mut report = Report::default();
+    let mut open: HashMap<u32, Bracket> = HashMap::new();
+    let mut split: HashMap<u32, String> = HashMap::new();
+    for line in text.lines() {
+        let Some((pid, call)) = parse_line(line) else {
+            continue;
+        };
+        let Some(call) = join_split(&mut split, pid, call) else {
+            continue;
+        };
+        let call = call.as_str();
+        if let Some(marker) = marker_of(call) {
+            on_marker(&mut report, &mut open, pid, marker);
+            continue;
+        }
+        let Some(bracket) = open.get_mut(&pid) else {
+            continue;
+        };
+        let name = call_name(call);
+        if let Some(child) = new_process(name, call) {
+            let inherited = Bracket {
+                functions: bracket.functions.clone(),
+                ..Bracket::default()
+            };
+            open.insert(child, inherited);
+        }
+        let Some(bracket) = open.get_mut(&pid) else {
+            continue;
+        };
+        report.calls += 1;
+        bracket.seen += 1;
+        if ALLOCATOR.contains(&name) {
+            continue;
+        }
+        check_call(&mut report.problems, bracket, name, call);
+    }
+    report
+}
+
+/// `(pid, rest)` of a trace line; `None` for signals and exits.
+fn parse_line(line: &str) -> Option<(u32, &str)> {
+    let (pid, rest) = line.split_once(' ')?;
+    let rest = rest.trim_start();
+    if rest.starts_with("---") || rest.starts_with("+++") {
+        return None;
+    }
+    Some((pid.parse().ok()?, rest))
+}
+
+/// Puts back together a call strace split in two when another thread's
+/// call came between its start and its end; `None` until both halves are in.
+fn join_split(split: &mut HashMap<u32, String>, pid: u32, call: &str) -> Option<String> {
+    if let Some(start) = call.strip_suffix(" <unfinished ...>") {
+        split.insert(pid, start.to_owned());
+        return None;
+    }
+    match call.strip_prefix("<... ") {
+        Some(resumed) => {
+            let (_, end) = resumed.split_once("resumed>")?;
+            Some(split.remove(&pid)? + end)
+        }
+        None => Some(call.to_owned()),
+    }
+}
+
+fn call_name(call: &str) -> &str {
+    call.split('(').next().unwrap_or(call)
+}
+
+/// The text of a marker write, such as `begin Connection::poll`.
+fn marker_of(call: &str) -> Option<&str> {
+    let text = call.strip_prefix("write(2, \"@audit ")?;
+    text.split_once("\\n\"").map(|(marker, _)| marker)
+}
+
+/// The pid a completed `clone`/`fork` returned (threads are not followed:
+/// they open their own brackets).
+fn new_process(name: &str, call: &str) -> Option<u32> {
+    if !matches!(name, "clone" | "fork") || call.contains("CLONE_THREAD") {
+        return None;
+    }
+    call.rsplit_once(" = ")?.1.trim().parse().ok()
+}
+
+fn on_marker(report: &mut Report, open: &mut HashMap<u32, Bracket>, pid: u32, marker: &str) {
+    let mut words = marker.split_whitespace();
+    match words.next() {
+        Some("begin") => {
+            let mut bracket = Bracket::default();
+            for word in words {
+                match word.strip_prefix("calls=") {
+                    Some(n) => bracket.expect = n.parse().ok(),
+                    None => bracket.functions.push(word.to_owned()),
+                }
+            }
+            report.brackets += 1;
+            open.insert(pid, bracket);
+        }
+        Some("end") => {
+            let Some(bracket) = open.remove(&pid) else {
+                report
+                    .problems
+                    .push(format!("pid {pid}: end without begin"));
+                return;
+            };
+            if let Some(n) = bracket.expect.filter(|&n| n != bracket.seen) {
+                report.problems.push(format!(
+                    "{:?} made {} system calls, the docs promise {n}",
+                    bracket.functions, bracket.seen
+                ));
+            }
+        }
+        _ => report.problems.push(format!("bad marker {marker:?}")),
+    }
+}
+
+/// One system call inside a bracket: listed for one of its functions, and
+/// carrying the flags ipcwire promises.
+fn check_call(problems: &mut Vec<String>, bracket: &Bracket, name: &str, call: &str) {
+    let shown = call.get(..160).unwrap_or(call);
+    let listed = bracket.functions.iter().any(|f| {
+        let entry = inventory::syscalls_of(f);
+        assert!(
+            entry.is_some(),
+            "bracket names {f}, which the inventory lacks"
+        );
+        entry.is_some_and(|calls| calls.contains(&name))
+    });
+    if !listed {
+        problems.push(format!(
+            "{name} is not listed for {:?}: {call}",
+            bracket.functions
+        ));
+    }
+    let flag = match name {
+        "pipe2" => Some("O_CLOEXEC"),
+        "socket" | "socketpair" | "accept4" => Some("SOCK_CLOEXEC"),
+        "sendto" | "sendmsg" => Some("MSG_NOSIGNAL"),
+        _ => None,
+    };
+    if let Some(flag) = flag.filter(|flag| !call.contains(flag)) {
+        problems.push(format!("{name} without {flag}: {shown}"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The scenarios, run under strace by the test above.
+// ---------------------------------------------------------------------------
+
+/// Writes a marker with one `write(2, ...)`, bypassing std's stderr lock so
+/// that threads marking at once never wait on each other (a `futex`).
+fn mark(text: &str) {
+    let line = format!("@audit {text}\n");
+    let stderr = std::io::stderr();
+    let _ = ipcwire::sys::write(stderr.as_fd().into(), line.as_bytes());
+}
+
+/// Runs `work` inside a bracket naming `functions` (space-separated, with
+/// an optional `calls=N`).
+fn bracket<T>(functions: &str, work: impl FnOnce() -> T) -> T {
+    let begin = format!("begin {functions}");
+    mark(&begin);
+    let result = work();
+    mark("end");
+    result
+}
+
+#[test]
+#[ignore = "run under strace by syscalls_match_the_inventory"]
+fn scenarios() {
+    pipe_and_fork();
+    duplex_fork_both_ways();
+    socketpair_poll_and_peer_cred();
+    pipe_capacity_and_from_fd();
+    listener_and_client("unix", "unix:/tmp/ipcwire-audit-{pid}.sock");
+    listener_and_client("tcp", "tcp:127.0.0.1:0");
+}
+
+fn pipe_and_fork() {
+    let (reader, writer) = bracket("ipcwire::pipe", || pipe(false)).expect("pipe");
+    bracket("drop(Connection)", || drop((reader, writer)));
+    // SAFETY: single-threaded scenario; the harness's threads are idle.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::ToChild, |mut conn| {
+            let mut buf = [0; 256];
+            let mut got = 0;
+            loop {
+                match bracket("Connection::recv_bytes_into", || {
+                    conn.recv_bytes_into(&mut buf)
+                }) {
+                    Ok(_) => got += 1,
+                    Err(Error::Eof) => break,
+                    Err(_) => return 1,
+                }
+            }
+            mark("begin drop(Connection) ipcwire::fork_with_pipe");
+            i32::from(got != 20)
+        })
+    })
+    .expect("fork");
+    for i in 0..20 {
+        bracket("calls=1 Connection::send_bytes", || {
+            conn.send_bytes(&[i; 100])
+        })
+        .expect("send");
+    }
+    bracket("drop(Connection)", || drop(conn));
+    let status = bracket("Child::wait", || child.wait()).expect("wait");
+    assert!(status.success(), "{status:?}");
+}
+
+fn duplex_fork_both_ways() {
+    // SAFETY: as above.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::Duplex, |mut conn| {
+            while let Ok(msg) = bracket("Connection::recv_bytes", || conn.recv_bytes()) {
+                if bracket("Connection::send_bytes", || conn.send_bytes(&msg)).is_err() {
+                    return 1;
+                }
+            }
+            mark("begin drop(Connection) ipcwire::fork_with_pipe");
+            0
+        })
+    })
+    .expect("fork");
+    for len in [0, 64, 256, 4096, 200_000] {
+        let msg = vec![7; len];
+        let calls = if len <= 4096 { "calls=1 " } else { "" };
+        let send = format!("{calls}Connection::send_bytes");
+        bracket(&send, || conn.send_bytes(&msg)).expect("send");
+        let echo = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+        assert_eq!(echo.len(), len);
+    }
+    bracket("drop(Connection)", || drop(conn));
+    assert!(bracket("Child::wait", || child.wait())
+        .expect("wait")
+        .success());
+}
+
+fn socketpair_poll_and_peer_cred() {
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("socketpair");
+    bracket("calls=1 Connection::poll", || a.poll(Some(Duration::ZERO))).expect("poll");
+    bracket("calls=1 Connection::send_bytes", || b.send_bytes(b"ping")).expect("send");
+    bracket("calls=1 Connection::poll", || a.poll(None)).expect("poll");
+    let mut buf = [0; 8];
+    bracket("calls=1 Connection::recv_bytes_into", || {
+        a.recv_bytes_into(&mut buf)
+    })
+    .expect("recv");
+    bracket("calls=1 Connection::peer_cred", || a.peer_cred()).expect("peer_cred");
+    bracket("drop(Connection)", || drop((a, b)));
+}
+
+fn pipe_capacity_and_from_fd() {
+    let (r, w) = bracket("ipcwire::pipe_with_capacity", || {
+        pipe_with_capacity(1 << 20)
+    })
+    .expect("pipe");
+    bracket("calls=1 Connection::pipe_size", || w.pipe_size()).expect("size");
+    bracket("calls=1 Connection::set_pipe_size", || {
+        r.set_pipe_size(1 << 16)
+    })
+    .expect("size");
+    bracket("drop(Connection)", || drop((r, w)));
+    let (fd, other) = bracket("sys::pipe", ipcwire::sys::pipe).expect("pipe");
+    let conn = bracket("Connection::from_fd", || {
+        Connection::from_fd(fd, Access::Read)
+    })
+    .expect("from_fd");
+    bracket("drop(Connection) drop(OwnedFd)", || drop((conn, other)));
+}
+
+fn listener_and_client(kind: &str, address: &str) {
+    let address = address.replace("{pid}", &std::process::id().to_string());
+    let listener = bracket("Listener::bind", || {
+        Listener::bind(&address.parse().expect("address")).map(|l| l.authkey(b"audit"))
+    })
+    .expect("bind");
+    let addr = *listener.local_addr();
+    let client = std::thread::spawn(move || {
+        let mut conn = bracket("Client::connect", || {
+            Client::new().authkey(b"audit").connect(&addr)
+        })
+        .expect("connect");
+        bracket("calls=1 Connection::send_bytes", || {
+            conn.send_bytes(b"hello")
+        })
+        .expect("send");
+        let reply = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+        bracket("drop(Connection)", || drop(conn));
+        reply
+    });
+    let (mut conn, _) = bracket("Listener::accept", || listener.accept()).expect("accept");
+    let msg = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+    bracket("calls=1 Connection::send_bytes", || conn.send_bytes(&msg)).expect("send");
+    assert_eq!(client.join().expect("client thread"), b"hello", "{kind}");
+    bracket("drop(Connection)", || drop(conn));
+    bracket("drop(Listener)", || drop(listener));
+    if let Some(path) = address.strip_prefix("unix:") {
+        assert!(!Path::new(path).exists(), "drop(Listener) removes {path}");
+    }
+}

@@ -394,3 +394,18 @@ fn listener_and_client(kind: &str, address: &str) {
         assert!(!Path::new(path).exists(), "drop(Listener) removes {path}");
     }
 }
+
+#[test]
+fn readme_table_is_the_inventory() {
+    let readme = include_str!("../README.md");
+    let table = readme
+        .split_once("<!-- syscall-table:begin -->\n")
+        .and_then(|(_, rest)| rest.split_once("<!-- syscall-table:end -->"))
+        .map(|(table, _)| table)
+        .expect("README has the syscall table markers");
+    assert_eq!(
+        table,
+        inventory::MarkdownTable.to_string(),
+        "regenerate with: cargo run --example syscalls -- --markdown"
+    );
+}

@@ -2,6 +2,7 @@
 //! from a noisy 2-core machine mean little without that line.
 
 use std::fs;
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `Intel(R) Xeon(R) Processor, 2 CPUs, Linux 6.8.0, Python 3.11.7`.
@@ -53,4 +54,27 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// The commit of the crate measured, `ipcwire 1a2b3c4`, with a warning if
+/// `src/` differs from it; `None` outside a git checkout.
+pub fn revision() -> Option<String> {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short", "HEAD"])?;
+    let dirty = git(&["status", "--porcelain", "--", "src"])?;
+    Some(match dirty.is_empty() {
+        true => format!("ipcwire {commit}"),
+        false => format!("ipcwire {commit} with uncommitted changes in src/"),
+    })
 }

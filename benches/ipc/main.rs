@@ -155,9 +155,10 @@ fn full(opts: &Options) -> BoxResult<()> {
     }
     let context = Context {
         when_where: format!(
-            "{}, {}",
+            "{}, {}; {}",
             machine::now(),
-            machine::describe(python::version().as_deref())
+            machine::describe(python::version().as_deref()),
+            machine::revision().unwrap_or_else(|| "ipcwire at an unknown revision".into()),
         ),
         how: how(opts, python),
     };

@@ -1,9 +1,11 @@
-//! The few process and pipe calls the harness makes, straight on `libc`.
+//! The few process, pipe and CPU-affinity calls the harness makes,
+//! straight on `libc`.
 //!
 //! The harness does not use ipcwire's own wrappers for this: the code under
 //! test should not also be the code that sets up and judges the test.
 
 use std::io;
+use std::mem;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 /// A forked child's process id.
@@ -91,4 +93,54 @@ pub fn wait(pid: Pid) -> io::Result<()> {
 pub fn kill(pid: Pid) {
     // SAFETY: kill takes plain integers; failure (already gone) is harmless.
     unsafe { libc::kill(pid.0, libc::SIGKILL) };
+}
+
+/// Keeps this process (and every child it starts meanwhile, which inherit
+/// the mask) on one CPU until dropped, then restores the previous mask.
+pub struct Pinned {
+    previous: libc::cpu_set_t,
+}
+
+/// Pins this process to the highest-numbered CPU it may run on (CPU 0
+/// tends to take the device interrupts).
+pub fn pin_to_one_cpu() -> io::Result<Pinned> {
+    let previous = affinity()?;
+    let highest = (0..libc::CPU_SETSIZE as usize)
+        .rev()
+        // SAFETY: CPU_ISSET only reads the set, and `cpu` is below its size.
+        .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &previous) })
+        .ok_or_else(|| io::Error::other("no CPU in this process's affinity mask"))?;
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut one: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: CPU_SET writes inside `one`, and `highest` is below its size.
+    unsafe { libc::CPU_SET(highest, &mut one) };
+    set_affinity(&one)?;
+    Ok(Pinned { previous })
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // Nothing better to do on failure than run on, pinned.
+        let _ = set_affinity(&self.previous);
+    }
+}
+
+/// `sched_getaffinity(0)`: the CPUs this process may run on.
+fn affinity() -> io::Result<libc::cpu_set_t> {
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: `set` is writable memory of the size passed.
+    if unsafe { libc::sched_getaffinity(0, mem::size_of_val(&set), &mut set) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(set)
+}
+
+/// `sched_setaffinity(0, set)`.
+fn set_affinity(set: &libc::cpu_set_t) -> io::Result<()> {
+    // SAFETY: `set` is readable memory of the size passed.
+    if unsafe { libc::sched_setaffinity(0, mem::size_of_val(set), set) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -184,7 +184,8 @@ fn describe(spec: &Spec) -> String {
         (Pattern::OneWay, Some(size)) => format!("{} pipe", size_label(size)),
     };
     let size = size_label(spec.size);
-    format!("{}: {} × {size}, {channel}", spec.name, spec.count)
+    let cpus = if spec.one_cpu { ", one CPU" } else { "" };
+    format!("{}: {} × {size}, {channel}{cpus}", spec.name, spec.count)
 }
 
 /// `64 B`, `4 KiB`, `1 MiB`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::{python, raw, stdframe, with_ipcwire, BoxResult};
+use crate::{os, python, raw, stdframe, with_ipcwire, BoxResult};
 
 /// How messages flow between the parent and its forked child.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct Spec {
     pub count: u64,
     /// Pipe capacity to ask for with `F_SETPIPE_SZ`; `None` keeps the default.
     pub pipe_size: Option<usize>,
+    /// Run parent and child on one CPU (see [`named`] for why W4 does).
+    pub one_cpu: bool,
 }
 
 impl Spec {
@@ -50,6 +52,13 @@ pub const BIG_PIPE: usize = 1 << 20;
 pub const NAMES: [&str; 5] = ["w1", "w2", "w3", "w3-bigpipe", "w4"];
 
 /// The named workload `name` at full size, or `None` if there is no such.
+///
+/// W4 runs parent and child on one CPU. Left to the scheduler, the two
+/// processes of a ping-pong share a CPU in some runs and not in others, and
+/// where a wake-up across CPUs is slow (about 60 µs against 5 µs on a small
+/// virtual machine) the round trip time then jumps twelvefold from run to
+/// run, drowning every difference between implementations. On one CPU each
+/// round trip costs two context switches plus the implementation's own work.
 pub fn named(name: &str) -> Option<Spec> {
     let (pattern, size, count, pipe_size) = match name {
         "w1" => (Pattern::OneWay, 64, 1_000_000, None),
@@ -65,6 +74,7 @@ pub fn named(name: &str) -> Option<Spec> {
         size,
         count,
         pipe_size,
+        one_cpu: pattern == Pattern::PingPong,
     })
 }
 
@@ -91,6 +101,7 @@ pub fn sweep(size: usize) -> Spec {
         size,
         count: count.min(200_000),
         pipe_size: None,
+        one_cpu: false,
     }
 }
 
@@ -125,6 +136,11 @@ impl Impl {
 
     /// Runs `spec` once and returns the time on the parent's clock.
     pub fn run(self, spec: &Spec) -> BoxResult<Duration> {
+        // Pinned before the fork (or the python3 start), so both sides inherit it.
+        let _pinned = match spec.one_cpu {
+            true => Some(os::pin_to_one_cpu()?),
+            false => None,
+        };
         match self {
             Impl::Ipcwire => with_ipcwire::run(spec),
             Impl::Raw => raw::run(spec),

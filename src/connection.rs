@@ -52,9 +52,54 @@ pub struct Connection {
     /// that message can never be delivered whole, so receiving stays failed.
     failed: Option<Error>,
     /// When set (on the monotonic clock), every read first waits for data
-    /// only until then: this bounds the handshake against silent peers.
+    /// only until then: this bounds receives and the handshake.
     deadline: Option<Duration>,
+    /// How long one receive may wait for the peer; `None` waits forever.
+    timeout: Option<Duration>,
+    /// Payload bytes a receive took before it stopped with `EAGAIN` or a
+    /// timeout: the next receive starts from them.
+    #[cfg(feature = "alloc")]
+    partial: alloc::vec::Vec<u8>,
+    /// A frame that `EAGAIN` stopped part-way out.
+    sending: Option<PendingSend>,
+    /// Whether `SIGPIPE`'s action is the default (pipes only; looked up at
+    /// the first write).
+    sigpipe: Option<bool>,
 }
+
+/// How far a frame got before `EAGAIN`, and which message it carries.
+#[derive(Copy, Clone)]
+struct PendingSend {
+    len: usize,
+    fingerprint: u64,
+    /// Bytes of the frame (header included) already written.
+    sent: usize,
+}
+
+impl PendingSend {
+    fn new(msg: &[u8], sent: usize) -> Self {
+        PendingSend {
+            len: msg.len(),
+            fingerprint: fingerprint(msg),
+            sent,
+        }
+    }
+
+    /// Whether `msg` is the message this frame carries (by length and
+    /// FNV-1a hash: computed only when a send is resumed).
+    fn is_for(&self, msg: &[u8]) -> bool {
+        msg.len() == self.len && fingerprint(msg) == self.fingerprint
+    }
+}
+
+/// FNV-1a, 64 bits: tells a resumed message from a different one.
+fn fingerprint(msg: &[u8]) -> u64 {
+    msg.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+
 
 impl Connection {
     /// Wraps a descriptor (a pipe end or a connected stream socket) that
@@ -80,6 +125,11 @@ impl Connection {
             ahead: ReadAhead::new(),
             failed: None,
             deadline: None,
+            timeout: None,
+            #[cfg(feature = "alloc")]
+            partial: alloc::vec::Vec::new(),
+            sending: None,
+            sigpipe: None,
         }
     }
 
@@ -158,61 +208,99 @@ impl Connection {
     /// message larger than the pipe or socket buffer) is continued until the
     /// whole message is out. No allocation.
     ///
+    /// On a pipe, `SIGPIPE` never kills the process: when its action is
+    /// the default one (checked at the first send), each write blocks it for
+    /// the thread and takes back a `SIGPIPE` the write raised, at the cost
+    /// of two more system calls per write. Programs using Rust's `std`
+    /// ignore `SIGPIPE` and pay nothing; sockets use `MSG_NOSIGNAL`.
+    ///
     /// # Errors
-    /// [`Error::NotWritable`] on a read-only end; [`Error::Io`] with
-    /// `Errno::PIPE` when the peer has closed a socket (no `SIGPIPE` is raised
-    /// on sockets; on a pipe `SIGPIPE`'s default action still applies).
+    /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or
+    ///   `Errno::INTR` never; `Errno::AGAIN` means the frame did not leave
+    ///   whole: nothing is lost and nothing corrupt follows. Call
+    ///   `send_bytes` again with the same message once the descriptor is
+    ///   writable; only its unsent rest goes out.
+    /// - [`Error::SendIncomplete`] when a message left part-way by
+    ///   `Errno::AGAIN` is followed by a different one: finish the first.
+    /// - [`Error::Io`] with `Errno::PIPE` when the peer is gone;
+    ///   [`Error::NotWritable`] on a read-only end.
     ///
     /// # System calls
     /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
     /// `sendto` while the rest is pending. Pipes: `write`, or `writev` over
-    /// 256 bytes, then `write` while the rest is pending.
+    /// 256 bytes, then `write` while the rest is pending; under the
+    /// `SIGPIPE` guard, `rt_sigaction` once, then `writev` between two
+    /// `rt_sigprocmask`, and `rt_sigpending`, `rt_sigtimedwait` when needed.
     pub fn send_bytes(&mut self, msg: &[u8]) -> Result<(), Error> {
         if self.access == Access::Read {
             return Err(Error::NotWritable);
         }
+        let done = match self.sending {
+            Some(pending) if !pending.is_for(msg) => return Err(Error::SendIncomplete),
+            Some(pending) => pending.sent,
+            None => 0,
+        };
+        self.sending = None;
         let header = Header::new(msg.len() as u64);
-        let head = header.as_bytes();
+        match self.send_frame(header.as_bytes(), msg, done) {
+            Ok(()) => Ok(()),
+            Err((sent, e)) => {
+                if sent > 0 && e.is_resumable() {
+                    self.sending = Some(PendingSend::new(msg, sent));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the frame `head + msg` from byte `sent` on; on failure, says
+    /// how many bytes of it are out.
+    fn send_frame(&mut self, head: &[u8], msg: &[u8], mut sent: usize) -> Result<(), (usize, Error)> {
+        let total = head.len() + msg.len();
         if msg.len() <= SMALL_MESSAGE {
             // Copying a few bytes is cheaper than the kernel's walk of an
             // iovec array: about 3% of a small message's send.
             let mut frame = [0; MAX_HEADER_LEN + SMALL_MESSAGE];
             frame[..head.len()].copy_from_slice(head);
-            frame[head.len()..][..msg.len()].copy_from_slice(msg);
-            return self.write_all(&frame[..head.len() + msg.len()]);
+            frame[head.len()..total].copy_from_slice(msg);
+            while sent < total {
+                sent += self.write(&frame[sent..total], &[]).map_err(|e| (sent, e))?;
+            }
+            return Ok(());
         }
-        let mut sent = 0;
-        while sent < head.len() {
-            sent += self.write_vectored(&[IoSlice::new(&head[sent..]), IoSlice::new(msg)])?;
-        }
-        self.write_all(&msg[sent - head.len()..])
-    }
-
-    fn write_all(&self, mut bytes: &[u8]) -> Result<(), Error> {
-        while !bytes.is_empty() {
-            bytes = &bytes[self.write(bytes)?..];
+        while sent < total {
+            let n = match head.get(sent..) {
+                Some(rest) if !rest.is_empty() => self.write(rest, msg),
+                _ => self.write(&msg[sent - head.len()..], &[]),
+            };
+            sent += n.map_err(|e| (sent, e))?;
         }
         Ok(())
     }
 
-    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> Result<usize, Error> {
+    /// One write of `first` then `then`; plain `write` when `then` is empty.
+    fn write(&mut self, first: &[u8], then: &[u8]) -> Result<usize, Error> {
+        let guard = !self.socket && self.sigpipe_guard()?;
         let fd = self.fd.as_fd();
-        let n = if self.socket {
-            sys::send_vectored(fd, bufs)?
-        } else {
-            sys::writev(fd, bufs)?
+        let both = [IoSlice::new(first), IoSlice::new(then)];
+        let bufs = if then.is_empty() { &both[..1] } else { &both[..] };
+        let n = match (self.socket, then.is_empty()) {
+            (true, true) => sys::send(fd, first)?,
+            (true, false) => sys::send_vectored(fd, bufs)?,
+            (false, _) if guard => sys::writev_nosigpipe(fd, bufs)?,
+            (false, true) => sys::write(fd, first)?,
+            (false, false) => sys::writev(fd, bufs)?,
         };
         nonzero(n)
     }
 
-    fn write(&self, buf: &[u8]) -> Result<usize, Error> {
-        let fd = self.fd.as_fd();
-        let n = if self.socket {
-            sys::send(fd, buf)?
-        } else {
-            sys::write(fd, buf)?
-        };
-        nonzero(n)
+    /// Whether pipe writes must hold off `SIGPIPE`: its action is looked up
+    /// once, at the first write.
+    fn sigpipe_guard(&mut self) -> Result<bool, Errno> {
+        if self.sigpipe.is_none() {
+            self.sigpipe = Some(sys::sigpipe_is_default()?);
+        }
+        Ok(self.sigpipe == Some(true))
     }
 
     /// `recv_bytes_into(buf)`: receives the next message into `buf` and
@@ -230,14 +318,37 @@ impl Connection {
     /// `read` or `readv`: none when the message was read ahead, one when the
     /// pipe or socket already holds it, more only while it is still arriving.
     pub fn recv_bytes_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        let len = self.next_header()?;
-        let out = usize::try_from(len)
-            .ok()
-            .and_then(|n| buf.get_mut(..n))
-            .ok_or(Error::BufferTooSmall { needed: len })?;
-        let n = out.len();
-        self.take_payload(&mut SliceSink { out, got: 0 })?;
-        Ok(n)
+        self.within_timeout(|conn| {
+            let len = conn.next_header()?;
+            let out = usize::try_from(len)
+                .ok()
+                .and_then(|n| buf.get_mut(..n))
+                .ok_or(Error::BufferTooSmall { needed: len })?;
+            let n = out.len();
+            let got = conn.resume_into(out);
+            conn.take_payload(&mut SliceSink { out, got })?;
+            Ok(n)
+        })
+    }
+
+    /// Puts the payload bytes an interrupted receive took at the front of
+    /// `out`, and returns their count.
+    #[cfg(feature = "alloc")]
+    fn resume_into(&mut self, out: &mut [u8]) -> usize {
+        let taken = self.partial.len();
+        if let Some(front) = out.get_mut(..taken) {
+            front.copy_from_slice(&self.partial);
+        }
+        self.partial.clear();
+        taken
+    }
+
+    /// Without an allocator the bytes an interrupted receive took stay in
+    /// the caller's buffer, which must be the same one again.
+    #[cfg(not(feature = "alloc"))]
+    fn resume_into(&mut self, _out: &mut [u8]) -> usize {
+        let (len, left) = self.decoder.payload().unwrap_or((0, 0));
+        usize::try_from(len - left).unwrap_or(0)
     }
 
     /// `recv_bytes()`: receives the next message into a new `Vec`.
@@ -255,10 +366,66 @@ impl Connection {
     /// pipe or socket already holds it, more only while it is still arriving.
     #[cfg(feature = "alloc")]
     pub fn recv_bytes(&mut self) -> Result<alloc::vec::Vec<u8>, Error> {
-        self.next_header()?;
-        let mut sink = VecSink::default();
-        self.take_payload(&mut sink)?;
-        Ok(sink.msg)
+        self.within_timeout(|conn| {
+            conn.next_header()?;
+            let mut sink = VecSink {
+                msg: core::mem::take(&mut conn.partial),
+            };
+            conn.take_payload(&mut sink)?;
+            Ok(sink.msg)
+        })
+    }
+
+    /// `set_recv_timeout(t)`: every later receive waits for the peer at
+    /// most `t` in all, then stops with `Io(TIMEDOUT)`; `None` (the default)
+    /// waits without limit.
+    ///
+    /// A timeout is a pause, not a failure: a message that had begun to
+    /// arrive is kept, and the next receive continues it (see
+    /// [`Error::is_resumable`]).
+    ///
+    /// Each read is then preceded by a `poll` (reads of bytes already
+    /// buffered need neither).
+    pub fn set_recv_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// `set_nonblocking(on)`: in non-blocking mode a send or receive that
+    /// would wait returns `Io(AGAIN)` instead, keeping what it had done so
+    /// far; repeat it when [`poll`](Self::poll) (or your event loop, through
+    /// [`as_fd`](Self::as_fd)) says the descriptor is ready. See
+    /// [`send_bytes`](Self::send_bytes) for finishing a message that left
+    /// part-way.
+    ///
+    /// Without the `alloc` feature, a receive that stopped inside a message
+    /// keeps the part it took in the caller's buffer: pass the same buffer
+    /// again.
+    ///
+    /// The flag belongs to the open pipe or socket, so a forked process
+    /// holding the same end sees it too.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EBADF`.
+    ///
+    /// # System calls
+    /// `fcntl` (twice).
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.as_fd(), on)?)
+    }
+
+    /// Runs one receive under the receive timeout, unless a deadline (the
+    /// handshake's) is already in force.
+    fn within_timeout<T>(
+        &mut self,
+        receive: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let Some(timeout) = self.timeout.filter(|_| self.deadline.is_none()) else {
+            return receive(self);
+        };
+        self.deadline = Some(sys::monotonic_now()?.saturating_add(timeout));
+        let result = receive(self);
+        self.deadline = None;
+        result
     }
 
     /// Decodes up to the next header and returns its payload length; after
@@ -318,12 +485,17 @@ impl Connection {
         result
     }
 
-    /// Moves the current payload into `sink`; an error after part of it was
-    /// taken fails receiving for good rather than deliver a torn message.
+    /// Moves the current payload into `sink`. A pause (`EAGAIN`, timeout)
+    /// keeps what was taken for the next receive; any other error after part
+    /// of it was taken fails receiving for good rather than deliver a torn
+    /// message.
     fn take_payload(&mut self, sink: &mut impl Sink) -> Result<(), Error> {
         let result = self.move_payload(sink);
         if let (Err(e), Some((len, left))) = (result, self.decoder.payload()) {
-            if left < len {
+            if e.is_resumable() {
+                #[cfg(feature = "alloc")]
+                sink.keep(&mut self.partial);
+            } else if left < len {
                 self.failed = Some(e);
             }
         }
@@ -373,11 +545,19 @@ impl Connection {
         if self.access == Access::Write {
             return Err(Error::NotReadable);
         }
-        if !self.ahead.filled().is_empty() || self.decoder.payload().is_some() {
+        if self.has_buffered() {
             return Ok(true);
         }
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::IN)];
         Ok(sys::poll(&mut fds, timeout)? > 0)
+    }
+}
+
+impl Connection {
+    /// Whether a receive can start without reading: bytes are read ahead, a
+    /// message is part-way in, or receiving has failed for good.
+    pub(crate) fn has_buffered(&self) -> bool {
+        !self.ahead.filled().is_empty() || self.decoder.payload().is_some() || self.failed.is_some()
     }
 }
 
@@ -404,6 +584,10 @@ trait Sink {
         left: u64,
         ahead: &mut [u8],
     ) -> Result<(&[u8], usize), Errno>;
+    /// Hands the payload bytes taken so far to `partial`, for a later
+    /// receive to resume from.
+    #[cfg(feature = "alloc")]
+    fn keep(&mut self, partial: &mut alloc::vec::Vec<u8>);
 }
 
 /// A caller's buffer exactly as long as the payload.
@@ -431,13 +615,17 @@ impl Sink for SliceSink<'_> {
         self.got += n.min(wanted);
         Ok((&self.out[start..self.got], n.saturating_sub(wanted)))
     }
+
+    #[cfg(feature = "alloc")]
+    fn keep(&mut self, partial: &mut alloc::vec::Vec<u8>) {
+        partial.extend_from_slice(&self.out[..self.got]);
+    }
 }
 
 /// A `Vec` that grows by at most its own size (and at least 64 KiB) per
 /// read, so memory follows the bytes received, not the length declared.
 /// The kernel reads into its spare capacity: no byte is zeroed first.
 #[cfg(feature = "alloc")]
-#[derive(Default)]
 struct VecSink {
     msg: alloc::vec::Vec<u8>,
 }
@@ -467,6 +655,10 @@ impl Sink for VecSink {
         let n = sys::read_to_spare(fd, &mut self.msg, want, ahead)?;
         let got = self.msg.len() - start;
         Ok((&self.msg[start..], n - got))
+    }
+
+    fn keep(&mut self, partial: &mut alloc::vec::Vec<u8>) {
+        *partial = core::mem::take(&mut self.msg);
     }
 }
 

@@ -36,6 +36,10 @@ pub enum Error {
         /// The length of the waiting message.
         needed: u64,
     },
+    /// A message that an earlier `send_bytes` left part-way out (with
+    /// `Errno::AGAIN`) must be finished first: call `send_bytes` again with
+    /// that same message. Nothing of the new message was sent.
+    SendIncomplete,
     /// Receiving on a write-only end (the writer of a simplex pipe).
     NotReadable,
     /// Sending on a read-only end (the reader of a simplex pipe).
@@ -46,7 +50,22 @@ pub enum Error {
     /// A system call failed; `Errno::PIPE` means the peer is gone. If it
     /// struck inside a message after part of the payload was read, that
     /// message is lost, and every later receive repeats this error.
+    ///
+    /// Two are not failures but pauses, after which the same call can be
+    /// made again with nothing lost: `Errno::AGAIN` (non-blocking mode: the
+    /// peer has not sent more yet, or the pipe or socket is full) and
+    /// `Errno::TIMEDOUT` (a receive timeout passed). A message received or
+    /// sent part-way is kept and resumed; see
+    /// [`is_resumable`](Error::is_resumable).
     Io(Errno),
+}
+
+impl Error {
+    /// Whether this is a pause rather than a failure: `Io(AGAIN)` or
+    /// `Io(TIMEDOUT)`. Repeat the call later; nothing was lost.
+    pub fn is_resumable(self) -> bool {
+        matches!(self, Error::Io(Errno::AGAIN | Errno::TIMEDOUT))
+    }
 }
 
 impl From<Errno> for Error {
@@ -74,6 +93,9 @@ impl fmt::Display for Error {
             Error::TooLong { len, max } => FrameError::TooLong { len, max }.fmt(f),
             Error::BufferTooSmall { needed } => {
                 write!(f, "buffer too small: the next message has {needed} bytes")
+            }
+            Error::SendIncomplete => {
+                f.write_str("an earlier message is part-way out: send it again first")
             }
             Error::NotReadable => f.write_str("connection is write-only"),
             Error::NotWritable => f.write_str("connection is read-only"),

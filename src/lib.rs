@@ -77,6 +77,8 @@ mod listener;
 mod pipe;
 #[cfg(unix)]
 mod read_ahead;
+#[cfg(all(unix, feature = "alloc"))]
+mod wait;
 
 pub use address::{Address, AddressError, UnixName};
 #[cfg(unix)]
@@ -95,6 +97,8 @@ pub use pipe::pipe;
 pub use pipe::pipe_with_capacity;
 #[cfg(unix)]
 pub use sys::ExitStatus;
+#[cfg(all(unix, feature = "alloc"))]
+pub use wait::wait;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "std"))]

@@ -264,6 +264,7 @@ fn bracket<T>(functions: &str, work: impl FnOnce() -> T) -> T {
 fn scenarios() {
     pipe_and_fork();
     duplex_fork_both_ways();
+    sigpipe_guard_on_pipes();
     socketpair_poll_and_peer_cred();
     pipe_capacity_and_from_fd();
     listener_and_client("unix", "unix:/tmp/ipcwire-audit-{pid}.sock");
@@ -292,7 +293,13 @@ fn pipe_and_fork() {
         })
     })
     .expect("fork");
-    for i in 0..20 {
+    // The first send on a pipe also looks up SIGPIPE's action (ignored
+    // here, as in every program using Rust's std).
+    bracket("calls=2 Connection::send_bytes", || {
+        conn.send_bytes(&[0; 100])
+    })
+    .expect("send");
+    for i in 1..20 {
         bracket("calls=1 Connection::send_bytes", || {
             conn.send_bytes(&[i; 100])
         })
@@ -329,6 +336,35 @@ fn duplex_fork_both_ways() {
     assert!(bracket("Child::wait", || child.wait())
         .expect("wait")
         .success());
+}
+
+/// In a child whose SIGPIPE action is the default (as in a C or `no_std`
+/// program), pipe sends hold SIGPIPE off, and a gone reader is `EPIPE`.
+fn sigpipe_guard_on_pipes() {
+    // SAFETY: as above.
+    let (_, child) =
+        unsafe { fork_with_pipe(Direction::FromChild, sends_with_default_sigpipe) }.expect("fork");
+    assert_eq!(
+        bracket("Child::wait", || child.wait()),
+        Ok(ipcwire::ExitStatus::Exited(0))
+    );
+}
+
+fn sends_with_default_sigpipe(_: Connection) -> i32 {
+    // SAFETY: restoring a default action is async-signal-safe.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let Ok((reader, mut writer)) = bracket("ipcwire::pipe", || pipe(false)) else {
+        return 1;
+    };
+    let first = bracket("calls=4 Connection::send_bytes", || writer.send_bytes(b"a"));
+    let second = bracket("calls=3 Connection::send_bytes", || writer.send_bytes(b"b"));
+    bracket("drop(Connection)", || drop(reader));
+    let gone = bracket("calls=4 Connection::send_bytes", || writer.send_bytes(b"c"));
+    mark("begin drop(Connection) ipcwire::fork_with_pipe");
+    match (first, second, gone) {
+        (Ok(()), Ok(()), Err(Error::Io(ipcwire::sys::Errno::PIPE))) => 0,
+        _ => 1,
+    }
 }
 
 fn socketpair_poll_and_peer_cred() {

@@ -23,6 +23,7 @@ mod pipe;
 mod poll;
 mod process;
 mod random;
+mod signal;
 mod socket;
 mod time;
 
@@ -44,6 +45,7 @@ pub use pipe::{pipe_size, set_pipe_size};
 pub use poll::{poll, PollFd, PollFlags};
 pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};
 pub use random::getrandom;
+pub use signal::{sigpipe_is_default, writev_nosigpipe};
 pub use socket::{send, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;
 

@@ -1,0 +1,126 @@
+//! Writing to a pipe without dying of `SIGPIPE`.
+//!
+//! Sockets have `MSG_NOSIGNAL`; pipes have nothing like it. A write to a
+//! pipe whose reader is gone raises `SIGPIPE`, and its default action kills
+//! the process. Changing the disposition would change the whole program's
+//! behaviour, so instead the writing thread blocks `SIGPIPE` around the
+//! write, takes back a `SIGPIPE` the write itself raised, and restores its
+//! mask: the caller sees `EPIPE`, and nothing else changes.
+
+use core::mem::MaybeUninit;
+use core::ptr;
+
+use super::{check, BorrowedFd, Errno, IoSlice};
+
+/// `sigaction(SIGPIPE, NULL, &old)`: whether `SIGPIPE`'s action is still the
+/// default, the one that kills the process.
+///
+/// Programs built with Rust's `std` ignore `SIGPIPE` from the start; `no_std`
+/// programs, C hosts and Python children usually do not.
+///
+/// # System calls
+/// `rt_sigaction` (reading only).
+pub fn sigpipe_is_default() -> Result<bool, Errno> {
+    let mut old = MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: a null new action only reads the current one into `old`.
+    check(unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) })?;
+    // SAFETY: sigaction succeeded, so it filled `old`.
+    let old = unsafe { old.assume_init() };
+    Ok(old.sa_sigaction == libc::SIG_DFL)
+}
+
+/// A set holding only `SIGPIPE`.
+fn sigpipe_set() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; sigaddset with a
+    // valid signal number cannot fail.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+        set.assume_init()
+    }
+}
+
+fn has_sigpipe(set: &libc::sigset_t) -> bool {
+    // SAFETY: `set` is an initialised signal set.
+    unsafe { libc::sigismember(set, libc::SIGPIPE) == 1 }
+}
+
+/// `writev` with `SIGPIPE` held off: a reader that is gone gives `EPIPE`
+/// and never a signal, whatever `SIGPIPE`'s disposition.
+///
+/// The thread's mask is left as it was. A `SIGPIPE` that was already
+/// pending before the call (because the caller blocks it) stays pending;
+/// only the one this write raised is taken back.
+///
+/// Costs two `rt_sigprocmask` calls around the write (plus `rt_sigpending`
+/// when the caller already blocks `SIGPIPE`, and `rt_sigtimedwait` after
+/// `EPIPE`).
+///
+/// # Errors
+/// As for [`writev`](super::writev). `EINTR` never surfaces.
+///
+/// # System calls
+/// `rt_sigprocmask` (twice), `writev`; `rt_sigpending`, `rt_sigtimedwait` as
+/// above.
+pub fn writev_nosigpipe(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    let pipe_only = sigpipe_set();
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: both sets are valid; `old` receives the thread's previous mask.
+    let blocked = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, old.as_mut_ptr()) };
+    if blocked != 0 {
+        return Err(Errno::from_raw(blocked));
+    }
+    // SAFETY: pthread_sigmask succeeded, so it filled `old`.
+    let old = unsafe { old.assume_init() };
+    let already_blocked = has_sigpipe(&old);
+    let already_pending = already_blocked && sigpipe_pending()?;
+    let result = super::writev(fd, bufs);
+    if result == Err(Errno::PIPE) && !already_pending {
+        take_pending_sigpipe();
+    }
+    if !already_blocked {
+        // SAFETY: `old` is the mask pthread_sigmask returned above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+    }
+    result
+}
+
+/// Whether a `SIGPIPE` is pending for this thread or process.
+fn sigpipe_pending() -> Result<bool, Errno> {
+    let mut pending = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigpending fills the set it is given.
+    check(unsafe { libc::sigpending(pending.as_mut_ptr()) })?;
+    // SAFETY: sigpending succeeded, so `pending` is initialised.
+    Ok(has_sigpipe(unsafe { pending.assume_init_ref() }))
+}
+
+/// Takes back the `SIGPIPE` a failed write raised (it is pending, blocked),
+/// without waiting if there is none.
+#[cfg(not(target_vendor = "apple"))]
+fn take_pending_sigpipe() {
+    let pipe_only = sigpipe_set();
+    let now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    loop {
+        // SAFETY: the set and the zero timeout are valid; no info is wanted.
+        let got = unsafe { libc::sigtimedwait(&pipe_only, ptr::null_mut(), &now) };
+        if got != -1 || Errno::last() != Errno::INTR {
+            return;
+        }
+    }
+}
+
+/// macOS has no `sigtimedwait`: `sigwait` takes the signal, and is called
+/// only once `sigpending` shows it, so it never waits.
+#[cfg(target_vendor = "apple")]
+fn take_pending_sigpipe() {
+    if sigpipe_pending() == Ok(true) {
+        let pipe_only = sigpipe_set();
+        let mut taken = 0;
+        // SAFETY: the set is valid and `taken` receives the signal number.
+        unsafe { libc::sigwait(&pipe_only, &mut taken) };
+    }
+}

@@ -1,0 +1,53 @@
+//! `wait(connections, timeout)`: Python's `multiprocessing.connection.wait`.
+
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::sys::{self, PollFd, PollFlags};
+use crate::{Access, Connection, Error};
+
+/// `wait(connections, timeout)`: waits until at least one connection can be
+/// received from, or the timeout passes, and returns the indices of those
+/// that can, in order (empty after a timeout). `None` waits without limit;
+/// `Some(Duration::ZERO)` only looks.
+///
+/// "Can be received from" is what [`Connection::poll`] means: a message
+/// (or part of one) is buffered or waiting, or the peer has closed, so a
+/// receive will not wait for the peer to begin. Connections with buffered
+/// bytes are ready at once, without waiting on the others.
+///
+/// ```
+/// use std::time::Duration;
+/// let (mut a, b) = ipcwire::pipe(true)?;
+/// let (c, mut d) = ipcwire::pipe(true)?;
+/// d.send_bytes(b"to c")?;
+/// assert_eq!(ipcwire::wait(&[&b, &c], Some(Duration::from_secs(1)))?, [1]);
+/// a.send_bytes(b"to b")?;
+/// assert_eq!(ipcwire::wait(&[&b, &c], None)?, [0, 1]);
+/// # Ok::<(), ipcwire::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotReadable`] if a connection is write-only; [`Error::Io`].
+///
+/// # System calls
+/// `poll` (and `clock_gettime` with a timeout, to resume after a signal).
+pub fn wait(connections: &[&Connection], timeout: Option<Duration>) -> Result<Vec<usize>, Error> {
+    if connections.iter().any(|c| c.access() == Access::Write) {
+        return Err(Error::NotReadable);
+    }
+    let buffered = connections.iter().any(|c| c.has_buffered());
+    let timeout = if buffered { Some(Duration::ZERO) } else { timeout };
+    let mut fds: Vec<PollFd<'_>> = connections
+        .iter()
+        .map(|c| PollFd::new(c.as_fd(), PollFlags::IN))
+        .collect();
+    sys::poll(&mut fds, timeout)?;
+    Ok(connections
+        .iter()
+        .zip(&fds)
+        .enumerate()
+        .filter(|(_, (conn, fd))| conn.has_buffered() || !fd.revents().is_empty())
+        .map(|(i, _)| i)
+        .collect())
+}

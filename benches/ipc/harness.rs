@@ -209,6 +209,11 @@ fn run_child<C>(
     receive: impl FnOnce(C, &mut Checker) -> Result<(), Fault>,
     mut ctl: File,
 ) -> i32 {
+    if let Some(cpu) = spec.cpus.child() {
+        if os::run_only_on(cpu).is_err() {
+            return 1;
+        }
+    }
     let mut checker = Checker::new(spec.size);
     if ctl.write_all(b"R").is_err() {
         return 1;

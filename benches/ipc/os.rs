@@ -95,26 +95,25 @@ pub fn kill(pid: Pid) {
     unsafe { libc::kill(pid.0, libc::SIGKILL) };
 }
 
-/// Keeps this process (and every child it starts meanwhile, which inherit
+/// The CPUs this process may run on, in increasing order.
+pub fn allowed_cpus() -> io::Result<Vec<usize>> {
+    let set = affinity()?;
+    let cpus = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: CPU_ISSET only reads the set, and `cpu` is below its size.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect();
+    Ok(cpus)
+}
+
+/// Keeps this process (and every child it starts meanwhile: they inherit
 /// the mask) on one CPU until dropped, then restores the previous mask.
 pub struct Pinned {
     previous: libc::cpu_set_t,
 }
 
-/// Pins this process to the highest-numbered CPU it may run on (CPU 0
-/// tends to take the device interrupts).
-pub fn pin_to_one_cpu() -> io::Result<Pinned> {
+pub fn pin(cpu: usize) -> io::Result<Pinned> {
     let previous = affinity()?;
-    let highest = (0..libc::CPU_SETSIZE as usize)
-        .rev()
-        // SAFETY: CPU_ISSET only reads the set, and `cpu` is below its size.
-        .find(|&cpu| unsafe { libc::CPU_ISSET(cpu, &previous) })
-        .ok_or_else(|| io::Error::other("no CPU in this process's affinity mask"))?;
-    // SAFETY: an all-zero cpu_set_t is the empty set.
-    let mut one: libc::cpu_set_t = unsafe { mem::zeroed() };
-    // SAFETY: CPU_SET writes inside `one`, and `highest` is below its size.
-    unsafe { libc::CPU_SET(highest, &mut one) };
-    set_affinity(&one)?;
+    run_only_on(cpu)?;
     Ok(Pinned { previous })
 }
 
@@ -123,6 +122,18 @@ impl Drop for Pinned {
         // Nothing better to do on failure than run on, pinned.
         let _ = set_affinity(&self.previous);
     }
+}
+
+/// Restricts this process to `cpu` for good (a forked child's placement).
+pub fn run_only_on(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::other(format!("no CPU {cpu}")));
+    }
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut one: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: CPU_SET writes inside `one`, and `cpu` is below its size.
+    unsafe { libc::CPU_SET(cpu, &mut one) };
+    set_affinity(&one)
 }
 
 /// `sched_getaffinity(0)`: the CPUs this process may run on.

@@ -35,12 +35,19 @@ pub fn run(spec: &Spec) -> BoxResult<Duration> {
         .arg(spec.size.to_string())
         .arg(spec.count.to_string())
         .arg(spec.pipe_size.unwrap_or(0).to_string())
+        .arg(cpu_arg(spec.cpus.child()))
         .output()?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
         return Err(format!("python3 {}: {}: {}", spec.name, out.status, why.trim()).into());
     }
     parse(&String::from_utf8_lossy(&out.stdout), spec)
+}
+
+/// The child's CPU for the script, `-1` for anywhere. (The parent's
+/// placement the script inherits from this process.)
+fn cpu_arg(cpu: Option<usize>) -> String {
+    cpu.map_or("-1".to_string(), |cpu| cpu.to_string())
 }
 
 /// Reads `python NAME COUNT BYTES SECONDS`, checking it is about `spec`.

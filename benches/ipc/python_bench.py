@@ -1,7 +1,8 @@
 # One measurement with CPython's multiprocessing.Pipe, by the same protocol
 # as the Rust implementations (benches/ipc/harness.rs), run by python.rs as
-#   python3 -c <this file> NAME oneway|pingpong SIZE COUNT PIPE_SIZE
-# PIPE_SIZE 0 keeps the default pipe. Prints one line:
+#   python3 -c <this file> NAME oneway|pingpong SIZE COUNT PIPE_SIZE CHILD_CPU
+# PIPE_SIZE 0 keeps the default pipe; CHILD_CPU -1 lets the child run
+# anywhere (the parent keeps the placement it inherited). Prints one line:
 #   python NAME COUNT BYTES SECONDS
 # and exits non-zero, saying why on stderr, if any check fails.
 import fcntl
@@ -93,8 +94,8 @@ def read_exact(fd, n):
 
 
 def main():
-    name, pattern, size, count, pipe_size = sys.argv[1:6]
-    size, count, pipe_size = int(size), int(count), int(pipe_size)
+    name, pattern, size, count, pipe_size, child_cpu = sys.argv[1:7]
+    size, count, pipe_size, child_cpu = int(size), int(count), int(pipe_size), int(child_cpu)
     ping_pong = pattern == "pingpong"
     if ping_pong:
         parent, child = Pipe()
@@ -109,6 +110,8 @@ def main():
         os.close(ctl_r)
         code = 1
         try:
+            if child_cpu >= 0:
+                os.sched_setaffinity(0, {child_cpu})
             checker = Checker(size)
             os.write(ctl_w, b"R")
             status = receive_all(child, checker, ping_pong)

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::workload::{Impl, Pattern, Spec};
+use crate::workload::{Cpus, Impl, Pattern, Spec};
 
 /// Every repetition's time for one workload and implementation.
 pub struct Run {
@@ -184,7 +184,11 @@ fn describe(spec: &Spec) -> String {
         (Pattern::OneWay, Some(size)) => format!("{} pipe", size_label(size)),
     };
     let size = size_label(spec.size);
-    let cpus = if spec.one_cpu { ", one CPU" } else { "" };
+    let cpus = match spec.cpus {
+        Cpus::Free => "",
+        Cpus::Same(_) => ", one CPU",
+        Cpus::Split(..) => ", two CPUs",
+    };
     format!("{}: {} × {size}, {channel}{cpus}", spec.name, spec.count)
 }
 

@@ -69,7 +69,7 @@ pub fn chart(points: &[SweepPoint], sizes: &[usize], subtitle: &str) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let title = "One-way pipe throughput by message size (default 64 KiB pipe)";
+    let title = "One-way pipe throughput by message size (64 KiB pipe, two CPUs)";
     text(&mut svg, WIDTH / 2.0, 28.0, "middle", 16.0, title);
     text(&mut svg, WIDTH / 2.0, 48.0, "middle", 11.0, subtitle);
     x_axis(&mut svg, &axes, sizes);

@@ -26,8 +26,8 @@ pub struct Spec {
     pub count: u64,
     /// Pipe capacity to ask for with `F_SETPIPE_SZ`; `None` keeps the default.
     pub pipe_size: Option<usize>,
-    /// Run parent and child on one CPU (see [`named`] for why W4 does).
-    pub one_cpu: bool,
+    /// Where parent and child run.
+    pub cpus: Cpus,
 }
 
 impl Spec {
@@ -51,14 +51,60 @@ pub const BIG_PIPE: usize = 1 << 20;
 /// The named workloads, in table order.
 pub const NAMES: [&str; 5] = ["w1", "w2", "w3", "w3-bigpipe", "w4"];
 
-/// The named workload `name` at full size, or `None` if there is no such.
+/// Which CPUs the parent and the child of a measurement run on.
 ///
-/// W4 runs parent and child on one CPU. Left to the scheduler, the two
-/// processes of a ping-pong share a CPU in some runs and not in others, and
-/// where a wake-up across CPUs is slow (about 60 µs against 5 µs on a small
-/// virtual machine) the round trip time then jumps twelvefold from run to
-/// run, drowning every difference between implementations. On one CPU each
-/// round trip costs two context switches plus the implementation's own work.
+/// Left to the scheduler, the two processes share a CPU in some runs and
+/// not in others, and where a wake-up across CPUs is slow (about 60 µs
+/// against 5 µs for a switch on one CPU, on a small virtual machine) the
+/// same run then takes anywhere from 1× to 12× as long, drowning every
+/// difference between implementations. So placement is fixed:
+///
+/// - one-way: sender and receiver on two CPUs, working in parallel as a
+///   producer and a consumer do; each time the pipe fills or empties, one
+///   wakes the other across CPUs, which is what a larger pipe saves;
+/// - ping-pong: both on one CPU, where the two cannot overlap anyway; each
+///   round trip costs two context switches plus the implementation's work,
+///   and not twice the cross-CPU wake-up, which would hide that work.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Cpus {
+    /// Wherever the scheduler puts them (when the affinity mask is unknown).
+    Free,
+    /// Both on this CPU.
+    Same(usize),
+    /// The parent on the first, the child on the second.
+    Split(usize, usize),
+}
+
+impl Cpus {
+    /// The placement for `pattern`, on the highest-numbered CPUs this
+    /// process may use (CPU 0 tends to take the device interrupts).
+    fn for_pattern(pattern: Pattern) -> Cpus {
+        let Ok(cpus) = os::allowed_cpus() else {
+            return Cpus::Free;
+        };
+        match (pattern, cpus.as_slice()) {
+            (_, []) => Cpus::Free,
+            (Pattern::OneWay, [.., a, b]) => Cpus::Split(*a, *b),
+            (_, [.., last]) => Cpus::Same(*last),
+        }
+    }
+
+    pub fn parent(self) -> Option<usize> {
+        match self {
+            Cpus::Free => None,
+            Cpus::Same(cpu) | Cpus::Split(cpu, _) => Some(cpu),
+        }
+    }
+
+    pub fn child(self) -> Option<usize> {
+        match self {
+            Cpus::Free => None,
+            Cpus::Same(cpu) | Cpus::Split(_, cpu) => Some(cpu),
+        }
+    }
+}
+
+/// The named workload `name` at full size, or `None` if there is no such.
 pub fn named(name: &str) -> Option<Spec> {
     let (pattern, size, count, pipe_size) = match name {
         "w1" => (Pattern::OneWay, 64, 1_000_000, None),
@@ -74,7 +120,7 @@ pub fn named(name: &str) -> Option<Spec> {
         size,
         count,
         pipe_size,
-        one_cpu: pattern == Pattern::PingPong,
+        cpus: Cpus::for_pattern(pattern),
     })
 }
 
@@ -101,7 +147,7 @@ pub fn sweep(size: usize) -> Spec {
         size,
         count: count.min(200_000),
         pipe_size: None,
-        one_cpu: false,
+        cpus: Cpus::for_pattern(Pattern::OneWay),
     }
 }
 
@@ -136,11 +182,9 @@ impl Impl {
 
     /// Runs `spec` once and returns the time on the parent's clock.
     pub fn run(self, spec: &Spec) -> BoxResult<Duration> {
-        // Pinned before the fork (or the python3 start), so both sides inherit it.
-        let _pinned = match spec.one_cpu {
-            true => Some(os::pin_to_one_cpu()?),
-            false => None,
-        };
+        // The parent's placement, for the length of the run; each child
+        // places itself after the fork.
+        let _pinned = spec.cpus.parent().map(os::pin).transpose()?;
         match self {
             Impl::Ipcwire => with_ipcwire::run(spec),
             Impl::Raw => raw::run(spec),

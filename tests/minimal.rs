@@ -1,0 +1,204 @@
+//! The `no_std`, `no_main` program in `examples/minimal/`, built as a static
+//! musl binary and run: its exact output, its exit status, and that it has
+//! no dynamic loader and needs no shared library.
+//!
+//! Without Rust's musl target installed the tests say so on stderr and pass,
+//! unless `IPCWIRE_REQUIRE_MUSL=1` makes that a failure.
+#![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// The built binary, or `None` when the musl target is missing (skip).
+fn minimal() -> Option<&'static Path> {
+    static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BUILT.get_or_init(build).as_deref()
+}
+
+/// `cargo build --release --manifest-path examples/minimal/Cargo.toml
+/// --target x86_64-unknown-linux-musl`, into `target/minimal`.
+fn build() -> Option<PathBuf> {
+    if let Err(why) = musl_target_installed() {
+        let required = std::env::var_os("IPCWIRE_REQUIRE_MUSL").is_some_and(|v| v == "1");
+        assert!(!required, "IPCWIRE_REQUIRE_MUSL=1 but {why}");
+        // Straight to the descriptor: the test harness captures `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {why}; `rustup target add {TARGET}` to build examples/minimal"
+        );
+        return None;
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal/Cargo.toml");
+    let target_dir = target_dir().join("minimal");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let out = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // --locked: never rewrite the committed Cargo.lock in the source tree.
+        .args(["build", "--release", "--offline", "--locked", "--quiet"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .args(["--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .output()
+        .expect("run cargo build for examples/minimal");
+    assert!(
+        out.status.success(),
+        "building examples/minimal failed (after changing ipcwire's version or \
+         dependencies, run `cargo update --offline --manifest-path {}`):\n{}",
+        manifest.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(target_dir.join(TARGET).join("release/ipcwire-minimal"))
+}
+
+/// Whether the toolchain in use has the musl target's standard library.
+///
+/// Asks `rustc` for its sysroot rather than `rustup`, so a toolchain not
+/// managed by rustup is judged the same way.
+fn musl_target_installed() -> Result<(), String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    if !out.status.success() {
+        return Err("`rustc --print sysroot` failed".into());
+    }
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let lib = Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib");
+    if lib.is_dir() {
+        Ok(())
+    } else {
+        Err(format!("the {TARGET} target is not installed"))
+    }
+}
+
+/// The main crate's target directory (this test runs from `<it>/<profile>/deps`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .expect("target/<profile>/deps/<test>")
+        .to_owned()
+}
+
+#[test]
+fn minimal_does_ten_round_trips_and_exits_0() {
+    let Some(exe) = minimal() else { return };
+    let out = Command::new(exe).output().expect("run ipcwire-minimal");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "minimal: 10 round trips, child exited 0\n"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "unexpected stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", out.status);
+}
+
+#[test]
+fn minimal_is_static() {
+    let Some(exe) = minimal() else { return };
+    let elf = std::fs::read(exe).expect("read ipcwire-minimal");
+    if let Err(why) = static_elf(&elf) {
+        panic!("ipcwire-minimal is not static: {why}");
+    }
+}
+
+/// The check above is not vacuous: this test binary, linked dynamically
+/// against the host's C library, fails it.
+#[test]
+#[cfg(not(target_feature = "crt-static"))]
+fn a_dynamic_executable_is_not_static() {
+    let exe = std::env::current_exe().expect("test binary path");
+    let elf = std::fs::read(exe).expect("read the test binary");
+    assert!(static_elf(&elf).is_err());
+}
+
+/// Whether an ELF executable runs without a dynamic loader: it names no
+/// interpreter (`PT_INTERP`) and needs no shared library (`DT_NEEDED`).
+fn static_elf(elf: &[u8]) -> Result<(), String> {
+    let segments = segments(elf);
+    if segments.iter().any(|s| s.kind == PT_INTERP) {
+        return Err("it names a dynamic loader (PT_INTERP)".into());
+    }
+    // A static PIE keeps a PT_DYNAMIC for its own relocations.
+    for s in segments.iter().filter(|s| s.kind == PT_DYNAMIC) {
+        let table = &elf[s.offset..s.offset + s.size];
+        for entry in table.chunks_exact(16) {
+            match u64_at(entry, 0) {
+                DT_NULL => break,
+                DT_NEEDED => return Err("it needs a shared library (DT_NEEDED)".into()),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const DT_NULL: u64 = 0;
+const DT_NEEDED: u64 = 1;
+
+/// One program header of an ELF file: its type and where its bytes are.
+struct Segment {
+    kind: u32,
+    offset: usize,
+    size: usize,
+}
+
+/// The program headers of a 64-bit little-endian ELF executable.
+fn segments(elf: &[u8]) -> Vec<Segment> {
+    assert!(elf.len() >= 64 && elf.starts_with(b"\x7fELF"), "not ELF");
+    assert_eq!(elf[4], 2, "not a 64-bit ELF file");
+    assert_eq!(elf[5], 1, "not a little-endian ELF file");
+    let phoff = to_usize(u64_at(elf, 0x20));
+    let phentsize = usize::from(u16_at(elf, 0x36));
+    let phnum = usize::from(u16_at(elf, 0x38));
+    assert!(
+        phentsize >= 56,
+        "program header entries of {phentsize} bytes"
+    );
+    (0..phnum)
+        .map(|i| {
+            let ph = &elf[phoff + i * phentsize..][..phentsize];
+            let segment = Segment {
+                kind: u32_at(ph, 0),
+                offset: to_usize(u64_at(ph, 8)),
+                size: to_usize(u64_at(ph, 32)),
+            };
+            assert!(
+                segment.offset + segment.size <= elf.len(),
+                "segment outside the file"
+            );
+            segment
+        })
+        .collect()
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap())
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).expect("offset fits usize")
+}

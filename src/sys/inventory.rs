@@ -8,8 +8,10 @@
 //!
 //! Names are the kernel's, as `strace` prints them. Where the C library
 //! picks among equivalent calls (glibc's `fstat` is `newfstatat`, musl's is
-//! `fstat`; `poll` is `ppoll` on aarch64; `fork` is `clone`, and glibc's
-//! child then calls `set_robust_list`), an entry lists
+//! `fstat`; `poll` is `ppoll` on aarch64; `fork` is `clone`, after which
+//! glibc's child calls `set_robust_list`, while musl blocks signals around
+//! it with `rt_sigprocmask` and its child calls `set_tid_address`), an
+//! entry lists
 //! every alternative: an allowlist built from it works with either library.
 //! [`number`] gives each name's number on the target architecture.
 //!
@@ -58,6 +60,8 @@ pub const INVENTORY: &[Entry] = &[
             "clone",
             "fork",
             "set_robust_list",
+            "set_tid_address",
+            "rt_sigprocmask",
             "close",
             "exit_group",
         ],
@@ -236,7 +240,16 @@ pub const INVENTORY: &[Entry] = &[
         ],
     ),
     entry("sys::monotonic_now", &["clock_gettime", "clock_gettime64"]),
-    entry("sys::fork", &["clone", "fork", "set_robust_list"]),
+    entry(
+        "sys::fork",
+        &[
+            "clone",
+            "fork",
+            "set_robust_list",
+            "set_tid_address",
+            "rt_sigprocmask",
+        ],
+    ),
     entry("sys::waitpid", &["wait4"]),
     entry("sys::exit", &["exit_group"]),
     entry("sys::getpid", &["getpid"]),
@@ -345,6 +358,7 @@ mod numbers {
             "kill" => libc::SYS_kill,
             "getrandom" => libc::SYS_getrandom,
             "set_robust_list" => libc::SYS_set_robust_list,
+            "set_tid_address" => libc::SYS_set_tid_address,
             "rt_sigaction" => libc::SYS_rt_sigaction,
             "rt_sigprocmask" => libc::SYS_rt_sigprocmask,
             "rt_sigpending" => libc::SYS_rt_sigpending,

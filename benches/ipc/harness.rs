@@ -38,7 +38,7 @@ impl Message {
         }
     }
 
-    /// A whole frame as Python writes it: 4-byte big-endian length, payload.
+    /// A whole frame in Python's format: 4-byte big-endian length, payload.
     pub fn framed(size: usize) -> Message {
         let len = u32::try_from(size).expect("frames here stay below 4 GiB");
         let mut msg = Message::new(size + 4);
@@ -159,7 +159,7 @@ fn verify(report: &[u8; REPORT_LEN], spec: &Spec) -> BoxResult<()> {
 }
 
 /// 0 + 1 + ... + (count - 1), wrapping at 2^64 as the receivers sum.
-pub fn expected_sum(count: u64) -> u64 {
+fn expected_sum(count: u64) -> u64 {
     let n = u128::from(count);
     (n * n.saturating_sub(1) / 2) as u64
 }

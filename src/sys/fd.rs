@@ -215,3 +215,20 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
     // SAFETY: F_SETFL takes an int of flags.
     check(unsafe { libc::fcntl(fd.fd, libc::F_SETFL, flags) }).map(drop)
 }
+
+/// `fcntl(F_SETFD, FD_CLOEXEC)`: marks a new descriptor close-on-exec, on
+/// macOS, whose `pipe`, `socket`, `socketpair` and `accept` take no flag
+/// for it.
+///
+/// Until this call the descriptor is inheritable: a `fork`+`exec` in
+/// another thread between its creation and here hands it to the new
+/// program. Linux and FreeBSD never open that window.
+///
+/// # System calls
+/// `fcntl(F_SETFD)`.
+#[cfg(target_vendor = "apple")]
+pub(super) fn set_cloexec(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: F_SETFD takes an int of descriptor flags; FD_CLOEXEC is the
+    // only one, and a new descriptor has none to keep.
+    check(unsafe { libc::fcntl(fd.fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+}

@@ -8,7 +8,10 @@
 //!
 //! Every descriptor created here is close-on-exec from birth (`O_CLOEXEC`,
 //! `SOCK_CLOEXEC`): a program that forks and execs never hands ipcwire's
-//! descriptors to a stranger by accident.
+//! descriptors to a stranger by accident. macOS has neither flag on these
+//! calls; there `fcntl(FD_CLOEXEC)` follows each creation at once, which
+//! leaves a window for another thread's `fork`+`exec` (each wrapper's
+//! `# Platforms` section says where).
 #![allow(unsafe_code)]
 
 mod addr;
@@ -35,6 +38,8 @@ pub use fs::{lstat, unlink, FileId};
 #[cfg(feature = "alloc")]
 pub use io::read_to_spare;
 pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
+#[cfg(target_vendor = "apple")]
+pub use net::set_nosigpipe;
 pub use net::{
     accept, bind, connect, finish_connect, getpeername, getsockname, listen, nodelay, peer_cred,
     set_nodelay, set_reuseaddr, socket, socket_error, PeerCred,

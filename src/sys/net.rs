@@ -5,20 +5,56 @@ use core::time::Duration;
 
 use super::{check, poll, retry, BorrowedFd, Errno, OwnedFd, PollFd, PollFlags, SockAddr};
 
+/// The type of every socket ipcwire creates: a stream, close-on-exec from
+/// birth where the system can do that (not macOS: see [`finish_socket`]).
+#[cfg(not(target_vendor = "apple"))]
+pub(super) const STREAM: libc::c_int = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+#[cfg(target_vendor = "apple")]
+pub(super) const STREAM: libc::c_int = libc::SOCK_STREAM;
+
 /// `socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)`: a new stream socket of
 /// the address's family (`AF_UNIX`, `AF_INET` or `AF_INET6`).
+///
+/// # Platforms
+/// macOS has no `SOCK_CLOEXEC` and no `MSG_NOSIGNAL`: the socket is marked
+/// close-on-exec right after with `fcntl` (a `fork`+`exec` in another
+/// thread in between can inherit it) and gets `SO_NOSIGPIPE`.
 ///
 /// # Errors
 /// `EAFNOSUPPORT` where the family is missing, `EMFILE`.
 ///
 /// # System calls
-/// `socket`.
+/// `socket`; on macOS then `fcntl`, `setsockopt`.
 pub fn socket(family: libc::sa_family_t) -> Result<OwnedFd, Errno> {
-    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
     // SAFETY: socket takes plain integers; bad values are reported.
-    let fd = check(unsafe { libc::socket(libc::c_int::from(family), ty, 0) })?;
+    let fd = check(unsafe { libc::socket(libc::c_int::from(family), STREAM, 0) })?;
     // SAFETY: `fd` is a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    #[cfg(target_vendor = "apple")]
+    finish_socket(fd.as_fd())?;
+    Ok(fd)
+}
+
+/// Gives a socket macOS created what flags give it elsewhere: close-on-exec
+/// (`SOCK_CLOEXEC`) and no `SIGPIPE` on sends (`MSG_NOSIGNAL`).
+#[cfg(target_vendor = "apple")]
+pub(super) fn finish_socket(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    super::fd::set_cloexec(fd)?;
+    set_nosigpipe(fd)
+}
+
+/// `setsockopt(SOL_SOCKET, SO_NOSIGPIPE, 1)`: a send to a peer that is gone
+/// fails with `EPIPE` instead of raising `SIGPIPE` (macOS only).
+///
+/// macOS has no `MSG_NOSIGNAL`, so [`send`](super::send) relies on this
+/// option: every socket ipcwire creates or accepts has it. Set it on a
+/// socket from elsewhere before sending on it.
+///
+/// # System calls
+/// `setsockopt`.
+#[cfg(target_vendor = "apple")]
+pub fn set_nosigpipe(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)
 }
 
 /// `bind(fd, addr)`: gives the socket its local address.
@@ -48,21 +84,60 @@ pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<(), Errno> {
 /// `accept4(fd, SOCK_CLOEXEC)`: takes the next pending connection and
 /// returns its socket, close-on-exec from birth, and the peer's address.
 ///
+/// # Platforms
+/// macOS has no `accept4`: the socket comes from `accept` and is marked
+/// close-on-exec right after with `fcntl` (a `fork`+`exec` in another
+/// thread in between can inherit it), and gets `SO_NOSIGPIPE`.
+///
 /// # Errors
 /// `EAGAIN` on a non-blocking listener with nobody waiting, `EMFILE`,
 /// `ECONNABORTED`. `EINTR` never surfaces.
 ///
 /// # System calls
-/// `accept4` (repeated on `EINTR`).
+/// `accept4` (repeated on `EINTR`); on macOS `accept`, then `fcntl`,
+/// `setsockopt`.
+#[doc(alias = "accept4")]
 pub fn accept(fd: BorrowedFd<'_>) -> Result<(OwnedFd, SockAddr), Errno> {
     let mut peer = SockAddr::empty();
     let new = retry(|| {
         let (ptr, len) = peer.as_mut_ptr();
         // SAFETY: `ptr` and `len` describe writable room for any address.
-        check(unsafe { libc::accept4(fd.as_raw_fd(), ptr, len, libc::SOCK_CLOEXEC) })
+        check(unsafe { raw_accept(fd.as_raw_fd(), ptr, len) })
     })?;
     // SAFETY: `new` is a new descriptor that nothing else owns.
-    Ok((unsafe { OwnedFd::from_raw_fd(new) }, peer))
+    let new = unsafe { OwnedFd::from_raw_fd(new) };
+    #[cfg(target_vendor = "apple")]
+    finish_socket(new.as_fd())?;
+    Ok((new, peer))
+}
+
+/// `accept4(fd, addr, len, SOCK_CLOEXEC)`.
+///
+/// # Safety
+/// `addr` and `len` must describe writable room for an address.
+#[cfg(not(target_vendor = "apple"))]
+unsafe fn raw_accept(
+    fd: libc::c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> libc::c_int {
+    // SAFETY: the caller provides room for the address.
+    unsafe { libc::accept4(fd, addr, len, libc::SOCK_CLOEXEC) }
+}
+
+/// `accept(fd, addr, len)`: macOS has no `accept4`; [`accept`] finishes the
+/// socket.
+///
+/// # Safety
+/// `addr` and `len` must describe writable room for an address.
+#[cfg(target_vendor = "apple")]
+unsafe fn raw_accept(
+    fd: libc::c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> libc::c_int {
+    // SAFETY: the caller provides room for the address.
+    unsafe { libc::accept(fd, addr, len) }
 }
 
 /// `connect(fd, addr)`: connects a socket, waiting until it is done.

@@ -2,18 +2,25 @@
 
 use core::mem::MaybeUninit;
 
-use super::{check, BorrowedFd, Errno, OwnedFd};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use super::BorrowedFd;
+use super::{check, Errno, OwnedFd};
 
 /// `pipe2(O_CLOEXEC)`: creates a pipe and returns `(reader, writer)`.
 ///
 /// Both ends are close-on-exec from birth, so no other thread's
 /// `fork`+`exec` can inherit them between creation and a later `fcntl`.
 ///
+/// # Platforms
+/// macOS has no `pipe2`: there the ends are created by `pipe` and marked
+/// close-on-exec right after with `fcntl(F_SETFD, FD_CLOEXEC)`, so a
+/// `fork`+`exec` in another thread in between can inherit them.
+///
 /// # Errors
 /// `EMFILE`/`ENFILE` when the process or system is out of descriptors.
 ///
 /// # System calls
-/// `pipe2`.
+/// `pipe2`; on macOS `pipe`, then `fcntl` on each end.
 ///
 /// # Example
 /// ```
@@ -26,12 +33,38 @@ use super::{check, BorrowedFd, Errno, OwnedFd};
 #[doc(alias = "pipe2")]
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = MaybeUninit::<[libc::c_int; 2]>::uninit();
-    // SAFETY: `fds` is writable room for the two descriptors pipe2 stores.
-    check(unsafe { libc::pipe2(fds.as_mut_ptr().cast(), libc::O_CLOEXEC) })?;
-    // SAFETY: pipe2 succeeded, so both slots hold new descriptors we own.
+    // SAFETY: `fds` is writable room for the two descriptors the call stores.
+    check(unsafe { raw_pipe(fds.as_mut_ptr().cast()) })?;
+    // SAFETY: the call succeeded, so both slots hold new descriptors we own.
     let [r, w] = unsafe { fds.assume_init() };
     // SAFETY: each descriptor is new and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)) })
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)) };
+    #[cfg(target_vendor = "apple")]
+    {
+        super::fd::set_cloexec(r.as_fd())?;
+        super::fd::set_cloexec(w.as_fd())?;
+    }
+    Ok((r, w))
+}
+
+/// `pipe2(fds, O_CLOEXEC)`.
+///
+/// # Safety
+/// `fds` must be writable room for two `c_int`s.
+#[cfg(not(target_vendor = "apple"))]
+unsafe fn raw_pipe(fds: *mut libc::c_int) -> libc::c_int {
+    // SAFETY: the caller provides room for the two descriptors.
+    unsafe { libc::pipe2(fds, libc::O_CLOEXEC) }
+}
+
+/// `pipe(fds)`: macOS has no `pipe2`; [`pipe`] marks the ends close-on-exec.
+///
+/// # Safety
+/// `fds` must be writable room for two `c_int`s.
+#[cfg(target_vendor = "apple")]
+unsafe fn raw_pipe(fds: *mut libc::c_int) -> libc::c_int {
+    // SAFETY: the caller provides room for the two descriptors.
+    unsafe { libc::pipe(fds) }
 }
 
 /// `fcntl(F_GETPIPE_SZ)`: the capacity of the pipe `fd` belongs to, in bytes.

@@ -8,25 +8,49 @@ use super::{check, retry, to_usize, BorrowedFd, Errno, IoSlice, OwnedFd};
 /// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`: two connected
 /// bidirectional stream sockets, both close-on-exec from birth.
 ///
+/// # Platforms
+/// macOS has no `SOCK_CLOEXEC` and no `MSG_NOSIGNAL`: both sockets are
+/// marked close-on-exec right after with `fcntl` (a `fork`+`exec` in
+/// another thread in between can inherit them) and get `SO_NOSIGPIPE`.
+///
 /// # Errors
 /// `EMFILE`/`ENFILE` when out of descriptors.
 ///
 /// # System calls
-/// `socketpair`.
+/// `socketpair`; on macOS then `fcntl` and `setsockopt` on each socket.
 pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = MaybeUninit::<[libc::c_int; 2]>::uninit();
-    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    let ty = super::net::STREAM;
     // SAFETY: `fds` is writable room for the two descriptors socketpair stores.
     check(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr().cast()) })?;
     // SAFETY: socketpair succeeded, so both slots hold new descriptors.
     let [a, b] = unsafe { fds.assume_init() };
     // SAFETY: each descriptor is new and owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(a), OwnedFd::from_raw_fd(b)) })
+    let (a, b) = unsafe { (OwnedFd::from_raw_fd(a), OwnedFd::from_raw_fd(b)) };
+    #[cfg(target_vendor = "apple")]
+    {
+        super::net::finish_socket(a.as_fd())?;
+        super::net::finish_socket(b.as_fd())?;
+    }
+    Ok((a, b))
 }
+
+/// Send flags that keep a vanished peer from raising `SIGPIPE`. macOS has
+/// no `MSG_NOSIGNAL`; there every socket ipcwire creates or accepts has
+/// `SO_NOSIGPIPE` instead.
+#[cfg(not(target_vendor = "apple"))]
+const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(target_vendor = "apple")]
+const NOSIGNAL: libc::c_int = 0;
 
 /// `send(fd, buf, MSG_NOSIGNAL)`: writes a prefix of `buf` to a socket.
 ///
 /// If the peer is gone this fails with `EPIPE` instead of raising `SIGPIPE`.
+///
+/// # Platforms
+/// macOS has no `MSG_NOSIGNAL`: the flags are 0, and the socket must have
+/// `SO_NOSIGPIPE`, as every socket ipcwire creates or accepts does
+/// (`sys::set_nosigpipe` gives it to others).
 ///
 /// # Errors
 /// `EPIPE`, `ECONNRESET`, `EAGAIN`, `ENOTSOCK` and the like. `EINTR` never
@@ -37,20 +61,16 @@ pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
 pub fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
     retry(|| {
         // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
-        check(unsafe {
-            libc::send(
-                fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        })
+        check(unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), NOSIGNAL) })
     })
     .map(to_usize)
 }
 
 /// `sendmsg(fd, bufs, MSG_NOSIGNAL)`: writes a prefix of the concatenated
 /// buffers to a socket in one call, without raising `SIGPIPE`.
+///
+/// # Platforms
+/// As for [`send`]: on macOS the flags are 0 and `SO_NOSIGPIPE` does the work.
 ///
 /// # Errors
 /// As for [`send`].
@@ -66,7 +86,7 @@ pub fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, 
     retry(|| {
         // SAFETY: `msg` points at `n` iovecs over live, readable buffers and
         // carries no address or control data.
-        check(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) })
+        check(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, NOSIGNAL) })
     })
     .map(to_usize)
 }

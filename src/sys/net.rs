@@ -247,7 +247,8 @@ pub fn nodelay(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
 /// kernel recorded them when the connection was made.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PeerCred {
-    /// The peer's process id.
+    /// The peer's process id; `0` on FreeBSD 12 and older, which do not
+    /// record it.
     pub pid: i32,
     /// The peer's effective user id.
     pub uid: u32,
@@ -258,13 +259,28 @@ pub struct PeerCred {
 /// `getsockopt(SOL_SOCKET, SO_PEERCRED)`: who is at the other end of a
 /// connected Unix socket.
 ///
+/// # Platforms
+/// - FreeBSD: `getsockopt(SOL_LOCAL, LOCAL_PEERCRED)`, a `struct xucred`
+///   whose first group is the effective gid (as `getpeereid` reports). Its
+///   pid field exists from FreeBSD 13 on; older kernels leave it 0.
+/// - macOS: the same `LOCAL_PEERCRED`, then the pid from
+///   `getsockopt(SOL_LOCAL, LOCAL_PEERPID)`.
+///
+/// Both record the credentials when the connection is made, as Linux does.
+///
 /// # Errors
 /// `ENOPROTOOPT` when the kernel holds no credentials for the socket, as on
-/// TCP (where it reports pid 0 rather than failing); `ENOTSOCK` on a pipe.
+/// TCP (where Linux reports pid 0 and the BSDs an empty reply rather than
+/// failing); `ENOTSOCK` on a pipe.
 ///
 /// # System calls
-/// `getsockopt`.
+/// `getsockopt`; on macOS twice.
 pub fn peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
+    read_peer_cred(fd)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
     let cred: libc::ucred = getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
     if cred.pid == 0 {
         return Err(Errno::NOPROTOOPT);
@@ -274,6 +290,47 @@ pub fn peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
         uid: cred.uid,
         gid: cred.gid,
     })
+}
+
+#[cfg(target_os = "freebsd")]
+fn read_peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
+    let cred = local_peercred(fd)?;
+    // SAFETY: both members of the union are plain data, and `getsockopt`
+    // started from zeroed memory, so every byte of it is initialised; a
+    // kernel older than 13 leaves the bytes zero.
+    let pid = unsafe { cred.cr_pid__c_anonymous_union.cr_pid };
+    Ok(PeerCred {
+        pid,
+        uid: cred.cr_uid,
+        gid: cred.cr_groups[0],
+    })
+}
+
+#[cfg(target_vendor = "apple")]
+fn read_peer_cred(fd: BorrowedFd<'_>) -> Result<PeerCred, Errno> {
+    let cred = local_peercred(fd)?;
+    let pid: libc::pid_t = getsockopt(fd, libc::SOL_LOCAL, libc::LOCAL_PEERPID)?;
+    Ok(PeerCred {
+        pid,
+        uid: cred.cr_uid,
+        gid: cred.cr_groups[0],
+    })
+}
+
+/// `getsockopt(SOL_LOCAL, LOCAL_PEERCRED)`, checked to be a whole `xucred`
+/// of the version this crate reads, with at least the effective group.
+///
+/// `SOL_LOCAL` is 0, which on an IP socket is `IPPROTO_IP`: there the same
+/// call reads IP options and succeeds with an empty reply, which must not
+/// pass for the credentials of uid 0.
+#[cfg(any(target_os = "freebsd", target_vendor = "apple"))]
+fn local_peercred(fd: BorrowedFd<'_>) -> Result<libc::xucred, Errno> {
+    let (cred, len) = getsockopt_len::<libc::xucred>(fd, libc::SOL_LOCAL, libc::LOCAL_PEERCRED)?;
+    let whole = len == size_of::<libc::xucred>();
+    if !whole || cred.cr_version != libc::XUCRED_VERSION || cred.cr_ngroups < 1 {
+        return Err(Errno::NOPROTOOPT);
+    }
+    Ok(cred)
 }
 
 /// Sets an `int` socket option.
@@ -294,6 +351,12 @@ fn setsockopt(fd: BorrowedFd<'_>, level: i32, name: i32, value: libc::c_int) -> 
 
 /// Reads a socket option of plain-data type `T` (an int or a C struct).
 fn getsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32) -> Result<T, Errno> {
+    getsockopt_len(fd, level, name).map(|(value, _)| value)
+}
+
+/// Reads a socket option of plain-data type `T`, and how many bytes of it
+/// the kernel wrote.
+fn getsockopt_len<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32) -> Result<(T, usize), Errno> {
     let mut value = MaybeUninit::<T>::zeroed();
     let mut len = size_of::<T>() as libc::socklen_t;
     // SAFETY: `value` is writable room of `len` bytes.
@@ -308,5 +371,5 @@ fn getsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32) -> Result<T, E
     })?;
     // SAFETY: only used with ints and C structs, for which zeroed memory
     // that the kernel may have partly overwritten is a valid value.
-    Ok(unsafe { value.assume_init() })
+    Ok((unsafe { value.assume_init() }, len as usize))
 }

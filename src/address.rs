@@ -30,6 +30,9 @@ pub enum Address {
     /// A Unix socket file (`unix:/path`).
     Unix(UnixName),
     /// A Linux abstract Unix socket name (`abstract:name`).
+    ///
+    /// Only Linux has abstract names. Elsewhere the variant still parses and
+    /// displays, but binding or connecting to it fails with `EAFNOSUPPORT`.
     Abstract(UnixName),
     /// A TCP address, IPv4 or IPv6 (`tcp:127.0.0.1:80`, `tcp:[::1]:80`).
     Tcp(SocketAddr),

@@ -70,14 +70,15 @@ impl Client {
     /// # Errors
     /// [`Error::Io`] with `ECONNREFUSED` (nobody listens), `ENOENT` (no such
     /// socket file), `ETIMEDOUT`, `ENETUNREACH`, `EINVAL` for
-    /// [`Address::Unnamed`]; [`Error::Auth`] when the handshake fails.
+    /// [`Address::Unnamed`], `EAFNOSUPPORT` for [`Address::Abstract`]
+    /// outside Linux; [`Error::Auth`] when the handshake fails.
     ///
     /// # System calls
     /// `socket`, `connect`, `setsockopt` (TCP); with a timeout also `fcntl`,
     /// `poll`, `clock_gettime`, `getsockopt`; with an authkey, those of the
     /// handshake: `getrandom`, `sendmsg`, `read`, `poll`, `clock_gettime`.
     pub fn connect(&self, addr: &Address) -> Result<Connection, Error> {
-        let sockaddr = SockAddr::new(addr).ok_or(Errno::INVAL)?;
+        let sockaddr = SockAddr::encode(addr)?;
         let fd = sys::socket(sockaddr.family())?;
         match self.timeout {
             None => sys::connect(fd.as_fd(), &sockaddr)?,

@@ -59,14 +59,15 @@ impl Listener {
     ///
     /// # Errors
     /// [`Error::Io`] with `EADDRINUSE`, `EACCES`, `ENOENT` (no such
-    /// directory), `EINVAL` for [`Address::Unnamed`].
+    /// directory), `EINVAL` for [`Address::Unnamed`], `EAFNOSUPPORT` for
+    /// [`Address::Abstract`] outside Linux.
     ///
     /// # System calls
     /// `socket`, `setsockopt` (TCP), `bind`, `listen`, `getsockname`; for a
     /// Unix path also `lstat`, and when the path is taken, `socket`,
     /// `connect` and `close` to probe it and `unlink` to remove a stale file.
     pub fn bind(addr: &Address) -> Result<Listener, Error> {
-        let sockaddr = SockAddr::new(addr).ok_or(Errno::INVAL)?;
+        let sockaddr = SockAddr::encode(addr)?;
         let fd = sys::socket(sockaddr.family())?;
         if let Address::Tcp(_) = addr {
             sys::set_reuseaddr(fd.as_fd())?;

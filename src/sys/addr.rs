@@ -3,7 +3,8 @@
 use core::mem::{size_of, zeroed};
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-use crate::address::{Address, SUN_PATH_LEN};
+use super::Errno;
+use crate::address::{Address, UnixName, SUN_PATH_LEN};
 
 /// A socket address as the kernel reads and writes it.
 #[derive(Copy, Clone)]
@@ -42,18 +43,29 @@ impl SockAddr {
         self.len
     }
 
-    /// Encodes an [`Address`]; `None` for [`Address::Unnamed`].
+    /// Encodes an [`Address`]; `None` for [`Address::Unnamed`], and outside
+    /// Linux for [`Address::Abstract`].
     pub fn new(addr: &Address) -> Option<SockAddr> {
+        SockAddr::encode(addr).ok()
+    }
+
+    /// Encodes an [`Address`] to bind or connect to.
+    ///
+    /// # Errors
+    /// `EINVAL` for [`Address::Unnamed`]; `EAFNOSUPPORT` for
+    /// [`Address::Abstract`] outside Linux, the only system with abstract
+    /// socket names.
+    pub fn encode(addr: &Address) -> Result<SockAddr, Errno> {
         let mut out = SockAddr::empty();
         let len = match addr {
             Address::Unix(path) => write_unix(&mut out.storage, 0, path.as_bytes()),
-            Address::Abstract(name) => write_unix(&mut out.storage, 1, name.as_bytes()),
+            Address::Abstract(name) => write_abstract(&mut out.storage, name)?,
             Address::Tcp(SocketAddr::V4(v4)) => write_v4(&mut out.storage, v4),
             Address::Tcp(SocketAddr::V6(v6)) => write_v6(&mut out.storage, v6),
-            Address::Unnamed => return None,
+            Address::Unnamed => return Err(Errno::INVAL),
         };
         out.len = len as libc::socklen_t;
-        Some(out)
+        Ok(out)
     }
 
     /// Decodes what the kernel wrote; `None` for a family this crate does
@@ -92,6 +104,19 @@ fn write_unix(storage: &mut libc::sockaddr_storage, skip: usize, name: &[u8]) ->
     } else {
         len
     }
+}
+
+/// An abstract name is a `sun_path` that starts with a NUL (Linux only).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn write_abstract(storage: &mut libc::sockaddr_storage, name: &UnixName) -> Result<usize, Errno> {
+    Ok(write_unix(storage, 1, name.as_bytes()))
+}
+
+/// Other systems read a leading NUL as an empty path: refuse, rather than
+/// bind or connect to something else.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn write_abstract(_: &mut libc::sockaddr_storage, _: &UnixName) -> Result<usize, Errno> {
+    Err(Errno::AFNOSUPPORT)
 }
 
 fn read_unix(storage: &libc::sockaddr_storage, len: usize) -> Option<Address> {

@@ -37,7 +37,11 @@ pub fn wait(connections: &[&Connection], timeout: Option<Duration>) -> Result<Ve
         return Err(Error::NotReadable);
     }
     let buffered = connections.iter().any(|c| c.has_buffered());
-    let timeout = if buffered { Some(Duration::ZERO) } else { timeout };
+    let timeout = if buffered {
+        Some(Duration::ZERO)
+    } else {
+        timeout
+    };
     let mut fds: Vec<PollFd<'_>> = connections
         .iter()
         .map(|c| PollFd::new(c.as_fd(), PollFlags::IN))

@@ -87,7 +87,8 @@ pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<(), Errno> {
 /// # Platforms
 /// macOS has no `accept4`: the socket comes from `accept` and is marked
 /// close-on-exec right after with `fcntl` (a `fork`+`exec` in another
-/// thread in between can inherit it), and gets `SO_NOSIGPIPE`.
+/// thread in between can inherit it), and gets `SO_NOSIGPIPE`. Unlike
+/// `accept4`, `accept` gives the new socket the listener's `O_NONBLOCK`.
 ///
 /// # Errors
 /// `EAGAIN` on a non-blocking listener with nobody waiting, `EMFILE`,

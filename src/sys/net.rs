@@ -271,8 +271,9 @@ pub struct PeerCred {
 ///
 /// # Errors
 /// `ENOPROTOOPT` when the kernel holds no credentials for the socket, as on
-/// TCP (where Linux reports pid 0 and the BSDs an empty reply rather than
-/// failing); `ENOTSOCK` on a pipe.
+/// TCP (where Linux reports pid 0 and the BSDs read IP options rather than
+/// failing; there an IPv6 socket may give the IP layer's own error);
+/// `ENOTSOCK` on a pipe.
 ///
 /// # System calls
 /// `getsockopt`; on macOS twice.

@@ -399,3 +399,76 @@ pub fn connection_recv(data: &[u8]) {
     // Every error at the end of a stream is sticky.
     assert_eq!(reader.recv_bytes(), Err(want_end));
 }
+
+/// `connection_nonblocking`: bytes arriving in arbitrary pieces at a
+/// non-blocking `Connection`, which receives until `EAGAIN` after each
+/// piece, come out exactly as the reference decodes them: a frame paused
+/// part-way is resumed, never delivered twice, torn or lost, whether it is
+/// taken by `recv_bytes` or `recv_bytes_into`.
+#[cfg(unix)]
+pub fn connection_nonblocking(data: &[u8]) {
+    use ipcwire::sys::Errno;
+    use ipcwire::Error;
+    let mut input = Input(data);
+    let max = max_len(&mut input);
+    let ways = input.byte();
+    let pieces: Vec<usize> = (0..1 + input.byte() % 8)
+        .map(|_| 1 + usize::from(input.byte()))
+        .collect();
+    let wire = input.rest();
+    let wire = &wire[..wire.len().min(64 * 1024)];
+    let expected = decode_naive(wire, max);
+
+    let (writer, mut reader) = ipcwire::pipe(true).expect("socketpair");
+    reader.set_nonblocking(true).expect("non-blocking");
+    reader.set_max_len(max);
+    let mut frames = Vec::new();
+    let mut turn = 0u32;
+    let mut receive = |reader: &mut ipcwire::Connection| loop {
+        // Vary the receiving call with each turn, as the input says.
+        let use_vec = (ways >> (turn % 8)) & 1 == 1;
+        turn += 1;
+        let got = if use_vec {
+            reader.recv_bytes()
+        } else {
+            let mut buf = vec![0; wire.len()];
+            reader.recv_bytes_into(&mut buf).map(|n| buf[..n].to_vec())
+        };
+        match got {
+            Ok(msg) => frames.push(msg),
+            Err(e) => return e,
+        }
+    };
+    let fd = writer.as_fd();
+    let mut sent = 0;
+    for &len in pieces.iter().cycle() {
+        if sent == wire.len() {
+            break;
+        }
+        let piece = &wire[sent..wire.len().min(sent + len)];
+        sent += ipcwire::sys::send(fd, piece).expect("send");
+        match receive(&mut reader) {
+            Error::Io(Errno::AGAIN) => {}
+            // A bad header or an oversized frame ends the stream early.
+            Error::BufferTooSmall { .. } | Error::TooLong { .. } | Error::NegativeLength(_) => {
+                break
+            }
+            other => panic!("unexpected {other:?} while the peer is still sending"),
+        }
+    }
+    drop(writer);
+    let end = receive(&mut reader);
+    let want_end = match expected.end {
+        Ok(()) => Error::Eof,
+        Err(e) => e.into(),
+    };
+    match end {
+        // The one frame longer than everything sent cannot fit the buffer.
+        Error::BufferTooSmall { needed } => {
+            assert!(needed > wire.len() as u64);
+            assert_eq!(expected.end, Err(FrameError::Truncated));
+            assert_eq!(frames, expected.frames);
+        }
+        end => assert_eq!((frames, end), (expected.frames, want_end)),
+    }
+}

@@ -12,13 +12,14 @@ mod checks;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 6] = [
+const TARGETS: [(&str, Check); 7] = [
     ("frame_decode", checks::frame_decode),
     ("frame_chunks", checks::frame_chunks),
     ("frame_roundtrip", checks::frame_roundtrip),
     ("handshake", checks::handshake),
     ("address_parse", checks::address_parse),
     ("connection_recv", checks::connection_recv),
+    ("connection_nonblocking", checks::connection_nonblocking),
 ];
 
 /// The committed inputs of one target: its seeds and its regressions.

@@ -109,9 +109,15 @@ impl Connection {
     /// `EBADF` if `fd` is not open.
     ///
     /// # System calls
-    /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`).
+    /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
+    /// on macOS, `setsockopt(SO_NOSIGPIPE)` for a socket.
     pub fn from_fd(fd: OwnedFd, access: Access) -> Result<Connection, Errno> {
         let socket = sys::fstat_is_socket(fd.as_fd())?;
+        // macOS has no MSG_NOSIGNAL: the socket itself must not raise SIGPIPE.
+        #[cfg(target_vendor = "apple")]
+        if socket {
+            sys::set_nosigpipe(fd.as_fd())?;
+        }
         Ok(Connection::new(fd, socket, access))
     }
 

@@ -392,8 +392,10 @@ mod numbers {
             "fstatat64" => libc::SYS_fstatat64,
             "fcntl64" => libc::SYS_fcntl64,
             "unlink" => libc::SYS_unlink,
-            "ppoll_time64" => libc::SYS_ppoll_time64,
-            "clock_gettime64" => libc::SYS_clock_gettime64,
+            // The libc crate names neither time64 call for x86; these are
+            // the kernel's numbers (arch/x86/entry/syscalls/syscall_32.tbl).
+            "ppoll_time64" => 414,
+            "clock_gettime64" => 403,
             _ => return None,
         })
     }

@@ -60,6 +60,7 @@ errnos! {
     NOSYS = ENOSYS, "function not implemented";
     NOPROTOOPT = ENOPROTOOPT, "protocol not available";
     NOTSOCK = ENOTSOCK, "socket operation on non-socket";
+    OPNOTSUPP = EOPNOTSUPP, "operation not supported";
     MSGSIZE = EMSGSIZE, "message too long";
     PROTOTYPE = EPROTOTYPE, "protocol wrong type for socket";
     AFNOSUPPORT = EAFNOSUPPORT, "address family not supported by protocol";

@@ -16,6 +16,7 @@
 
 mod addr;
 mod child;
+pub mod cmsg;
 mod errno;
 mod fd;
 mod fs;
@@ -26,6 +27,7 @@ mod pipe;
 mod poll;
 mod process;
 mod random;
+mod rights;
 mod signal;
 mod socket;
 mod time;
@@ -50,6 +52,9 @@ pub use pipe::{pipe_size, set_pipe_size};
 pub use poll::{poll, PollFd, PollFlags};
 pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};
 pub use random::getrandom;
+pub use rights::{
+    is_unix_socket, recv_with_fds, send_with_fds, Received, ReceivedFds, TakeFds, MAX_FDS,
+};
 pub use signal::{sigpipe_is_default, writev_nosigpipe};
 pub use socket::{send, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;

@@ -472,3 +472,137 @@ pub fn connection_nonblocking(data: &[u8]) {
         end => assert_eq!((frames, end), (expected.frames, want_end)),
     }
 }
+
+/// A `struct cmsghdr` layout as the C headers give it, written down apart
+/// from ipcwire's so the reference below shares nothing with the walker.
+pub struct Layout {
+    header: usize,
+    data: usize,
+    align: usize,
+    len_at: usize,
+    len_width: usize,
+    level_at: usize,
+    type_at: usize,
+    marks: (i32, i32),
+}
+
+/// ipcwire's formats and, for each, the layout it must mean.
+fn cmsg_layouts() -> [(ipcwire::sys::cmsg::CmsgFormat, Layout); 5] {
+    use ipcwire::sys::cmsg::CmsgFormat;
+    let layout = |header, data, align, len_width, marks| Layout {
+        header,
+        data,
+        align,
+        len_at: 0,
+        len_width,
+        level_at: if header == 16 { 8 } else { 4 },
+        type_at: if header == 16 { 12 } else { 8 },
+        marks,
+    };
+    [
+        (CmsgFormat::LINUX_64, layout(16, 16, 8, 8, (1, 1))),
+        (CmsgFormat::MUSL_64, layout(16, 16, 8, 4, (1, 1))),
+        (CmsgFormat::LINUX_32, layout(12, 12, 4, 4, (1, 1))),
+        (CmsgFormat::APPLE, layout(12, 12, 4, 4, (0xffff, 1))),
+        (CmsgFormat::FREEBSD_64, layout(12, 16, 8, 4, (0xffff, 1))),
+    ]
+}
+
+/// The reference walk: 128-bit offsets so nothing can overflow, and every
+/// field read by index from the whole buffer. Returns the descriptors and,
+/// if the data stopped making sense, where the bad message starts.
+pub fn walk_naive(l: &Layout, control: &[u8]) -> (Vec<i32>, Option<usize>) {
+    let end = control.len() as u128;
+    let int_at = |at: u128| -> i32 {
+        let at = at as usize;
+        i32::from_ne_bytes([
+            control[at],
+            control[at + 1],
+            control[at + 2],
+            control[at + 3],
+        ])
+    };
+    let mut fds = Vec::new();
+    let mut at: u128 = 0;
+    while at + l.header as u128 <= end {
+        let mut len: u128 = 0;
+        for k in 0..l.len_width {
+            let byte = control[at as usize + l.len_at + k];
+            let shift = if cfg!(target_endian = "little") {
+                8 * k
+            } else {
+                8 * (l.len_width - 1 - k)
+            };
+            len |= u128::from(byte) << shift;
+        }
+        if len < l.data as u128 || at + len > end {
+            return (fds, Some(at as usize));
+        }
+        let level = int_at(at + l.level_at as u128);
+        let kind = int_at(at + l.type_at as u128);
+        if (level, kind) == l.marks {
+            let mut k = at + l.data as u128;
+            while k + 4 <= at + len {
+                fds.push(int_at(k));
+                k += 4;
+            }
+            if k != at + len {
+                return (fds, Some(at as usize));
+            }
+        }
+        let align = l.align as u128;
+        at += len.div_ceil(align) * align;
+    }
+    (fds, None)
+}
+
+/// `cmsg_walk`: arbitrary control data under every layout. The walker never
+/// panics, never yields more descriptors than the bytes hold, and agrees
+/// with the reference on every descriptor and on where it stopped; what it
+/// encodes it walks back.
+pub fn cmsg_walk(data: &[u8]) {
+    use ipcwire::sys::cmsg::{encode_rights, walk_rights, Malformed};
+    let mut input = Input(data);
+    let layouts = cmsg_layouts();
+    let (format, layout) = &layouts[usize::from(input.byte()) % layouts.len()];
+    let roundtrip = input.byte() & 1 == 1;
+    let control = input.rest();
+
+    let mut fds = Vec::new();
+    let walked = walk_rights(format, control, |fd| fds.push(fd));
+    assert!(
+        fds.len() <= control.len() / 4,
+        "more descriptors than bytes"
+    );
+    let (want, stopped) = walk_naive(layout, control);
+    assert_eq!(fds, want, "descriptors differ from the reference");
+    let expected = match stopped {
+        None => Ok(want.len()),
+        Some(offset) => Err(Malformed {
+            yielded: want.len(),
+            offset,
+        }),
+    };
+    assert_eq!(walked, expected);
+
+    if roundtrip {
+        let sent: Vec<i32> = control
+            .chunks_exact(4)
+            .take(ipcwire::MAX_FDS)
+            .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let mut out = vec![0u8; 512];
+        let len = encode_rights(format, &sent, &mut out).expect("room for MAX_FDS");
+        let align = layout.align;
+        let data = sent.len() * 4;
+        assert_eq!(len, layout.data + data.div_ceil(align) * align);
+        assert_eq!(format.rights_space(sent.len()), Some(len));
+        let mut back = Vec::new();
+        assert_eq!(
+            walk_rights(format, &out[..len], |fd| back.push(fd)),
+            Ok(sent.len())
+        );
+        assert_eq!(back, sent);
+        assert_eq!(walk_naive(layout, &out[..len]), (sent, None));
+    }
+}

@@ -12,7 +12,7 @@ mod checks;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 7] = [
+const TARGETS: [(&str, Check); 8] = [
     ("frame_decode", checks::frame_decode),
     ("frame_chunks", checks::frame_chunks),
     ("frame_roundtrip", checks::frame_roundtrip),
@@ -20,6 +20,7 @@ const TARGETS: [(&str, Check); 7] = [
     ("address_parse", checks::address_parse),
     ("connection_recv", checks::connection_recv),
     ("connection_nonblocking", checks::connection_nonblocking),
+    ("cmsg_walk", checks::cmsg_walk),
 ];
 
 /// The committed inputs of one target: its seeds and its regressions.

@@ -58,7 +58,10 @@ impl Auth {
                     }
                 }
                 Action::Receive => {
-                    let n = match conn.recv_before(&mut buf, Some(deadline)) {
+                    // Exactly one message, never a byte past it: the peer may
+                    // send descriptors right after the handshake, and a read
+                    // that met them would make the kernel close them.
+                    let n = match conn.recv_exact_before(&mut buf, Some(deadline)) {
                         Err(Error::BufferTooSmall { .. }) => {
                             return Err(Error::Auth(AuthError::TooLong))
                         }

@@ -478,19 +478,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Receives one message into `buf`, giving up with `ETIMEDOUT` when the
-    /// monotonic clock passes `deadline` (the handshake's bound).
-    pub(crate) fn recv_before(
-        &mut self,
-        buf: &mut [u8],
-        deadline: Option<Duration>,
-    ) -> Result<usize, Error> {
-        self.deadline = deadline;
-        let result = self.recv_bytes_into(buf);
-        self.deadline = None;
-        result
-    }
-
     /// Moves the current payload into `sink`. A pause (`EAGAIN`, timeout)
     /// keeps what was taken for the next receive; any other error after part
     /// of it was taken fails receiving for good rather than deliver a torn
@@ -556,6 +543,46 @@ impl Connection {
         }
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::IN)];
         Ok(sys::poll(&mut fds, timeout)? > 0)
+    }
+}
+
+/// The receive state that `fd_passing.rs` shares with the plain receives.
+/// It reads each message exactly, never a byte past it, so that no read
+/// meets (and makes the kernel close) a later message's descriptors; the
+/// two kinds of receive may follow each other on one connection.
+pub(crate) struct RecvParts<'a> {
+    pub(crate) fd: BorrowedFd<'a>,
+    pub(crate) decoder: &'a mut Decoder,
+    pub(crate) ahead: &'a mut ReadAhead,
+    pub(crate) failed: &'a mut Option<Error>,
+    pub(crate) timeout: Option<Duration>,
+    #[cfg(feature = "alloc")]
+    pub(crate) partial: &'a mut alloc::vec::Vec<u8>,
+}
+
+impl Connection {
+    /// Borrows the receive state (for `fd_passing.rs`).
+    pub(crate) fn recv_parts(&mut self) -> RecvParts<'_> {
+        RecvParts {
+            fd: self.fd.as_fd(),
+            decoder: &mut self.decoder,
+            ahead: &mut self.ahead,
+            failed: &mut self.failed,
+            timeout: self.timeout,
+            #[cfg(feature = "alloc")]
+            partial: &mut self.partial,
+        }
+    }
+
+    /// Notes that the first `sent` bytes of `msg`'s frame are out (sent
+    /// with descriptors by `fd_passing.rs`), so `send_bytes(msg)` sends the rest.
+    pub(crate) fn resume_send_at(&mut self, msg: &[u8], sent: usize) {
+        self.sending = Some(PendingSend::new(msg, sent));
+    }
+
+    /// Whether a frame is part-way out.
+    pub(crate) fn send_pending(&self) -> bool {
+        self.sending.is_some()
     }
 }
 

@@ -40,6 +40,36 @@ pub enum Error {
     /// `Errno::AGAIN`) must be finished first: call `send_bytes` again with
     /// that same message. Nothing of the new message was sent.
     SendIncomplete,
+    /// The descriptors that came with a message did not all arrive: more
+    /// than [`MAX_FDS`](crate::sys::MAX_FDS), or the kernel cut them short
+    /// (`MSG_CTRUNC`, which it also does when this process has no descriptor
+    /// numbers left), or their control data was malformed. Every descriptor
+    /// that came with the message was closed. After a message received with
+    /// [`recv_bytes_with_fds`](crate::Connection::recv_bytes_with_fds) or
+    /// [`recv_bytes_into_with_fds`](crate::Connection::recv_bytes_into_with_fds)
+    /// the message is lost and every later receive says the same; after
+    /// [`recv_fds`](crate::Connection::recv_fds) or
+    /// [`recv_handle`](crate::Connection::recv_handle) the connection stays
+    /// usable.
+    ControlTruncated,
+    /// Descriptors arrived in the middle of a message, where none ride
+    /// (they ride with a message's first byte). They were closed; the peer
+    /// does not follow the protocol, and every later receive says the same.
+    UnexpectedFds,
+    /// [`recv_fds`](crate::Connection::recv_fds) or
+    /// [`recv_handle`](crate::Connection::recv_handle) got a number of
+    /// descriptors other than the count byte the peer sent with them
+    /// (Python's `len(fds) % 256`), or `recv_handle` got other than one.
+    /// Those that arrived were closed; the connection stays usable.
+    ///
+    /// `arrived: 0` with a count byte also means a plain receive had read
+    /// that byte ahead, and the kernel closed what came with it.
+    FdCount {
+        /// The count byte the peer sent.
+        announced: u8,
+        /// How many descriptors came with it.
+        arrived: usize,
+    },
     /// Receiving on a write-only end (the writer of a simplex pipe).
     NotReadable,
     /// Sending on a read-only end (the reader of a simplex pipe).
@@ -97,6 +127,16 @@ impl fmt::Display for Error {
             Error::SendIncomplete => {
                 f.write_str("an earlier message is part-way out: send it again first")
             }
+            Error::ControlTruncated => f.write_str(
+                "the descriptors sent with a message did not all arrive (all were closed)",
+            ),
+            Error::UnexpectedFds => {
+                f.write_str("descriptors arrived in the middle of a message (closed)")
+            }
+            Error::FdCount { announced, arrived } => write!(
+                f,
+                "{arrived} descriptors arrived where the peer announced {announced} (closed)"
+            ),
             Error::NotReadable => f.write_str("connection is write-only"),
             Error::NotWritable => f.write_str("connection is read-only"),
             Error::Auth(e) => e.fmt(f),

@@ -246,6 +246,33 @@ impl Decoder {
         }
     }
 
+    /// How many more bytes the decoder takes before it has more to say:
+    /// what is missing of the header (of its first 4 bytes, or of the 8
+    /// after an escape marker), or what is left of the payload.
+    ///
+    /// Reading exactly this many never takes a byte of the next frame,
+    /// which matters where a read must not reach the next frame's start (a
+    /// Unix socket read that meets another message's descriptors closes them).
+    ///
+    /// ```
+    /// use ipcwire::frame::Decoder;
+    /// let mut d = Decoder::new(1 << 40);
+    /// assert_eq!(d.wanted(), 4);
+    /// d.decode(&[0xff, 0xff])?;
+    /// assert_eq!(d.wanted(), 2);
+    /// d.decode(&[0xff, 0xff])?; // the escape marker: an 8-byte length follows
+    /// assert_eq!(d.wanted(), 8);
+    /// d.decode(&[0, 0, 0, 0, 0x80, 0, 0, 0])?;
+    /// assert_eq!(d.wanted(), 1 << 31);
+    /// # Ok::<(), ipcwire::frame::FrameError>(())
+    /// ```
+    pub fn wanted(&self) -> u64 {
+        match self.state {
+            State::Header => header_need(&self.head[..self.have]).saturating_sub(self.have) as u64,
+            State::Payload { left, .. } => left,
+        }
+    }
+
     /// Whether the decoder stands exactly between two frames.
     pub fn is_between_frames(&self) -> bool {
         matches!(self.state, State::Header | State::Payload { left: 0, .. }) && self.have == 0

@@ -72,6 +72,8 @@ mod connection;
 #[cfg(unix)]
 mod error;
 #[cfg(unix)]
+mod fd_passing;
+#[cfg(unix)]
 mod listener;
 #[cfg(unix)]
 mod pipe;
@@ -96,7 +98,7 @@ pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use pipe::pipe_with_capacity;
 #[cfg(unix)]
-pub use sys::ExitStatus;
+pub use sys::{ExitStatus, ReceivedFds, MAX_FDS};
 #[cfg(all(unix, feature = "alloc"))]
 pub use wait::wait;
 

@@ -20,9 +20,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use ipcwire::sys;
 use ipcwire::sys::inventory;
 use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
-use ipcwire::{Error, Listener};
+use ipcwire::{Error, Listener, ReceivedFds};
 
 /// Memory the global allocator maps: not ipcwire's (see the inventory docs).
 const ALLOCATOR: &[&str] = &["brk", "mmap", "munmap", "mremap", "madvise", "mprotect"];
@@ -233,6 +234,7 @@ fn check_call(problems: &mut Vec<String>, bracket: &Bracket, name: &str, call: &
         "pipe2" => Some("O_CLOEXEC"),
         "socket" | "socketpair" | "accept4" => Some("SOCK_CLOEXEC"),
         "sendto" | "sendmsg" => Some("MSG_NOSIGNAL"),
+        "recvmsg" => Some("MSG_CMSG_CLOEXEC"),
         _ => None,
     };
     if let Some(flag) = flag.filter(|flag| !call.contains(flag)) {
@@ -272,6 +274,7 @@ fn scenarios() {
     pipe_capacity_and_from_fd();
     listener_and_client("unix", "unix:/tmp/ipcwire-audit-{pid}.sock");
     listener_and_client("tcp", "tcp:127.0.0.1:0");
+    passing_descriptors();
 }
 
 fn pipe_and_fork() {
@@ -432,6 +435,62 @@ fn listener_and_client(kind: &str, address: &str) {
     if let Some(path) = address.strip_prefix("unix:") {
         assert!(!Path::new(path).exists(), "drop(Listener) removes {path}");
     }
+}
+
+fn passing_descriptors() {
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("socketpair");
+    let (r, w) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    let both = [r.as_fd(), w.as_fd()];
+    bracket("calls=2 Connection::send_bytes_with_fds", || {
+        a.send_bytes_with_fds(b"two descriptors", &both)
+    })
+    .expect("send");
+    let mut fds = ReceivedFds::new();
+    // The header, then the payload: never a byte past the message.
+    bracket("calls=2 Connection::recv_bytes_with_fds", || {
+        b.recv_bytes_with_fds(&mut fds)
+    })
+    .expect("recv");
+    bracket("Connection::send_bytes_with_fds", || {
+        a.send_bytes_with_fds(&[5; 1000], &both[..1])
+    })
+    .expect("send");
+    let mut buf = [0; 1000];
+    bracket("Connection::recv_bytes_into_with_fds", || {
+        b.recv_bytes_into_with_fds(&mut buf, &mut fds)
+    })
+    .expect("recv");
+    bracket("calls=2 Connection::send_handle", || {
+        a.send_handle(w.as_fd())
+    })
+    .expect("send");
+    let handle = bracket("calls=1 Connection::recv_handle", || b.recv_handle()).expect("recv");
+    bracket("calls=2 Connection::send_fds", || a.send_fds(&both)).expect("send");
+    bracket("Connection::recv_fds", || b.recv_fds(&mut fds)).expect("recv");
+    bracket("calls=1 ReceivedFds::truncate", || fds.truncate(1));
+    bracket("calls=1 ReceivedFds::clear", || fds.clear());
+    let unix = bracket("calls=1 sys::is_unix_socket", || {
+        sys::is_unix_socket(a.as_fd())
+    });
+    assert_eq!(unix, Ok(true));
+    bracket("calls=1 sys::send_with_fds", || {
+        sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"x")], &both)
+    })
+    .expect("send");
+    let got = bracket("calls=1 sys::recv_with_fds", || {
+        sys::recv_with_fds(b.as_fd(), &mut [sys::IoSliceMut::new(&mut [0])], &mut fds)
+    })
+    .expect("recv");
+    assert_eq!((got.len, got.fds), (1, 2));
+    // A plain receive of a message with descriptors: the kernel closes them.
+    bracket("Connection::send_bytes_with_fds", || {
+        a.send_bytes_with_fds(b"discarded", &both)
+    })
+    .expect("send");
+    bracket("Connection::recv_bytes", || b.recv_bytes()).expect("recv");
+    bracket("drop(ReceivedFds) drop(OwnedFd) drop(Connection)", || {
+        drop((fds, handle, r, w, a, b))
+    });
 }
 
 #[test]

@@ -114,6 +114,29 @@ pub const INVENTORY: &[Entry] = &[
     entry("Connection::peer_cred", &["getsockopt"]),
     entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
     entry("Connection::set_pipe_size", &["fcntl", "fcntl64"]),
+    entry(
+        "Connection::send_bytes_with_fds",
+        &[
+            "getsockname",
+            "sendmsg",
+            "sendto",
+            "write",
+            "writev",
+            "rt_sigaction",
+            "rt_sigprocmask",
+            "rt_sigpending",
+            "rt_sigtimedwait",
+        ],
+    ),
+    entry("Connection::recv_bytes_with_fds", RECV_WITH_FDS),
+    entry("Connection::recv_bytes_into_with_fds", RECV_WITH_FDS),
+    entry("Connection::send_fds", &["getsockname", "sendmsg"]),
+    entry("Connection::send_handle", &["getsockname", "sendmsg"]),
+    entry("Connection::recv_fds", RECV_WITH_FDS),
+    entry("Connection::recv_handle", RECV_WITH_FDS),
+    entry("ReceivedFds::truncate", &["close"]),
+    entry("ReceivedFds::clear", &["close"]),
+    entry("drop(ReceivedFds)", &["close"]),
     entry("drop(Connection)", &["close"]),
     entry(
         "Listener::bind",
@@ -199,6 +222,9 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::send", &["sendto"]),
     entry("sys::send_vectored", &["sendmsg"]),
     entry("sys::shutdown", &["shutdown"]),
+    entry("sys::send_with_fds", &["sendmsg"]),
+    entry("sys::recv_with_fds", &["recvmsg", "close"]),
+    entry("sys::is_unix_socket", &["getsockname"]),
     entry("sys::close", &["close"]),
     entry(
         "sys::fstat_is_socket",
@@ -278,6 +304,18 @@ pub const INVENTORY: &[Entry] = &[
     entry("drop(OwnedFd)", &["close"]),
 ];
 
+/// A receive that collects descriptors: `recvmsg`, closing what must not
+/// be kept, waiting under a receive timeout.
+const RECV_WITH_FDS: &[&str] = &[
+    "recvmsg",
+    "close",
+    "poll",
+    "ppoll",
+    "ppoll_time64",
+    "clock_gettime",
+    "clock_gettime64",
+];
+
 /// The system calls `function` may make, as listed in [`INVENTORY`];
 /// `None` for a function that makes none.
 pub fn syscalls_of(function: &str) -> Option<&'static [&'static str]> {
@@ -348,6 +386,7 @@ mod numbers {
             "getpeername" => libc::SYS_getpeername,
             "sendto" => libc::SYS_sendto,
             "sendmsg" => libc::SYS_sendmsg,
+            "recvmsg" => libc::SYS_recvmsg,
             "shutdown" => libc::SYS_shutdown,
             "ppoll" => libc::SYS_ppoll,
             "clock_gettime" => libc::SYS_clock_gettime,

@@ -6,6 +6,9 @@ Usage:
     peer.py server FAMILY ADDR KEY [SIZES...]
     peer.py client FAMILY ADDR KEY SIZES...
     peer.py pipe FD [SIZES...]
+    peer.py fds FD
+    peer.py handle-client PATH KEY
+    peer.py handle-server PATH KEY
 
 FAMILY is unix (ADDR is a socket path), abstract (ADDR is the name, without
 the leading NUL) or tcp (ADDR is HOST:PORT; port 0 for a server picks one).
@@ -16,14 +19,25 @@ pipe peer check each message they receive against it when SIZES are given,
 and echo it back reversed, until end of stream. The client sends each
 message, checks the reply is its reverse and prints "OK <size>".
 
+fds runs the descriptor exchange of tests/interop.rs (passing_descriptors)
+with multiprocessing.reduction on an inherited socket, printing "OK <step>"
+after each step. handle-client connects with KEY to the Unix socket PATH
+and at once sends the write end of a pipe with reduction.send_handle, then
+a message; handle-server listens there and receives one the same way. Each
+then checks what the Rust side wrote through the descriptor.
+
 Stdout lines: "READY <address>" (server, once listening, in ipcwire's
 textual form: unix:/path, abstract:name, tcp:host:port), "OK <size>",
 "AUTHFAIL", "MISMATCH ...", "TIMEOUT ...".
 Exit codes: 0 success, 2 usage, 3 authentication failed, 4 wrong data,
 5 a wait timed out; an unexpected exception exits 1 with a traceback.
 """
+import array
+import os
 import signal
+import socket
 import sys
+from multiprocessing import reduction
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 
@@ -168,6 +182,111 @@ def pipe(fd, sizes):
         conn.close()
 
 
+def expect(what, got, want):
+    if got != want:
+        say("MISMATCH %s: got %r, want %r" % (what, got, want))
+        raise SystemExit(EXIT_MISMATCH)
+
+
+def read_exactly(fd, n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_exactly(conn, what, want):
+    if not conn.poll(WAIT):
+        say("TIMEOUT waiting for %s" % (what,))
+        raise SystemExit(EXIT_TIMEOUT)
+    expect(what, conn.recv_bytes(), want)
+
+
+def fds(fd):
+    """The Python half of tests/interop.rs's descriptor exchange."""
+    conn = Connection(fd)
+    sock = socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)
+    # 1. Rust: a message, a handle (a pipe's write end), a message.
+    recv_exactly(conn, "message before the handle", b"handle next")
+    handle = reduction.recv_handle(conn)
+    recv_exactly(conn, "message after the handle", b"after the handle")
+    os.write(handle, b"python wrote this")
+    os.close(handle)
+    say("OK recv_handle")
+    # 2. Rust: send_fds with three pipe write ends.
+    three = reduction.recvfds(sock, 3)
+    expect("descriptors from send_fds", len(three), 3)
+    for i, w in enumerate(three):
+        os.write(w, str(i).encode())
+        os.close(w)
+    say("OK recvfds")
+    # 3. Python: a handle, then a message; Rust writes through the handle.
+    r, w = os.pipe()
+    reduction.send_handle(conn, w, os.getpid())
+    os.close(w)
+    conn.send_bytes(b"python sent a handle")
+    expect("what Rust wrote", read_exactly(r, 15), b"rust wrote this")
+    os.close(r)
+    say("OK send_handle")
+    # 4. Python: sendfds with three: read end, write end, read end.
+    r, w = os.pipe()
+    reduction.sendfds(sock, [r, w, r])
+    os.close(w)
+    expect("what Rust wrote", read_exactly(r, 1), b"x")
+    os.close(r)
+    say("OK sendfds")
+    # 5. Python: more descriptors than Rust takes, then a message.
+    r, w = os.pipe()
+    reduction.sendfds(sock, [w] * 100)
+    conn.send_bytes(b"in step")
+    # 6. A framed message with 70 descriptors, after which Rust's receiving
+    #    stays failed; it says "done" the other way.
+    frame = b"\x00\x00\x00\x07seventy"
+    sock.sendmsg([frame], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [w] * 70))])
+    os.close(w)
+    os.close(r)
+    recv_exactly(conn, "the last word", b"done")
+    say("OK truncated")
+    sock.close()
+    conn.close()
+    return 0
+
+
+def handle_client(path, key):
+    conn = Client(path, authkey=authkey(key))
+    r, w = os.pipe()
+    # At once: the Rust listener's last handshake read may still be to come.
+    reduction.send_handle(conn, w, os.getpid())
+    conn.send_bytes(b"after the handshake")
+    os.close(w)
+    expect("what Rust wrote", read_exactly(r, 15), b"rust wrote this")
+    say("OK handle-client")
+    conn.close()
+    return 0
+
+
+def handle_server(path, key):
+    listener = Listener(path, authkey=authkey(key))
+    try:
+        say("READY unix:" + path)
+        conn = listener.accept()
+        if not conn.poll(WAIT):
+            say("TIMEOUT waiting for the handle")
+            return EXIT_TIMEOUT
+        handle = reduction.recv_handle(conn)
+        recv_exactly(conn, "message after the handle", b"after the handshake")
+        os.write(handle, b"python wrote this")
+        os.close(handle)
+        say("OK handle-server")
+        conn.close()
+        return 0
+    finally:
+        close_listener(listener)
+
+
 def main(argv):
     if hasattr(signal, "alarm"):
         signal.alarm(ALARM)
@@ -176,6 +295,12 @@ def main(argv):
         return run(argv[1], argv[2], argv[3], sizes_of(argv[4:]))
     if len(argv) >= 2 and argv[0] == "pipe":
         return pipe(int(argv[1]), sizes_of(argv[2:]))
+    if len(argv) == 2 and argv[0] == "fds":
+        return fds(int(argv[1]))
+    if len(argv) == 3 and argv[0] == "handle-client":
+        return handle_client(argv[1], argv[2])
+    if len(argv) == 3 and argv[0] == "handle-server":
+        return handle_server(argv[1], argv[2])
     sys.stderr.write(__doc__)
     return EXIT_USAGE
 

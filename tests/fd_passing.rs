@@ -1,0 +1,741 @@
+//! Passing open descriptors over Unix socket connections: to forked
+//! children that use them, many at once, cut short by the kernel, mixed
+//! with plain messages, thousands of times, and never leaking one.
+//!
+//! Every test takes [`LOCK`]: they fork and count this process's
+//! descriptors, so they must not overlap.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use ipcwire::sys::{self, BorrowedFd, Errno, OwnedFd};
+use ipcwire::{fork_with_pipe, pipe, Access, Client, Connection, Direction, Error, ExitStatus};
+use ipcwire::{Listener, ReceivedFds, MAX_FDS};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Forks a child that runs `child` on its end of a socket pair, runs
+/// `parent` on the other, then reaps the child.
+fn with_child<T>(
+    child: impl FnOnce(Connection) -> i32,
+    parent: impl FnOnce(Connection) -> T,
+) -> (T, ExitStatus) {
+    // SAFETY: the harness's other threads are parked on LOCK or idle, and
+    // glibc makes malloc fork-safe.
+    let (conn, child_proc) =
+        unsafe { fork_with_pipe(Direction::Duplex, child) }.expect("fork_with_pipe");
+    let result = parent(conn);
+    let status = child_proc.wait().expect("wait");
+    (result, status)
+}
+
+fn count_fds() -> usize {
+    fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
+/// What a descriptor refers to, as `/proc` names it: `pipe:[1234]`,
+/// `socket:[5678]`, a path.
+fn identity(fd: BorrowedFd<'_>) -> String {
+    let link = fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("readlink");
+    link.to_string_lossy().into_owned()
+}
+
+/// The `flags:` field of `/proc/self/fdinfo/<fd>` (octal).
+fn fd_flags(fd: BorrowedFd<'_>) -> u32 {
+    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).expect("fdinfo");
+    let line = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .expect("flags line");
+    u32::from_str_radix(line.trim(), 8).expect("octal flags")
+}
+
+const O_CLOEXEC: u32 = 0o2_000_000;
+
+fn read_all(fd: &OwnedFd) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0; 256];
+    loop {
+        match sys::read(fd.as_fd(), &mut buf).expect("read") {
+            0 => return out,
+            n => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+fn temp_path(tag: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ipcwire-fds-{}-{tag}", std::process::id()))
+}
+
+// ---------------------------------------------------------------------------
+// To a forked child, which uses what it got.
+
+#[test]
+fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
+    let _g = lock();
+    let path = temp_path("file");
+    let ((from_pipe, from_socket), status) = with_child(
+        |mut conn| {
+            let mut fds = ReceivedFds::new();
+            match conn.recv_bytes_with_fds(&mut fds) {
+                Ok(msg) if msg == b"pipe, file, socket" && fds.len() == 3 => {}
+                _ => return 2,
+            }
+            let mut it = fds.into_iter();
+            let (Some(pipe_end), Some(file), Some(socket)) = (it.next(), it.next(), it.next())
+            else {
+                return 3;
+            };
+            if sys::write(pipe_end.as_fd(), b"written through the pipe").is_err() {
+                return 4;
+            }
+            let mut file = File::from(std::os::fd::OwnedFd::from(file));
+            if file.write_all(b"written into the file").is_err() {
+                return 5;
+            }
+            let Ok(mut socket) = Connection::from_fd(socket, Access::Duplex) else {
+                return 6;
+            };
+            match socket.send_bytes(b"sent over the socket") {
+                Ok(()) => 0,
+                Err(_) => 7,
+            }
+        },
+        |mut conn| {
+            // Made after the fork: the child can only have them from us.
+            let (r, w) = sys::pipe().expect("pipe");
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .expect("temp file");
+            let (ours, theirs) = sys::socketpair().expect("socketpair");
+            let file_fd: BorrowedFd<'_> = std::os::fd::AsFd::as_fd(&file).into();
+            conn.send_bytes_with_fds(b"pipe, file, socket", &[w.as_fd(), file_fd, theirs.as_fd()])
+                .expect("send with fds");
+            drop((w, theirs));
+            let from_pipe = read_all(&r);
+            let mut socket = Connection::from_fd(ours, Access::Duplex).expect("from_fd");
+            let from_socket = socket.recv_bytes().expect("recv over the passed socket");
+            (from_pipe, from_socket)
+        },
+    );
+    assert_eq!(status, ExitStatus::Exited(0));
+    assert_eq!(from_pipe, b"written through the pipe");
+    assert_eq!(from_socket, b"sent over the socket");
+    let mut file = File::open(&path).expect("reopen");
+    let mut text = String::new();
+    file.rewind().unwrap();
+    file.read_to_string(&mut text).unwrap();
+    let _ = fs::remove_file(&path);
+    assert_eq!(text, "written into the file");
+}
+
+#[test]
+fn child_sends_back_what_it_received_thousands_of_times() {
+    let _g = lock();
+    const ROUNDS: usize = 2000;
+    let before = count_fds();
+    let (mismatches, status) = with_child(
+        |mut conn| {
+            let mut fds = ReceivedFds::new();
+            loop {
+                match conn.recv_bytes_with_fds(&mut fds) {
+                    Ok(msg) => {
+                        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().collect();
+                        if conn.send_bytes_with_fds(&msg, &borrowed).is_err() {
+                            return 2;
+                        }
+                    }
+                    Err(Error::Eof) => return 0,
+                    Err(_) => return 3,
+                }
+            }
+        },
+        |mut conn| {
+            let (r, w) = sys::pipe().expect("pipe");
+            let (r_id, w_id) = (identity(r.as_fd()), identity(w.as_fd()));
+            let mut fds = ReceivedFds::new();
+            let mut mismatches = 0;
+            for i in 0..ROUNDS {
+                let sent: &[BorrowedFd<'_>] = match i % 3 {
+                    0 => &[],
+                    1 => &[r.as_fd()],
+                    _ => &[w.as_fd(), r.as_fd()],
+                };
+                let msg = i.to_string();
+                conn.send_bytes_with_fds(msg.as_bytes(), sent)
+                    .expect("send");
+                let echo = conn.recv_bytes_with_fds(&mut fds).expect("recv");
+                let ids: Vec<String> = fds.iter().map(identity).collect();
+                let want: Vec<String> = match i % 3 {
+                    0 => vec![],
+                    1 => vec![r_id.clone()],
+                    _ => vec![w_id.clone(), r_id.clone()],
+                };
+                mismatches += usize::from(echo != msg.as_bytes() || ids != want);
+            }
+            mismatches
+        },
+    );
+    assert_eq!(status, ExitStatus::Exited(0));
+    assert_eq!(mismatches, 0);
+    assert_eq!(count_fds(), before, "descriptors before and after");
+}
+
+// ---------------------------------------------------------------------------
+// The bound.
+
+#[test]
+fn as_many_as_max_fds_in_one_message() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let pipes: Vec<(OwnedFd, OwnedFd)> = (0..MAX_FDS).map(|_| sys::pipe().unwrap()).collect();
+    let writers: Vec<BorrowedFd<'_>> = pipes.iter().map(|(_, w)| w.as_fd()).collect();
+    a.send_bytes_with_fds(b"all of them", &writers).unwrap();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), b"all of them");
+    assert_eq!(fds.len(), MAX_FDS);
+    for (i, fd) in fds.iter().enumerate() {
+        sys::write(fd, &[i as u8]).unwrap();
+        let mut byte = [0];
+        assert_eq!(sys::read(pipes[i].0.as_fd(), &mut byte).unwrap(), 1);
+        assert_eq!(byte[0], i as u8, "descriptor {i} is the {i}th pipe");
+    }
+}
+
+#[test]
+fn more_than_max_fds_are_refused_before_sending() {
+    let _g = lock();
+    let (mut a, b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let many = vec![r.as_fd(); MAX_FDS + 1];
+    assert_eq!(
+        a.send_bytes_with_fds(b"too many", &many),
+        Err(Error::Io(Errno::INVAL))
+    );
+    assert_eq!(a.send_fds(&many), Err(Error::Io(Errno::INVAL)));
+    assert_eq!(a.send_fds(&[]), Err(Error::Io(Errno::INVAL)));
+    assert!(!b.poll(Some(Duration::ZERO)).unwrap(), "nothing was sent");
+}
+
+/// Fills this process's descriptor table with `/dev/null`, then frees
+/// `free` slots; returns the rest (dropping them frees the table).
+fn fill_descriptor_table(free: usize) -> Vec<File> {
+    let mut held = Vec::new();
+    while let Ok(f) = File::open("/dev/null") {
+        held.push(f);
+    }
+    held.truncate(held.len() - free);
+    held
+}
+
+/// How many descriptors can still be opened (each closed again at once).
+fn free_slots() -> usize {
+    let opened: Vec<File> = std::iter::from_fn(|| File::open("/dev/null").ok())
+        .take(100)
+        .collect();
+    opened.len()
+}
+
+#[test]
+fn out_of_descriptor_numbers_the_kernel_cuts_short_and_nothing_leaks() {
+    let _g = lock();
+    let (_, status) = with_child(
+        |mut conn| {
+            let held = fill_descriptor_table(2);
+            if free_slots() != 2 {
+                return 2;
+            }
+            if conn.send_bytes(b"ready").is_err() {
+                return 3;
+            }
+            let mut fds = ReceivedFds::new();
+            // Five were sent and two numbers are free: the kernel installs
+            // two and says MSG_CTRUNC; both must be closed again.
+            if conn.recv_bytes_with_fds(&mut fds) != Err(Error::ControlTruncated) {
+                return 4;
+            }
+            if !fds.is_empty() || free_slots() != 2 {
+                return 5;
+            }
+            // The message is lost and receiving stays failed.
+            if conn.recv_bytes_with_fds(&mut fds) != Err(Error::ControlTruncated) {
+                return 6;
+            }
+            drop(held);
+            0
+        },
+        |mut conn| {
+            assert_eq!(conn.recv_bytes().unwrap(), b"ready");
+            let (r, w) = sys::pipe().unwrap();
+            let five = [r.as_fd(), w.as_fd(), r.as_fd(), w.as_fd(), r.as_fd()];
+            conn.send_bytes_with_fds(b"five descriptors", &five)
+                .unwrap();
+            conn.send_bytes(b"after").unwrap();
+        },
+    );
+    assert_eq!(status, ExitStatus::Exited(0));
+}
+
+#[test]
+fn out_of_descriptor_numbers_recv_handle_stays_usable() {
+    let _g = lock();
+    let (_, status) = with_child(
+        |mut conn| {
+            let held = fill_descriptor_table(1);
+            if conn.send_bytes(b"ready").is_err() {
+                return 2;
+            }
+            let mut fds = ReceivedFds::new();
+            if conn.recv_fds(&mut fds) != Err(Error::ControlTruncated) || free_slots() != 1 {
+                return 3;
+            }
+            // The count byte was taken: the next message is intact.
+            match conn.recv_bytes_with_fds(&mut fds) {
+                Ok(msg) if msg == b"still in step" => {}
+                _ => return 4,
+            }
+            drop(held);
+            0
+        },
+        |mut conn| {
+            assert_eq!(conn.recv_bytes().unwrap(), b"ready");
+            let (r, w) = sys::pipe().unwrap();
+            conn.send_fds(&[r.as_fd(), w.as_fd(), r.as_fd()]).unwrap();
+            conn.send_bytes(b"still in step").unwrap();
+        },
+    );
+    assert_eq!(status, ExitStatus::Exited(0));
+}
+
+// ---------------------------------------------------------------------------
+// Riding with the frame.
+
+#[test]
+fn each_message_gets_its_own_descriptors_even_when_all_are_waiting() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, w) = sys::pipe().unwrap();
+    let (x, y) = sys::socketpair().unwrap();
+    let sends: [(&[u8], Vec<BorrowedFd<'_>>); 5] = [
+        (b"one", vec![r.as_fd()]),
+        (b"", vec![]),
+        (b"three", vec![w.as_fd(), x.as_fd()]),
+        (&[7; 100_000], vec![y.as_fd()]),
+        (b"five", vec![]),
+    ];
+    // All of them are in the socket before the first receive.
+    let sender = std::thread::scope(|s| {
+        let t = s.spawn(|| {
+            for (msg, fds) in &sends {
+                a.send_bytes_with_fds(msg, fds).unwrap();
+            }
+            a
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let mut fds = ReceivedFds::new();
+        for (msg, sent) in &sends {
+            let got = b.recv_bytes_with_fds(&mut fds).unwrap();
+            assert_eq!(got.len(), msg.len());
+            let want: Vec<String> = sent.iter().map(|fd| identity(*fd)).collect();
+            let ids: Vec<String> = fds.iter().map(identity).collect();
+            assert_eq!(ids, want);
+        }
+        t.join().unwrap()
+    });
+    drop(sender);
+    let mut fds = ReceivedFds::new();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds), Err(Error::Eof));
+}
+
+#[test]
+fn received_descriptors_are_close_on_exec() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, w) = sys::pipe().unwrap();
+    a.send_bytes_with_fds(b"m", &[r.as_fd()]).unwrap();
+    a.send_handle(w.as_fd()).unwrap();
+    let mut fds = ReceivedFds::new();
+    b.recv_bytes_with_fds(&mut fds).unwrap();
+    let handle = b.recv_handle().unwrap();
+    for fd in [fds.get(0).unwrap(), handle.as_fd()] {
+        assert_ne!(
+            fd_flags(fd) & O_CLOEXEC,
+            0,
+            "fd {} close-on-exec",
+            fd.as_raw_fd()
+        );
+    }
+}
+
+#[test]
+fn buffer_too_small_keeps_the_message_and_its_descriptors() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    a.send_bytes_with_fds(b"twelve bytes", &[r.as_fd()])
+        .unwrap();
+    let mut fds = ReceivedFds::new();
+    let mut small = [0; 4];
+    assert_eq!(
+        b.recv_bytes_into_with_fds(&mut small, &mut fds),
+        Err(Error::BufferTooSmall { needed: 12 })
+    );
+    assert_eq!(fds.len(), 1, "they came with the header");
+    let mut buf = [0; 12];
+    assert_eq!(b.recv_bytes_into_with_fds(&mut buf, &mut fds), Ok(12));
+    assert_eq!(&buf, b"twelve bytes");
+    assert_eq!(identity(fds.get(0).unwrap()), identity(r.as_fd()));
+}
+
+#[test]
+fn too_long_keeps_the_message_and_its_descriptors() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    a.send_bytes_with_fds(&[1; 100], &[r.as_fd()]).unwrap();
+    b.set_max_len(10);
+    let mut fds = ReceivedFds::new();
+    assert_eq!(
+        b.recv_bytes_with_fds(&mut fds),
+        Err(Error::TooLong { len: 100, max: 10 })
+    );
+    b.set_max_len(100);
+    assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), [1; 100]);
+    assert_eq!(fds.len(), 1);
+}
+
+#[test]
+fn a_pause_keeps_the_message_and_its_descriptors() {
+    let _g = lock();
+    let (a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(
+        b.recv_bytes_with_fds(&mut fds),
+        Err(Error::Io(Errno::AGAIN))
+    );
+    // The header and half the payload, with the descriptor; then a pause.
+    let frame = [&[0, 0, 0, 8][..], b"abcdefgh"].concat();
+    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(&frame[..8])], &[r.as_fd()]).unwrap();
+    assert_eq!(
+        b.recv_bytes_with_fds(&mut fds),
+        Err(Error::Io(Errno::AGAIN))
+    );
+    assert_eq!(fds.len(), 1);
+    sys::send(a.as_fd(), &frame[8..]).unwrap();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), b"abcdefgh");
+    assert_eq!(identity(fds.get(0).unwrap()), identity(r.as_fd()));
+    // The same with a receive timeout, into a buffer.
+    b.set_nonblocking(false).unwrap();
+    b.set_recv_timeout(Some(Duration::from_millis(20)));
+    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(&frame[..6])], &[r.as_fd()]).unwrap();
+    let mut buf = [0; 8];
+    let timed_out = b.recv_bytes_into_with_fds(&mut buf, &mut fds);
+    assert_eq!(timed_out, Err(Error::Io(Errno::TIMEDOUT)));
+    sys::send(a.as_fd(), &frame[6..]).unwrap();
+    assert_eq!(b.recv_bytes_into_with_fds(&mut buf, &mut fds), Ok(8));
+    assert_eq!((&buf, fds.len()), (b"abcdefgh", 1));
+}
+
+#[test]
+fn a_large_message_sent_part_way_goes_out_whole_with_its_descriptors() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let big = vec![9; 4 << 20];
+    a.set_nonblocking(true).unwrap();
+    // Far larger than the socket buffer: sendmsg takes a part, with the
+    // descriptor, and the rest waits for the reader.
+    assert_eq!(
+        a.send_bytes_with_fds(&big, &[r.as_fd()]),
+        Err(Error::Io(Errno::AGAIN))
+    );
+    let (got, ids) = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut fds = ReceivedFds::new();
+            let msg = b.recv_bytes_with_fds(&mut fds).unwrap();
+            (msg, fds.iter().map(identity).collect::<Vec<_>>())
+        });
+        loop {
+            match a.send_bytes_with_fds(&big, &[r.as_fd()]) {
+                Ok(()) => break,
+                Err(Error::Io(Errno::AGAIN)) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        reader.join().unwrap()
+    });
+    assert!(got == big, "the message arrives whole");
+    assert_eq!(ids, [identity(r.as_fd())], "its descriptor once");
+}
+
+// ---------------------------------------------------------------------------
+// Descriptors where none were asked for.
+
+#[test]
+fn a_plain_receive_lets_the_kernel_close_them() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let before = count_fds();
+    for _ in 0..100 {
+        a.send_bytes_with_fds(b"with a descriptor", &[r.as_fd()])
+            .unwrap();
+        assert_eq!(b.recv_bytes().unwrap(), b"with a descriptor");
+    }
+    assert_eq!(count_fds(), before);
+}
+
+#[test]
+fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
+    let _g = lock();
+    let (a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let before = count_fds();
+    sys::send(a.as_fd(), &[0, 0, 0, 6, b'a', b'b']).unwrap();
+    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"cdef")], &[r.as_fd()]).unwrap();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds), Err(Error::UnexpectedFds));
+    assert_eq!(b.recv_bytes_with_fds(&mut fds), Err(Error::UnexpectedFds));
+    assert_eq!(
+        b.recv_bytes(),
+        Err(Error::UnexpectedFds),
+        "plain receives too"
+    );
+    assert!(fds.is_empty());
+    assert_eq!(count_fds(), before);
+}
+
+#[test]
+fn recv_handle_after_a_plain_receive_read_ahead_says_so() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let before = count_fds();
+    a.send_bytes(b"first").unwrap();
+    a.send_handle(r.as_fd()).unwrap();
+    a.send_bytes(b"then").unwrap();
+    // The plain receive reads ahead the count byte; the kernel closes the
+    // descriptor that came with it.
+    assert_eq!(b.recv_bytes().unwrap(), b"first");
+    assert_eq!(
+        b.recv_handle().err(),
+        Some(Error::FdCount {
+            announced: 1,
+            arrived: 0
+        })
+    );
+    assert_eq!(b.recv_bytes().unwrap(), b"then", "still in step");
+    assert_eq!(count_fds(), before);
+    // Received in order, with the descriptor methods, it works.
+    a.send_bytes(b"first").unwrap();
+    a.send_handle(r.as_fd()).unwrap();
+    a.send_bytes(b"then").unwrap();
+    let mut none = ReceivedFds::new();
+    assert_eq!(b.recv_bytes_with_fds(&mut none).unwrap(), b"first");
+    let handle = b.recv_handle().unwrap();
+    assert_eq!(identity(handle.as_fd()), identity(r.as_fd()));
+    assert_eq!(b.recv_bytes_with_fds(&mut none).unwrap(), b"then");
+    assert!(none.is_empty());
+}
+
+#[test]
+fn recv_handle_wants_exactly_one() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, w) = sys::pipe().unwrap();
+    let before = count_fds();
+    a.send_fds(&[r.as_fd(), w.as_fd()]).unwrap();
+    assert_eq!(
+        b.recv_handle().err(),
+        Some(Error::FdCount {
+            announced: 2,
+            arrived: 2
+        })
+    );
+    assert_eq!(count_fds(), before, "both closed");
+    // A count byte that lies.
+    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(&[3])], &[r.as_fd()]).unwrap();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(
+        b.recv_fds(&mut fds),
+        Err(Error::FdCount {
+            announced: 3,
+            arrived: 1
+        })
+    );
+    assert!(fds.is_empty());
+    assert_eq!(count_fds(), before);
+    a.send_fds(&[w.as_fd(), r.as_fd(), w.as_fd()]).unwrap();
+    assert_eq!(b.recv_fds(&mut fds), Ok(3));
+    drop(a);
+    assert_eq!(b.recv_handle().err(), Some(Error::Eof));
+}
+
+#[test]
+fn thousands_of_passes_leak_nothing() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, w) = sys::pipe().unwrap();
+    let before = count_fds();
+    let mut fds = ReceivedFds::new();
+    for i in 0..5000 {
+        match i % 4 {
+            0 => {
+                a.send_bytes_with_fds(b"m", &[r.as_fd(), w.as_fd()])
+                    .unwrap();
+                b.recv_bytes_with_fds(&mut fds).unwrap();
+            }
+            1 => {
+                a.send_handle(w.as_fd()).unwrap();
+                drop(b.recv_handle().unwrap());
+            }
+            2 => {
+                a.send_bytes_with_fds(b"plain receive", &[r.as_fd()])
+                    .unwrap();
+                b.recv_bytes().unwrap();
+            }
+            _ => {
+                a.send_fds(&[r.as_fd(), w.as_fd(), r.as_fd()]).unwrap();
+                b.recv_fds(&mut fds).unwrap();
+            }
+        }
+    }
+    drop(fds);
+    assert_eq!(count_fds(), before);
+}
+
+// ---------------------------------------------------------------------------
+// Where descriptors cannot go.
+
+#[test]
+fn pipes_and_tcp_carry_no_descriptors() {
+    let _g = lock();
+    let (r, _w) = sys::pipe().unwrap();
+    let (mut reader, mut writer) = pipe(false).unwrap();
+    assert_eq!(
+        writer.send_bytes_with_fds(b"x", &[r.as_fd()]),
+        Err(Error::Io(Errno::NOTSOCK))
+    );
+    writer.send_bytes(b"x").unwrap();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(
+        reader.recv_bytes_with_fds(&mut fds),
+        Err(Error::Io(Errno::NOTSOCK))
+    );
+    let listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = *listener.local_addr();
+    let mut client = Client::new().connect(&addr).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    // The kernel would send the message and drop the descriptors unsaid.
+    assert_eq!(
+        client.send_bytes_with_fds(b"x", &[r.as_fd()]),
+        Err(Error::Io(Errno::OPNOTSUPP))
+    );
+    assert_eq!(
+        client.send_handle(r.as_fd()),
+        Err(Error::Io(Errno::OPNOTSUPP))
+    );
+    // Without descriptors the exact receive works on TCP too.
+    client.send_bytes(b"over tcp").unwrap();
+    assert_eq!(server.recv_bytes_with_fds(&mut fds).unwrap(), b"over tcp");
+}
+
+#[test]
+fn a_handle_sent_right_after_the_handshake_arrives() {
+    let _g = lock();
+    let path = temp_path("handshake.sock");
+    let addr: ipcwire::Address = format!("unix:{}", path.display()).parse().unwrap();
+    let listener = Listener::bind(&addr).unwrap().authkey(b"key");
+    for round in 0..50 {
+        let (r, w) = sys::pipe().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut conn = Client::new().authkey(b"key").connect(&addr).unwrap();
+            // At once: the listener's last handshake read may still be to come.
+            conn.send_handle(w.as_fd()).unwrap();
+            conn.send_bytes(b"and a message").unwrap();
+            conn
+        });
+        let (mut conn, _) = listener.accept().unwrap();
+        let handle = conn
+            .recv_handle()
+            .unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+        let mut none = ReceivedFds::new();
+        assert_eq!(
+            conn.recv_bytes_with_fds(&mut none).unwrap(),
+            b"and a message"
+        );
+        sys::write(handle.as_fd(), b"!").unwrap();
+        assert_eq!(sys::read(r.as_fd(), &mut [0; 2]).unwrap(), 1);
+        drop(client.join().unwrap());
+    }
+}
+
+/// Sends a hundred descriptors with Python's `reduction.sendfds`, a
+/// message, then a frame carrying seventy: more than ipcwire takes.
+const PYTHON_FLOOD: &str = r#"
+import array, os, socket, sys
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
+conn = Connection(0)
+sock = socket.fromfd(0, socket.AF_UNIX, socket.SOCK_STREAM)
+r, w = os.pipe()
+reduction.sendfds(sock, [w] * 100)
+conn.send_bytes(b"in step")
+fds = array.array("i", [w] * 70)
+sock.sendmsg([b"\x00\x00\x00\x07seventy"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+sys.exit(0 if conn.recv_bytes() == b"done" else 1)
+"#;
+
+#[test]
+fn more_than_max_fds_from_python_are_all_closed() {
+    let _g = lock();
+    if std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no python3, and CI is set"
+        );
+        eprintln!("SKIPPED more_than_max_fds_from_python_are_all_closed: no python3");
+        return;
+    }
+    let (ours, theirs) = sys::socketpair().unwrap();
+    let mut python = std::process::Command::new("python3")
+        .args(["-I", "-c", PYTHON_FLOOD])
+        .stdin(std::os::fd::OwnedFd::from(theirs))
+        .spawn()
+        .expect("python3");
+    let mut conn = Connection::from_fd(ours, Access::Duplex).unwrap();
+    let before = count_fds();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(conn.recv_fds(&mut fds), Err(Error::ControlTruncated));
+    assert_eq!(count_fds(), before, "the 64 that fit were closed");
+    assert_eq!(conn.recv_bytes_with_fds(&mut fds).unwrap(), b"in step");
+    assert_eq!(
+        conn.recv_bytes_with_fds(&mut fds),
+        Err(Error::ControlTruncated)
+    );
+    assert_eq!(
+        conn.recv_bytes_with_fds(&mut fds),
+        Err(Error::ControlTruncated)
+    );
+    assert_eq!(count_fds(), before);
+    conn.send_bytes(b"done").unwrap();
+    assert!(python.wait().unwrap().success());
+}

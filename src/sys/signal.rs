@@ -10,6 +10,7 @@
 use core::mem::MaybeUninit;
 use core::ptr;
 
+use super::io::iov_parts;
 use super::{check, BorrowedFd, Errno, IoSlice};
 
 /// `sigaction(SIGPIPE, NULL, &old)`: whether `SIGPIPE`'s action is still the
@@ -51,11 +52,14 @@ fn has_sigpipe(set: &libc::sigset_t) -> bool {
 ///
 /// The thread's mask is left as it was. A `SIGPIPE` that was already
 /// pending before the call (because the caller blocks it) stays pending;
-/// only the one this write raised is taken back.
+/// only the one this write raised is taken back. The kernel raises it also
+/// when the reader leaves while a write that already moved some bytes
+/// sleeps: that write returns its short count, not `EPIPE`, so a short
+/// write is checked too.
 ///
 /// Costs two `rt_sigprocmask` calls around the write (plus `rt_sigpending`
 /// when the caller already blocks `SIGPIPE`, and `rt_sigtimedwait` after
-/// `EPIPE`).
+/// `EPIPE` or a short write).
 ///
 /// # Errors
 /// As for [`writev`](super::writev). `EINTR` never surfaces.
@@ -76,7 +80,11 @@ pub fn writev_nosigpipe(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usiz
     let already_blocked = has_sigpipe(&old);
     let already_pending = already_blocked && sigpipe_pending()?;
     let result = super::writev(fd, bufs);
-    if result == Err(Errno::PIPE) && !already_pending {
+    let cut_short = match result {
+        Ok(n) => n < total_len(bufs),
+        Err(e) => e == Errno::PIPE,
+    };
+    if cut_short && !already_pending {
         take_pending_sigpipe();
     }
     if !already_blocked {
@@ -84,6 +92,15 @@ pub fn writev_nosigpipe(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usiz
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
     }
     result
+}
+
+/// How many bytes one `writev` of `bufs` would write in full.
+fn total_len(bufs: &[IoSlice<'_>]) -> usize {
+    let (iov, n) = iov_parts(bufs);
+    // SAFETY: `iov_parts` gives the start of `bufs` as `n` iovecs (it is a
+    // slice of transparent iovecs, and `n` is at most its length).
+    let iovs = unsafe { core::slice::from_raw_parts(iov, n as usize) };
+    iovs.iter().map(|v| v.iov_len).sum()
 }
 
 /// Whether a `SIGPIPE` is pending for this thread or process.

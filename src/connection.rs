@@ -99,8 +99,6 @@ fn fingerprint(msg: &[u8]) -> u64 {
     })
 }
 
-
-
 impl Connection {
     /// Wraps a descriptor (a pipe end or a connected stream socket) that
     /// speaks the framing, for example one inherited from a parent process.
@@ -261,7 +259,12 @@ impl Connection {
 
     /// Writes the frame `head + msg` from byte `sent` on; on failure, says
     /// how many bytes of it are out.
-    fn send_frame(&mut self, head: &[u8], msg: &[u8], mut sent: usize) -> Result<(), (usize, Error)> {
+    fn send_frame(
+        &mut self,
+        head: &[u8],
+        msg: &[u8],
+        mut sent: usize,
+    ) -> Result<(), (usize, Error)> {
         let total = head.len() + msg.len();
         if msg.len() <= SMALL_MESSAGE {
             // Copying a few bytes is cheaper than the kernel's walk of an
@@ -270,7 +273,9 @@ impl Connection {
             frame[..head.len()].copy_from_slice(head);
             frame[head.len()..total].copy_from_slice(msg);
             while sent < total {
-                sent += self.write(&frame[sent..total], &[]).map_err(|e| (sent, e))?;
+                sent += self
+                    .write(&frame[sent..total], &[])
+                    .map_err(|e| (sent, e))?;
             }
             return Ok(());
         }
@@ -289,7 +294,11 @@ impl Connection {
         let guard = !self.socket && self.sigpipe_guard()?;
         let fd = self.fd.as_fd();
         let both = [IoSlice::new(first), IoSlice::new(then)];
-        let bufs = if then.is_empty() { &both[..1] } else { &both[..] };
+        let bufs = if then.is_empty() {
+            &both[..1]
+        } else {
+            &both[..]
+        };
         let n = match (self.socket, then.is_empty()) {
             (true, true) => sys::send(fd, first)?,
             (true, false) => sys::send_vectored(fd, bufs)?,

@@ -1155,6 +1155,7 @@ fn many_small_messages_to_child_arrive_in_order() {
 
 #[test]
 fn pipe_with_capacity_holds_a_whole_large_message() {
+    let _g = lock();
     let (mut reader, mut writer) = ipcwire::pipe_with_capacity(MIB).expect("pipe");
     assert!(writer.pipe_size().expect("size") >= MIB);
     assert_eq!(reader.pipe_size(), writer.pipe_size());
@@ -1170,6 +1171,7 @@ fn pipe_with_capacity_holds_a_whole_large_message() {
 
 #[test]
 fn set_pipe_size_grows_and_reports_the_grant() {
+    let _g = lock();
     let (reader, writer) = pipe(false).expect("pipe");
     assert_eq!(writer.pipe_size(), Ok(64 * 1024));
     let granted = reader.set_pipe_size(100_000).expect("grow");
@@ -1179,6 +1181,7 @@ fn set_pipe_size_grows_and_reports_the_grant() {
 
 #[test]
 fn pipe_size_on_a_socket_is_an_error() {
+    let _g = lock();
     let (a, _b) = pipe(true).expect("socketpair");
     assert_eq!(a.pipe_size(), Err(Error::Io(Errno::BADF)));
     assert_eq!(a.set_pipe_size(MIB), Err(Error::Io(Errno::BADF)));
@@ -1190,6 +1193,7 @@ fn pipe_size_on_a_socket_is_an_error() {
 /// caller's buffer and into a `Vec`.
 #[test]
 fn queued_messages_straddling_the_read_ahead_arrive_whole() {
+    let _g = lock();
     let sizes = [
         65_000, 530, 531, 532, 3, 65_528, 65_536, 0, 70_000, 1, 2, 65_532, 300, 4, 5,
     ];

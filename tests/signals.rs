@@ -1,0 +1,427 @@
+//! Signals: blocking sends and receives of large messages carry on, whole
+//! and in order, while both processes are hit by a storm of signals whose
+//! handler has no `SA_RESTART` (so every slow system call fails with
+//! `EINTR`); and a pipe whose reader is gone gives `EPIPE`, never a death by
+//! `SIGPIPE`, leaving the signal mask, the disposition and the pending set
+//! as they were.
+
+#[path = "common/faults.rs"]
+mod faults;
+
+use std::time::Duration;
+
+use faults::{
+    check_numbered, complain, count_signals, delivered, is_default_action, itimer, lock, members,
+    numbered, pending, set_blocked, signal_mask, take_pending, Rendezvous, Storm, DELIVERED, MIB,
+    PATIENCE,
+};
+use ipcwire::sys::{self, Errno};
+use ipcwire::{fork_with_pipe, pipe, Connection, Direction, Error, ExitStatus};
+
+use std::sync::atomic::Ordering;
+
+/// How often a signal strikes each process.
+const EVERY: Duration = Duration::from_micros(50);
+/// Each process must have been interrupted at least this often, or the
+/// test proved nothing.
+const MIN_SIGNALS: u64 = 50;
+
+/// The large messages of one stream, 8 MiB in all: a few MiB each, with
+/// odd lengths around the pipe, socket and read-ahead sizes.
+const SIZES: [usize; 8] = [
+    3 * MIB,
+    MIB + 7,
+    0,
+    2 * MIB - 3,
+    517,
+    65_537,
+    2 * MIB + 1,
+    65_536,
+];
+
+/// Sends the stream numbered from `first`.
+fn send_stream(conn: &mut Connection, first: u64) -> Result<(), String> {
+    for (k, &len) in SIZES.iter().enumerate() {
+        let seq = first + k as u64;
+        conn.send_bytes(&numbered(seq, len))
+            .map_err(|e| format!("send of message {seq}: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// Receives the stream numbered from `first`, alternately into a new `Vec`
+/// and into a buffer, and checks every byte.
+fn receive_stream(conn: &mut Connection, first: u64) -> Result<(), String> {
+    let mut buf = vec![0; 4 * MIB];
+    for (k, &len) in SIZES.iter().enumerate() {
+        let seq = first + k as u64;
+        if k % 2 == 0 {
+            let msg = conn
+                .recv_bytes()
+                .map_err(|e| format!("recv_bytes of message {seq}: {e:?}"))?;
+            check_numbered(&msg, seq, len)?;
+        } else {
+            let n = conn
+                .recv_bytes_into(&mut buf)
+                .map_err(|e| format!("recv_bytes_into of message {seq}: {e:?}"))?;
+            check_numbered(&buf[..n], seq, len)?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams `SIZES` between parent and child over `direction` (both ways in
+/// turn for `Duplex`), with `SIGALRM` every 50 µs in both processes and the
+/// receive timeout `timeout` on both ends. Returns the signals the parent
+/// and the child took.
+fn stream_under_storm(direction: Direction, timeout: Option<Duration>) -> (u64, u64) {
+    count_signals(libc::SIGALRM);
+    let mut report = Rendezvous::new();
+    let start = delivered();
+    let storm = Storm::at_this_thread(libc::SIGALRM, EVERY, PATIENCE);
+    // SAFETY: the lock is held, so the harness's other threads are parked;
+    // the child allocates (safe after fork with glibc and musl) and exits.
+    let (mut conn, child) = unsafe {
+        fork_with_pipe(direction, |mut conn| {
+            DELIVERED.store(0, Ordering::Relaxed);
+            itimer(EVERY);
+            conn.set_recv_timeout(timeout);
+            let outcome = match direction {
+                Direction::ToChild => receive_stream(&mut conn, 0),
+                Direction::FromChild => send_stream(&mut conn, 0),
+                Direction::Duplex => {
+                    receive_stream(&mut conn, 0).and_then(|()| send_stream(&mut conn, 100))
+                }
+            };
+            itimer(Duration::ZERO);
+            report.report(delivered() as u64);
+            match outcome {
+                Ok(()) => 0,
+                Err(e) => {
+                    complain(&e);
+                    1
+                }
+            }
+        })
+    }
+    .expect("fork_with_pipe");
+    report.parent_side();
+    conn.set_recv_timeout(timeout);
+    let outcome = match direction {
+        Direction::ToChild => send_stream(&mut conn, 0),
+        Direction::FromChild => receive_stream(&mut conn, 0),
+        Direction::Duplex => {
+            send_stream(&mut conn, 0).and_then(|()| receive_stream(&mut conn, 100))
+        }
+    };
+    let after = delivered();
+    let sent = storm.stop();
+    drop(conn);
+    let status = child.wait().expect("wait");
+    let child_signals = report.await_report(PATIENCE);
+    outcome.unwrap_or_else(|e| panic!("{direction:?}, timeout {timeout:?}: parent: {e}"));
+    assert_eq!(status, ExitStatus::Exited(0), "{direction:?}: the child");
+    let parent_signals = (after - start) as u64;
+    let child_signals = child_signals.expect("the child's signal count");
+    eprintln!(
+        "{direction:?}, timeout {timeout:?}: {parent_signals} signals delivered in the parent \
+         ({sent} sent), {child_signals} in the child"
+    );
+    assert!(
+        parent_signals >= MIN_SIGNALS,
+        "only {parent_signals} signals reached the parent"
+    );
+    assert!(
+        child_signals >= MIN_SIGNALS,
+        "only {child_signals} signals reached the child"
+    );
+    (parent_signals, child_signals)
+}
+
+#[test]
+fn pipe_to_child_large_messages_survive_a_signal_storm() {
+    let _g = lock();
+    stream_under_storm(Direction::ToChild, None);
+}
+
+#[test]
+fn pipe_from_child_large_messages_survive_a_signal_storm() {
+    let _g = lock();
+    stream_under_storm(Direction::FromChild, None);
+}
+
+#[test]
+fn socketpair_both_ways_large_messages_survive_a_signal_storm() {
+    let _g = lock();
+    stream_under_storm(Direction::Duplex, None);
+}
+
+/// With a receive timeout every read waits in `poll` first, which a signal
+/// interrupts too: it must resume with the time left, not fail.
+#[test]
+fn receive_timeout_path_survives_a_signal_storm() {
+    let _g = lock();
+    let timeout = Some(Duration::from_secs(60));
+    stream_under_storm(Direction::FromChild, timeout);
+    stream_under_storm(Direction::ToChild, timeout);
+    stream_under_storm(Direction::Duplex, timeout);
+}
+
+/// Many small messages, which the receiver reads ahead in batches, under
+/// the same storm: no message lost, repeated or reordered.
+#[test]
+fn many_small_messages_survive_a_signal_storm() {
+    let _g = lock();
+    count_signals(libc::SIGALRM);
+    const COUNT: u64 = 20_000;
+    let storm = Storm::at_this_thread(libc::SIGALRM, EVERY, PATIENCE);
+    // SAFETY: as in `stream_under_storm`.
+    let (mut conn, child) = unsafe {
+        fork_with_pipe(Direction::Duplex, |mut conn| {
+            itimer(EVERY);
+            for seq in 0..COUNT {
+                if conn
+                    .send_bytes(&numbered(seq, (seq % 300) as usize))
+                    .is_err()
+                {
+                    return 1;
+                }
+            }
+            let mut buf = [0; 300];
+            for seq in 0..COUNT {
+                match conn.recv_bytes_into(&mut buf) {
+                    Ok(n) if check_numbered(&buf[..n], seq, (seq % 290) as usize).is_ok() => {}
+                    _ => return 2,
+                }
+            }
+            0
+        })
+    }
+    .expect("fork_with_pipe");
+    let start = delivered();
+    for seq in 0..COUNT {
+        let msg = conn.recv_bytes().expect("recv");
+        check_numbered(&msg, seq, (seq % 300) as usize).unwrap();
+    }
+    for seq in 0..COUNT {
+        conn.send_bytes(&numbered(seq, (seq % 290) as usize))
+            .expect("send");
+    }
+    let took = delivered() - start;
+    storm.stop();
+    assert_eq!(conn.recv_bytes(), Err(Error::Eof));
+    assert_eq!(child.wait(), Ok(ExitStatus::Exited(0)));
+    eprintln!(
+        "{} small messages each way, {took} signals in the parent",
+        COUNT
+    );
+    assert!(took as u64 >= MIN_SIGNALS, "only {took} signals");
+}
+
+// ---------------------------------------------------------------------------
+// SIGPIPE.
+
+/// Runs `check` in a forked child whose `SIGPIPE` action is the default
+/// (as in a C or `no_std` program; Rust's `std` ignores it), with `SIGUSR2`
+/// blocked so that the whole mask can be compared, and returns how the
+/// child ended: `Signaled(SIGPIPE)` is the death the guard prevents.
+fn in_child_with_default_sigpipe(check: impl FnOnce() -> Result<(), String>) -> ExitStatus {
+    let mut child = faults::fork(|| {
+        // SAFETY: restoring the default action of a signal.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        set_blocked(libc::SIGUSR2, true);
+        match check() {
+            Ok(()) => 0,
+            Err(e) => {
+                complain(&e);
+                1
+            }
+        }
+    });
+    child.wait()
+}
+
+/// `Ok` if `cond`, else the complaint.
+fn ensure(cond: bool, what: &str) -> Result<(), String> {
+    cond.then_some(()).ok_or_else(|| what.to_owned())
+}
+
+/// After an `EPIPE` send: the mask is `mask`, `SIGPIPE` still has its
+/// default action, and whether a `SIGPIPE` is pending is `pending_sigpipe`.
+fn unchanged(mask: &[i32], pending_sigpipe: bool) -> Result<(), String> {
+    let now = members(&signal_mask());
+    ensure(now == mask, &format!("mask {now:?}, was {mask:?}"))?;
+    ensure(is_default_action(libc::SIGPIPE), "SIGPIPE's action changed")?;
+    let pending = pending();
+    ensure(
+        pending.contains(&libc::SIGPIPE) == pending_sigpipe,
+        &format!("pending signals {pending:?}"),
+    )
+}
+
+fn expect_epipe(conn: &mut Connection, msg: &[u8]) -> Result<(), String> {
+    let got = conn.send_bytes(msg);
+    ensure(
+        got == Err(Error::Io(Errno::PIPE)),
+        &format!("send of {} bytes: {got:?}", msg.len()),
+    )
+}
+
+#[test]
+fn sigpipe_default_send_to_gone_pipe_reader_is_epipe() {
+    let _g = lock();
+    let status = in_child_with_default_sigpipe(|| {
+        let mask = members(&signal_mask());
+        ensure(mask == [libc::SIGUSR2], &format!("starting mask {mask:?}"))?;
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        writer
+            .send_bytes(b"read by nobody")
+            .map_err(|e| format!("first send: {e:?}"))?;
+        drop(reader);
+        // A small frame (one write), a vectored one, and one larger than
+        // the pipe: each is EPIPE, and each leaves no trace.
+        for len in [5, 300, 2 * MIB] {
+            expect_epipe(&mut writer, &numbered(len as u64, len))?;
+            unchanged(&mask, false)?;
+        }
+        Ok(())
+    });
+    assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
+}
+
+/// A caller that blocks `SIGPIPE` and already has one pending keeps it:
+/// the guard takes back only the one its own write raised.
+#[test]
+fn sigpipe_pending_beforehand_stays_pending() {
+    let _g = lock();
+    let status = in_child_with_default_sigpipe(|| {
+        set_blocked(libc::SIGPIPE, true);
+        let mask = members(&signal_mask());
+        ensure(
+            mask == [libc::SIGUSR2, libc::SIGPIPE],
+            &format!("starting mask {mask:?}"),
+        )?;
+        // SAFETY: raising a blocked signal only marks it pending.
+        unsafe { libc::raise(libc::SIGPIPE) };
+        ensure(pending() == [libc::SIGPIPE], "raised SIGPIPE not pending")?;
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        drop(reader);
+        for len in [5, 300] {
+            expect_epipe(&mut writer, &numbered(1, len))?;
+            unchanged(&mask, true)?;
+        }
+        // The one raised beforehand is still there, exactly once.
+        ensure(take_pending(libc::SIGPIPE), "the raised SIGPIPE was taken")?;
+        ensure(!take_pending(libc::SIGPIPE), "a second SIGPIPE was pending")?;
+        // Blocked but not pending: the write's own SIGPIPE is taken back.
+        expect_epipe(&mut writer, b"again")?;
+        unchanged(&mask, false)
+    });
+    assert_eq!(status, ExitStatus::Exited(0));
+}
+
+/// The guard never changes the disposition: with a handler installed, the
+/// handler gets the `SIGPIPE` as it would without ipcwire.
+#[test]
+fn sigpipe_with_a_handler_reaches_the_handler() {
+    let _g = lock();
+    let status = in_child_with_default_sigpipe(|| {
+        count_signals(libc::SIGPIPE);
+        DELIVERED.store(0, Ordering::Relaxed);
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        drop(reader);
+        expect_epipe(&mut writer, b"one")?;
+        expect_epipe(&mut writer, &[7; 1000])?;
+        let got = delivered();
+        ensure(got == 2, &format!("the handler ran {got} times, not 2"))?;
+        ensure(pending().is_empty(), "a signal is left pending")
+    });
+    assert_eq!(status, ExitStatus::Exited(0));
+}
+
+#[test]
+fn sigpipe_default_send_to_gone_socket_peer_is_epipe() {
+    let _g = lock();
+    let status = in_child_with_default_sigpipe(|| {
+        let mask = members(&signal_mask());
+        let (mut a, b) = pipe(true).map_err(|e| format!("socketpair: {e}"))?;
+        drop(b);
+        for len in [5, 300, 2 * MIB] {
+            expect_epipe(&mut a, &numbered(2, len))?;
+            unchanged(&mask, false)?;
+        }
+        Ok(())
+    });
+    assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
+}
+
+/// The reader goes away while a large send is blocked inside the guard's
+/// write (`storm = false`: one `writev` sleeping in the kernel; `true`:
+/// under a storm of other signals, which cut the write into many): `EPIPE`,
+/// and nothing left behind.
+///
+/// A write the reader's exit cuts short after some bytes went out returns
+/// that count, yet the kernel raises `SIGPIPE` all the same.
+fn reader_gone_in_the_middle_of_a_message(storm: bool) {
+    count_signals(libc::SIGALRM);
+    let mut report = Rendezvous::new();
+    let sender = |mut conn: Connection| {
+        // SAFETY: restoring the default action of a signal.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        set_blocked(libc::SIGUSR2, true);
+        let mask = members(&signal_mask());
+        DELIVERED.store(0, Ordering::Relaxed);
+        if storm {
+            itimer(EVERY);
+        }
+        let got = conn.send_bytes(&numbered(3, 8 * MIB));
+        itimer(Duration::ZERO);
+        report.report(delivered() as u64);
+        let checks = ensure(got == Err(Error::Io(Errno::PIPE)), &format!("{got:?}"))
+            .and_then(|()| unchanged(&mask, false))
+            .and_then(|()| expect_epipe(&mut conn, b"after"));
+        match checks {
+            Ok(()) => 0,
+            Err(e) => {
+                complain(&e);
+                1
+            }
+        }
+    };
+    // SAFETY: as in `stream_under_storm`.
+    let (conn, child) =
+        unsafe { fork_with_pipe(Direction::FromChild, sender) }.expect("fork_with_pipe");
+    report.parent_side();
+    // Take 1 MiB of the frame, so the child is inside its send, then leave.
+    let mut buf = vec![0; 64 * 1024];
+    let mut taken = 0;
+    while taken < MIB {
+        taken += sys::read(conn.as_fd(), &mut buf).expect("read");
+    }
+    drop(conn);
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        status,
+        ExitStatus::Exited(0),
+        "storm={storm}: Signaled(13) is a death by SIGPIPE"
+    );
+    let signals = report.await_report(PATIENCE).expect("the child's count");
+    eprintln!("storm={storm}: {signals} signals in the sending child");
+    if storm {
+        assert!(signals >= 1, "no signal reached the child");
+    }
+}
+
+#[test]
+fn sigpipe_default_reader_gone_while_a_write_sleeps() {
+    let _g = lock();
+    reader_gone_in_the_middle_of_a_message(false);
+}
+
+#[test]
+fn sigpipe_default_reader_gone_in_the_middle_of_a_message_under_signals() {
+    let _g = lock();
+    for _ in 0..5 {
+        reader_gone_in_the_middle_of_a_message(true);
+    }
+}

@@ -1,0 +1,857 @@
+//! Soak: the parent and four forked children exchange a million messages or
+//! more both ways, over two pipes, a socket pair, a Unix socket and a TCP
+//! socket (the last two through `Listener`/`Client` with an authkey), while
+//! every process is hit by signals without `SA_RESTART`.
+//!
+//! - The parent runs one non-blocking event loop over all connections: it
+//!   receives where `ipcwire::wait` says a receive can start, resumes sends
+//!   after `EAGAIN`, and after some `EAGAIN`s probes with an empty "filler"
+//!   message, which must be refused with `SendIncomplete` when a frame is
+//!   part-way out (and otherwise goes out whole and is counted).
+//! - The children block. They write some frames through raw `sys::write` in
+//!   random pieces (so the parent sees arbitrary splits), receive with
+//!   `recv_bytes` or `recv_bytes_into` into buffers of random sizes
+//!   (answering `BufferTooSmall` with a larger one), sometimes under a short
+//!   receive timeout (resuming after `ETIMEDOUT`).
+//! - Message `seq` of a stream is `seq` (8 bytes, little-endian) and bytes
+//!   of a random tape at an offset drawn from `seq`; sizes are mostly
+//!   8–256 B, some KiB, rare ones up to 4 MiB. Every message is compared
+//!   whole and in order, and both ends of every stream fold what went
+//!   through into a digest that must agree at the end.
+//! - The parent's descriptor count must not change and its resident memory
+//!   must stay flat between warm-up and the end.
+//!
+//! Settings (environment): `IPCWIRE_SOAK_SECONDS` (default 20: the run
+//! lasts at least this long), `IPCWIRE_SOAK_MESSAGES` (default 1,000,000:
+//! and until at least this many messages went through), `IPCWIRE_SOAK_SEED`
+//! (default: from the clock; printed, so a failure can be replayed). Run
+//! with `--nocapture` to see the summary.
+
+#[path = "common/faults.rs"]
+mod faults;
+
+use std::time::{Duration, Instant};
+
+use faults::{
+    complain, count_signals, delivered, itimer, lock, write_all, Forked, Rng, Storm, DELIVERED,
+    MIB, PATIENCE,
+};
+use ipcwire::sys::{self, Errno, PollFd, PollFlags};
+use ipcwire::{pipe, Address, Client, Connection, Error, Listener};
+
+use std::sync::atomic::Ordering;
+
+const KEY: &[u8] = b"soak";
+const TAPE_LEN: usize = 8 * MIB;
+const MAX_MSG: usize = 4 * MIB;
+/// Control messages start with eight `0xff` bytes, a sequence number no
+/// stream reaches.
+const CONTROL: [u8; 8] = [0xff; 8];
+
+fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Messages.
+
+/// Random bytes the messages are cut from; the same in every process.
+struct Tape(Vec<u8>);
+
+impl Tape {
+    fn new(seed: u64) -> Tape {
+        let mut rng = Rng::new(seed);
+        let mut bytes = Vec::with_capacity(TAPE_LEN);
+        while bytes.len() < TAPE_LEN {
+            bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        Tape(bytes)
+    }
+
+    /// The length of message `seq` of stream `key`, and where its bytes
+    /// after the sequence number start on the tape.
+    fn shape(key: u64, seq: u64) -> (usize, usize) {
+        let mut rng = Rng::new(key ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let r = rng.below(100_000);
+        let len = if r < 3 {
+            rng.between(MIB, MAX_MSG)
+        } else if r < 200 {
+            rng.between(16 << 10, 128 << 10)
+        } else if r < 2200 {
+            rng.between(257, 16 << 10)
+        } else {
+            rng.between(8, 256)
+        };
+        (len, rng.below((TAPE_LEN - len) as u64) as usize)
+    }
+
+    fn message(&self, key: u64, seq: u64) -> Vec<u8> {
+        let (len, at) = Tape::shape(key, seq);
+        let mut msg = Vec::with_capacity(len);
+        msg.extend_from_slice(&seq.to_le_bytes());
+        msg.extend_from_slice(&self.0[at..at + len - 8]);
+        msg
+    }
+
+    /// Whether `got` is exactly message `seq` of stream `key`.
+    fn check(&self, key: u64, seq: u64, got: &[u8]) -> Result<(), String> {
+        let (len, at) = Tape::shape(key, seq);
+        if got.len() != len {
+            let head = got
+                .get(..8)
+                .map(|h| u64::from_le_bytes(h.try_into().unwrap()));
+            return Err(format!(
+                "stream {key:x} message {seq}: {} bytes (sequence field {head:?}), expected {len}",
+                got.len()
+            ));
+        }
+        if got[..8] != seq.to_le_bytes() || got[8..] != self.0[at..at + len - 8] {
+            let i = got
+                .iter()
+                .zip(seq.to_le_bytes().iter().chain(&self.0[at..]))
+                .position(|(a, b)| a != b);
+            return Err(format!(
+                "stream {key:x} message {seq} of {len} bytes differs at byte {i:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Folds one message into a stream's digest: its number, its length and a
+/// sample of its bytes (each message is also compared whole on receipt).
+fn digest(d: u64, seq: u64, msg: &[u8]) -> u64 {
+    let mut h = d ^ seq.wrapping_mul(0x0100_0000_01b3) ^ (msg.len() as u64) << 32;
+    for &b in msg.iter().step_by(61).chain(msg.iter().rev().take(8)) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h.rotate_left(17)
+}
+
+fn stop_message() -> Vec<u8> {
+    [&CONTROL[..], b"STOP"].concat()
+}
+
+/// What a child reports when it stops.
+#[derive(Debug, Default, Clone, Copy)]
+struct ChildStats {
+    sent: u64,
+    received: u64,
+    digest_sent: u64,
+    digest_received: u64,
+    fillers_sent: u64,
+    fillers_received: u64,
+    signals: u64,
+    raw_frames: u64,
+    timeouts: u64,
+    too_small: u64,
+}
+
+impl ChildStats {
+    fn fields(&self) -> [u64; 10] {
+        [
+            self.sent,
+            self.received,
+            self.digest_sent,
+            self.digest_received,
+            self.fillers_sent,
+            self.fillers_received,
+            self.signals,
+            self.raw_frames,
+            self.timeouts,
+            self.too_small,
+        ]
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = [&CONTROL[..], b"END!"].concat();
+        for f in self.fields() {
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        out
+    }
+
+    fn decode(msg: &[u8]) -> Option<ChildStats> {
+        let body = msg.strip_prefix(&[&CONTROL[..], b"END!"].concat()[..])?;
+        if body.len() != 80 {
+            return None;
+        }
+        let f: Vec<u64> = body
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        Some(ChildStats {
+            sent: f[0],
+            received: f[1],
+            digest_sent: f[2],
+            digest_received: f[3],
+            fillers_sent: f[4],
+            fillers_received: f[5],
+            signals: f[6],
+            raw_frames: f[7],
+            timeouts: f[8],
+            too_small: f[9],
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The children: blocking, random bursts of sends and receives.
+
+struct ChildPlan {
+    /// Keys of the stream the child receives and the one it sends.
+    rx_key: u64,
+    tx_key: u64,
+    seed: u64,
+    /// Every receive under a long timeout, so each read polls first.
+    long_timeout: bool,
+}
+
+/// One receive of a child, with random API, buffer size and timeout.
+fn child_receive(
+    conn: &mut Connection,
+    rng: &mut Rng,
+    big: &mut [u8],
+    stats: &mut ChildStats,
+    plan: &ChildPlan,
+) -> Result<Vec<u8>, Error> {
+    let normal = plan.long_timeout.then_some(PATIENCE);
+    loop {
+        let short = rng.one_in(16);
+        if short {
+            // Zero only looks: it times out whenever the next bytes are
+            // not there yet, often in the middle of a frame.
+            let us = if rng.one_in(2) { 0 } else { rng.below(2000) };
+            conn.set_recv_timeout(Some(Duration::from_micros(us)));
+        }
+        let got = if rng.one_in(2) {
+            conn.recv_bytes()
+        } else {
+            let size = [0, 16, 300, 4096, 70_000, big.len()][rng.below(6) as usize];
+            match conn.recv_bytes_into(&mut big[..size]) {
+                Err(Error::BufferTooSmall { needed }) => {
+                    stats.too_small += 1;
+                    if rng.one_in(2) {
+                        conn.recv_bytes()
+                    } else {
+                        let n = needed as usize;
+                        conn.recv_bytes_into(&mut big[..n])
+                            .map(|n| big[..n].to_vec())
+                    }
+                }
+                other => other.map(|n| big[..n].to_vec()),
+            }
+        };
+        if short {
+            conn.set_recv_timeout(normal);
+        }
+        match got {
+            Err(e) if e == Error::Io(Errno::TIMEDOUT) => stats.timeouts += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Sends `msg`, either with `send_bytes` or as a raw frame written in
+/// random pieces.
+fn child_send(
+    conn: &mut Connection,
+    msg: &[u8],
+    rng: &mut Rng,
+    stats: &mut ChildStats,
+) -> Result<(), String> {
+    if !rng.one_in(8) {
+        return conn
+            .send_bytes(msg)
+            .map_err(|e| format!("send_bytes: {e:?}"));
+    }
+    stats.raw_frames += 1;
+    let mut frame = ipcwire::frame::Header::new(msg.len() as u64)
+        .as_bytes()
+        .to_vec();
+    frame.extend_from_slice(msg);
+    let mut at = 0;
+    while at < frame.len() {
+        let most = if frame.len() > 4096 { 64 << 10 } else { 64 };
+        let n = rng.between(1, most).min(frame.len() - at);
+        write_all(conn.as_fd(), &frame[at..at + n]).map_err(|e| format!("write: {e}"))?;
+        at += n;
+        if rng.one_in(4) {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        }
+    }
+    Ok(())
+}
+
+fn child_main(
+    tape: &Tape,
+    mut inp: Connection,
+    mut out: Option<Connection>,
+    plan: &ChildPlan,
+) -> Result<ChildStats, String> {
+    let mut rng = Rng::new(plan.seed);
+    let mut stats = ChildStats::default();
+    let mut big = vec![0; MAX_MSG + 64];
+    if plan.long_timeout {
+        inp.set_recv_timeout(Some(PATIENCE));
+    }
+    let stop = stop_message();
+    loop {
+        for _ in 0..rng.between(1, 32) {
+            let conn = out.as_mut().unwrap_or(&mut inp);
+            if rng.one_in(500) {
+                child_send(conn, b"", &mut rng, &mut stats)?;
+                stats.fillers_sent += 1;
+            }
+            let msg = tape.message(plan.tx_key, stats.sent);
+            child_send(conn, &msg, &mut rng, &mut stats)?;
+            stats.digest_sent = digest(stats.digest_sent, stats.sent, &msg);
+            stats.sent += 1;
+        }
+        for _ in 0..rng.between(1, 32) {
+            let msg = child_receive(&mut inp, &mut rng, &mut big, &mut stats, plan)
+                .map_err(|e| format!("receive of message {}: {e:?}", stats.received))?;
+            if msg.is_empty() {
+                stats.fillers_received += 1;
+                continue;
+            }
+            if msg == stop {
+                stats.signals = delivered() as u64;
+                let conn = out.as_mut().unwrap_or(&mut inp);
+                conn.send_bytes(&stats.encode())
+                    .map_err(|e| format!("send of the report: {e:?}"))?;
+                return Ok(stats);
+            }
+            tape.check(plan.rx_key, stats.received, &msg)?;
+            stats.digest_received = digest(stats.digest_received, stats.received, &msg);
+            stats.received += 1;
+        }
+    }
+}
+
+/// Runs in a forked child: its own storm, the exchange, `_exit`.
+fn child(tape: &Tape, inp: Connection, out: Option<Connection>, plan: &ChildPlan) -> i32 {
+    DELIVERED.store(0, Ordering::Relaxed);
+    itimer(Duration::from_micros(100 + plan.seed % 400));
+    match child_main(tape, inp, out, plan) {
+        Ok(_) => 0,
+        Err(e) => {
+            complain(&e);
+            1
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The parent: one non-blocking event loop.
+
+#[derive(Default)]
+struct Tx {
+    key: u64,
+    seq: u64,
+    /// The message part-way out (or not yet sent) after an `EAGAIN`.
+    pending: Option<Vec<u8>>,
+    /// An empty filler that must be finished before anything else.
+    filler_owed: bool,
+    stopping: bool,
+    stopped: bool,
+    digest: u64,
+    bytes: u64,
+    fillers: u64,
+    /// Probes refused because a frame was part-way out.
+    incomplete: u64,
+    pauses: u64,
+}
+
+#[derive(Default)]
+struct Rx {
+    key: u64,
+    seq: u64,
+    digest: u64,
+    bytes: u64,
+    fillers: u64,
+    pauses: u64,
+    too_small: u64,
+    report: Option<ChildStats>,
+    eof: bool,
+}
+
+struct Link {
+    name: &'static str,
+    out: usize,
+    inp: usize,
+    tx: Tx,
+    rx: Rx,
+    child: Forked,
+}
+
+/// Sends on one link until `EAGAIN` or `budget` messages.
+fn pump_out(
+    conn: &mut Connection,
+    tx: &mut Tx,
+    tape: &Tape,
+    rng: &mut Rng,
+    budget: usize,
+) -> usize {
+    let mut sent = 0;
+    while sent < budget && !tx.stopped {
+        if tx.filler_owed {
+            match conn.send_bytes(b"") {
+                Ok(()) => {
+                    tx.filler_owed = false;
+                    tx.fillers += 1;
+                }
+                Err(e) if e.is_resumable() => return sent,
+                Err(e) => panic!("filler: {e:?}"),
+            }
+        }
+        let is_stop = tx.stopping;
+        let msg = tx.pending.get_or_insert_with(|| {
+            if is_stop {
+                stop_message()
+            } else {
+                tape.message(tx.key, tx.seq)
+            }
+        });
+        match conn.send_bytes(msg) {
+            Ok(()) => {
+                let msg = tx.pending.take().unwrap();
+                if msg.starts_with(&CONTROL) {
+                    tx.stopped = true;
+                } else {
+                    tx.digest = digest(tx.digest, tx.seq, &msg);
+                    tx.bytes += msg.len() as u64;
+                    tx.seq += 1;
+                }
+                sent += 1;
+            }
+            Err(e) if e == Error::Io(Errno::AGAIN) => {
+                tx.pauses += 1;
+                if rng.one_in(4) {
+                    // Probe: a different message while this one may be
+                    // part-way out.
+                    match conn.send_bytes(b"") {
+                        Err(Error::SendIncomplete) => tx.incomplete += 1,
+                        Ok(()) => tx.fillers += 1,
+                        Err(e) if e.is_resumable() => tx.filler_owed = true,
+                        Err(e) => panic!("probe: {e:?}"),
+                    }
+                }
+                return sent;
+            }
+            Err(e) => panic!("send of message {}: {e:?}", tx.seq),
+        }
+    }
+    sent
+}
+
+/// Receives on one link until `EAGAIN` or `budget` messages.
+fn pump_in(
+    conn: &mut Connection,
+    rx: &mut Rx,
+    tape: &Tape,
+    rng: &mut Rng,
+    big: &mut [u8],
+    budget: usize,
+) -> usize {
+    let mut got_count = 0;
+    while got_count < budget && !rx.eof {
+        // Now and then a zero receive timeout on top of non-blocking mode:
+        // then the pause is ETIMEDOUT instead of EAGAIN.
+        let zero = rng.one_in(64);
+        if zero {
+            conn.set_recv_timeout(Some(Duration::ZERO));
+        }
+        let got = if rng.one_in(2) {
+            conn.recv_bytes()
+        } else {
+            let size = [0, 64, 300, 20_000, big.len()][rng.below(5) as usize];
+            match conn.recv_bytes_into(&mut big[..size]) {
+                Err(Error::BufferTooSmall { needed }) => {
+                    rx.too_small += 1;
+                    let n = needed as usize;
+                    conn.recv_bytes_into(&mut big[..n])
+                        .map(|n| big[..n].to_vec())
+                }
+                other => other.map(|n| big[..n].to_vec()),
+            }
+        };
+        if zero {
+            conn.set_recv_timeout(None);
+        }
+        let msg = match got {
+            Ok(msg) => msg,
+            Err(e) if e.is_resumable() => {
+                rx.pauses += 1;
+                return got_count;
+            }
+            Err(Error::Eof) if rx.report.is_some() => {
+                rx.eof = true;
+                return got_count;
+            }
+            Err(e) => panic!("receive of message {}: {e:?}", rx.seq),
+        };
+        got_count += 1;
+        if rx.report.is_some() {
+            panic!("a message after the child's report");
+        }
+        if msg.is_empty() {
+            rx.fillers += 1;
+        } else if msg.starts_with(&CONTROL) {
+            rx.report = Some(ChildStats::decode(&msg).expect("a well-formed report"));
+        } else {
+            tape.check(rx.key, rx.seq, &msg)
+                .unwrap_or_else(|e| panic!("{e}"));
+            rx.digest = digest(rx.digest, rx.seq, &msg);
+            rx.bytes += msg.len() as u64;
+            rx.seq += 1;
+        }
+    }
+    got_count
+}
+
+fn count_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
+/// Resident memory in KiB.
+fn vm_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// Forks a child over `inp` (and `out`, for two pipes); the parent's ends
+/// are in `mine`, which the child drops.
+fn spawn_child(
+    tape: &Tape,
+    mine: &mut [Option<Connection>],
+    inp: Connection,
+    out: Option<Connection>,
+    plan: ChildPlan,
+) -> Forked {
+    let mut theirs = Some((inp, out));
+    let child = faults::fork(|| {
+        mine.iter_mut().for_each(|c| drop(c.take()));
+        let (inp, out) = theirs.take().expect("child ends");
+        child(tape, inp, out, &plan)
+    });
+    drop(theirs);
+    child
+}
+
+#[test]
+fn soak() {
+    let _g = lock();
+    let seconds = env_u64("IPCWIRE_SOAK_SECONDS").unwrap_or(20);
+    let target = env_u64("IPCWIRE_SOAK_MESSAGES").unwrap_or(1_000_000);
+    let seed = env_u64("IPCWIRE_SOAK_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos() as u64
+    });
+    eprintln!("soak: seed {seed} (IPCWIRE_SOAK_SEED), at least {seconds} s and {target} messages");
+    let fds_at_start = count_fds();
+    count_signals(libc::SIGALRM);
+    let tape = Tape::new(seed);
+    let mut rng = Rng::new(seed);
+    let signals_at_start = delivered();
+    let storm = Storm::at_this_thread(
+        libc::SIGALRM,
+        Duration::from_micros(200),
+        Duration::from_secs(seconds * 4 + 600),
+    );
+
+    // The parent's ends; children drop every one of them.
+    let mut mine: Vec<Option<Connection>> = Vec::new();
+    let mut links = Vec::new();
+    let plan = |i: u64, long_timeout| ChildPlan {
+        rx_key: seed ^ (2 * i + 1),
+        tx_key: seed ^ (2 * i + 2),
+        seed: seed.wrapping_add(i * 7919),
+        long_timeout,
+    };
+    let keys = |i: u64| (seed ^ (2 * i + 1), seed ^ (2 * i + 2));
+
+    // 0: two pipes; the child's SIGPIPE has its default action, so its
+    // pipe sends go through the SIGPIPE guard.
+    {
+        let (to_r, to_w) = pipe(false).expect("pipe");
+        let (from_r, from_w) = pipe(false).expect("pipe");
+        mine.push(Some(to_w));
+        mine.push(Some(from_r));
+        let mut theirs = Some((to_r, from_w));
+        let p = plan(0, false);
+        let child = faults::fork(|| {
+            // SAFETY: restoring the default action of a signal.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            mine.iter_mut().for_each(|c| drop(c.take()));
+            let (inp, out) = theirs.take().expect("child ends");
+            child(&tape, inp, Some(out), &p)
+        });
+        drop(theirs);
+        links.push(("pipes", 0, 1, keys(0), child));
+    }
+    // 1: a socket pair; the child receives under a long timeout (poll path).
+    {
+        let (a, b) = pipe(true).expect("socketpair");
+        mine.push(Some(a));
+        let child = spawn_child(&tape, &mut mine, b, None, plan(1, true));
+        links.push(("socketpair", 2, 2, keys(1), child));
+    }
+    // 2 and 3: a Unix socket and TCP, through Listener and Client.
+    let unix_path = std::env::temp_dir().join(format!("ipcwire-soak-{}.sock", std::process::id()));
+    let addrs: [Address; 2] = [
+        Address::unix(unix_path.to_str().expect("utf-8 temp dir").as_bytes()).expect("unix path"),
+        "tcp:127.0.0.1:0".parse().expect("tcp"),
+    ];
+    for (k, addr) in addrs.iter().enumerate() {
+        let listener = Listener::bind(addr)
+            .expect("bind")
+            .authkey(KEY)
+            .handshake_timeout(PATIENCE);
+        let addr = *listener.local_addr();
+        let i = 2 + k as u64;
+        let p = plan(i, false);
+        let child = faults::fork(|| {
+            mine.iter_mut().for_each(|c| drop(c.take()));
+            let conn = match Client::new().authkey(KEY).timeout(PATIENCE).connect(&addr) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    complain(&format!("connect: {e:?}"));
+                    return 3;
+                }
+            };
+            child(&tape, conn, None, &p)
+        });
+        let (conn, _) = listener.accept().expect("accept");
+        mine.push(Some(conn));
+        let at = mine.len() - 1;
+        links.push((["unix", "tcp"][k], at, at, keys(i), child));
+    }
+    let mut conns: Vec<Connection> = mine.into_iter().map(|c| c.expect("parent end")).collect();
+    for conn in &conns {
+        conn.set_nonblocking(true).expect("set_nonblocking");
+    }
+    let mut links: Vec<Link> = links
+        .into_iter()
+        .map(|(name, out, inp, (to_child, from_child), child)| Link {
+            name,
+            out,
+            inp,
+            tx: Tx {
+                key: to_child,
+                ..Tx::default()
+            },
+            rx: Rx {
+                key: from_child,
+                ..Rx::default()
+            },
+            child,
+        })
+        .collect();
+
+    let start = Instant::now();
+    let hard_limit = Duration::from_secs(seconds * 4 + 60);
+    let mut big = vec![0; MAX_MSG + 64];
+    let mut last_progress = Instant::now();
+    let mut warm: Option<(usize, u64, Duration)> = None;
+    let mut iterations = 0u64;
+    let mut sleeps = 0u64;
+    loop {
+        iterations += 1;
+        let messages: u64 = links.iter().map(|l| l.tx.seq + l.rx.seq).sum();
+        let elapsed = start.elapsed();
+        if warm.is_none() && elapsed.as_secs_f64() >= seconds as f64 / 5.0 {
+            warm = Some((count_fds(), vm_rss_kib(), elapsed));
+        }
+        if elapsed >= Duration::from_secs(seconds) && messages >= target {
+            for link in &mut links {
+                link.tx.stopping = true;
+            }
+        }
+        assert!(
+            elapsed < hard_limit,
+            "only {messages} messages after {elapsed:?} (seed {seed})"
+        );
+        let mut progress = 0;
+        // Receive where wait() says a receive can start.
+        let open: Vec<usize> = (0..links.len()).filter(|&i| !links[i].rx.eof).collect();
+        if open.is_empty() && links.iter().all(|l| l.tx.stopped) {
+            break;
+        }
+        let ready = {
+            let list: Vec<&Connection> = open.iter().map(|&i| &conns[links[i].inp]).collect();
+            ipcwire::wait(&list, Some(Duration::ZERO)).expect("wait")
+        };
+        for &r in &ready {
+            let link = &mut links[open[r]];
+            progress += pump_in(
+                &mut conns[link.inp],
+                &mut link.rx,
+                &tape,
+                &mut rng,
+                &mut big,
+                512,
+            );
+        }
+        for link in &mut links {
+            progress += pump_out(&mut conns[link.out], &mut link.tx, &tape, &mut rng, 256);
+        }
+        if progress > 0 {
+            last_progress = Instant::now();
+            continue;
+        }
+        assert!(
+            last_progress.elapsed() < PATIENCE,
+            "stalled for {PATIENCE:?} (seed {seed})"
+        );
+        // Nothing moved: sleep until a descriptor is ready.
+        sleeps += 1;
+        let mut fds: Vec<PollFd<'_>> = Vec::new();
+        for link in &links {
+            let want_out = !link.tx.stopped;
+            if link.out == link.inp {
+                let mut ev = PollFlags::empty();
+                if !link.rx.eof {
+                    ev = ev | PollFlags::IN;
+                }
+                if want_out {
+                    ev = ev | PollFlags::OUT;
+                }
+                fds.push(PollFd::new(conns[link.inp].as_fd(), ev));
+            } else {
+                if !link.rx.eof {
+                    fds.push(PollFd::new(conns[link.inp].as_fd(), PollFlags::IN));
+                }
+                if want_out {
+                    fds.push(PollFd::new(conns[link.out].as_fd(), PollFlags::OUT));
+                }
+            }
+        }
+        sys::poll(&mut fds, Some(Duration::from_secs(1))).expect("poll");
+    }
+    let duration = start.elapsed();
+    let (fds_warm, rss_warm, warm_at) = warm.expect("warm-up point");
+    let fds_end = count_fds();
+    let rss_end = vm_rss_kib();
+    let signals = delivered() - signals_at_start;
+    let storm_sent = storm.stop();
+
+    // Every child stopped cleanly, and every stream agrees on both ends.
+    let mut lines = Vec::new();
+    let mut total_msgs = 0;
+    let mut total_bytes = 0;
+    let mut child_signals = 0;
+    let mut faults = 0;
+    for link in &mut links {
+        let status = link.child.wait();
+        assert_eq!(
+            status,
+            sys::ExitStatus::Exited(0),
+            "{} child (seed {seed})",
+            link.name
+        );
+        let r = link.rx.report.expect("report");
+        let name = link.name;
+        assert_eq!(
+            r.received, link.tx.seq,
+            "{name}: messages the child received"
+        );
+        assert_eq!(
+            r.digest_received, link.tx.digest,
+            "{name}: digest to the child"
+        );
+        assert_eq!(
+            r.fillers_received, link.tx.fillers,
+            "{name}: fillers to the child"
+        );
+        assert_eq!(r.sent, link.rx.seq, "{name}: messages from the child");
+        assert_eq!(
+            r.digest_sent, link.rx.digest,
+            "{name}: digest from the child"
+        );
+        assert_eq!(
+            r.fillers_sent, link.rx.fillers,
+            "{name}: fillers from the child"
+        );
+        let msgs = link.tx.seq + link.rx.seq;
+        let bytes = link.tx.bytes + link.rx.bytes;
+        let link_faults = link.tx.incomplete
+            + link.tx.fillers
+            + link.rx.too_small
+            + r.raw_frames
+            + r.timeouts
+            + r.too_small;
+        total_msgs += msgs;
+        total_bytes += bytes;
+        child_signals += r.signals;
+        faults += link_faults;
+        lines.push(format!(
+            "  {name}: {msgs} messages ({} out, {} back), {:.1} MiB, child signals {}, \
+             raw split frames {}, child timeouts {}, BufferTooSmall {}+{}, \
+             SendIncomplete {}, fillers {}+{}, EAGAIN/ETIMEDOUT {}+{}",
+            link.tx.seq,
+            link.rx.seq,
+            bytes as f64 / MIB as f64,
+            r.signals,
+            r.raw_frames,
+            r.timeouts,
+            link.rx.too_small,
+            r.too_small,
+            link.tx.incomplete,
+            link.tx.fillers,
+            link.rx.fillers,
+            link.tx.pauses,
+            link.rx.pauses,
+        ));
+    }
+    drop(conns);
+    drop(links);
+    let _ = std::fs::remove_file(&unix_path);
+    let fds_after = count_fds();
+    eprintln!(
+        "soak: {total_msgs} messages, {:.1} MiB, {:.1} s, signals {} (parent {signals}, \
+         children {child_signals}), faults injected {faults}, seed {seed}\n{}\n  \
+         parent: {iterations} loop turns, {sleeps} sleeps, {storm_sent} signals sent; \
+         fds {fds_warm} after warm-up ({warm_at:?}), {fds_end} at the end, \
+         {fds_at_start} before, {fds_after} after; VmRSS {rss_warm} KiB -> {rss_end} KiB",
+        total_bytes as f64 / MIB as f64,
+        duration.as_secs_f64(),
+        signals as u64 + child_signals,
+        lines.join("\n"),
+    );
+    assert!(
+        total_msgs >= target,
+        "{total_msgs} messages, fewer than {target}"
+    );
+    assert!(signals >= 1000, "only {signals} signals reached the parent");
+    assert!(
+        child_signals >= 1000,
+        "only {child_signals} signals reached the children"
+    );
+    assert_eq!(
+        fds_end, fds_warm,
+        "descriptors after warm-up and at the end"
+    );
+    assert_eq!(
+        fds_after, fds_at_start,
+        "descriptors before and after the soak"
+    );
+    assert!(
+        rss_end < rss_warm + 32 * 1024,
+        "resident memory grew from {rss_warm} KiB to {rss_end} KiB"
+    );
+}

@@ -64,6 +64,22 @@ pub fn count_signals(sig: libc::c_int) {
     }
 }
 
+/// A thread to send signals to (musl's `pthread_t` is a pointer, which is
+/// not `Send`).
+struct Thread(libc::pthread_t);
+
+// SAFETY: a pthread_t is only an id here, passed back to pthread_kill.
+unsafe impl Send for Thread {}
+
+impl Thread {
+    /// `pthread_kill`: whether the signal was sent.
+    fn kill(&self, sig: libc::c_int) -> bool {
+        // SAFETY: the thread outlives every call: `Storm` is created and
+        // dropped on it, and dropping joins the thread that calls this.
+        unsafe { libc::pthread_kill(self.0, sig) == 0 }
+    }
+}
+
 /// A thread that sends `sig` to one thread (the one that started it) every
 /// `interval`, for at most `limit`: a process-directed signal (`kill`,
 /// `setitimer`) could land on one of the harness's idle threads instead.
@@ -75,16 +91,14 @@ pub struct Storm {
 impl Storm {
     pub fn at_this_thread(sig: libc::c_int, interval: Duration, limit: Duration) -> Storm {
         // SAFETY: pthread_self cannot fail.
-        let target = unsafe { libc::pthread_self() };
+        let target = Thread(unsafe { libc::pthread_self() });
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             let end = Instant::now() + limit;
             let mut sent = 0;
             while !flag.load(Ordering::Relaxed) && Instant::now() < end {
-                // SAFETY: the target thread outlives this one: `Storm` is
-                // created and dropped on it, and dropping joins this thread.
-                if unsafe { libc::pthread_kill(target, sig) } == 0 {
+                if target.kill(sig) {
                     sent += 1;
                 }
                 std::thread::sleep(interval);

@@ -344,6 +344,37 @@ fn large_nonblocking_send_resumes_with_the_same_message() {
     }
 }
 
+/// A send or receive paused in non-blocking mode is finished by a blocking
+/// call once the connection is switched back.
+#[test]
+fn blocking_mode_finishes_what_non_blocking_mode_paused() {
+    let _g = lock();
+    for duplex in [false, true] {
+        let (mut r, mut w) = pipe(duplex).expect("pipe");
+        w.set_nonblocking(true).expect("set_nonblocking");
+        let big = numbered(7, 3 * MIB);
+        assert_eq!(w.send_bytes(&big), Err(AGAIN), "duplex={duplex}");
+        // The reader takes part of the frame without blocking, then pauses.
+        r.set_nonblocking(true).expect("set_nonblocking");
+        assert_eq!(r.recv_bytes(), Err(AGAIN));
+        // Both sides block from now on: the reader on a thread.
+        r.set_nonblocking(false).expect("set_nonblocking");
+        let reader = thread::spawn(move || {
+            r.set_recv_timeout(Some(PATIENCE));
+            let first = r.recv_bytes();
+            let second = r.recv_bytes();
+            (first, second)
+        });
+        w.set_nonblocking(false).expect("set_nonblocking");
+        assert_eq!(w.send_bytes(&numbered(8, 10)), Err(Error::SendIncomplete));
+        w.send_bytes(&big).expect("the rest of the frame");
+        w.send_bytes(&numbered(8, 10)).expect("the next message");
+        let (first, second) = reader.join().expect("reader");
+        check_numbered(&first.expect("first"), 7, 3 * MIB).unwrap();
+        check_numbered(&second.expect("second"), 8, 10).unwrap();
+    }
+}
+
 /// On a pipe, a small frame goes whole or not at all: an `EAGAIN` with
 /// nothing written leaves nothing pending, so the next message may differ.
 #[test]

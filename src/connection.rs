@@ -534,9 +534,11 @@ impl Connection {
     /// received, or the timeout passes; `None` waits without limit and
     /// `Some(Duration::ZERO)` only looks.
     ///
-    /// `true` means a receive will find data (or end of stream) without
-    /// waiting for the peer to start a message; it may still wait for the
-    /// rest of a message that is arriving.
+    /// `true` means a receive has something new to work on: bytes read
+    /// ahead into the connection, bytes (or end of stream) waiting in the
+    /// pipe or socket, or a failure to report. It may still wait for the
+    /// rest of a message that is arriving; a message paused part-way (by
+    /// `EAGAIN` or a timeout) makes it `true` only once more bytes come.
     ///
     /// # Errors
     /// [`Error::NotReadable`] on a write-only end; [`Error::Io`].
@@ -596,10 +598,12 @@ impl Connection {
 }
 
 impl Connection {
-    /// Whether a receive can start without reading: bytes are read ahead, a
-    /// message is part-way in, or receiving has failed for good.
+    /// Whether a receive has something to work on without reading: bytes
+    /// are read ahead, or receiving has failed for good. A message paused
+    /// part-way does not count: reporting it ready would wake an event
+    /// loop again and again with no new byte.
     pub(crate) fn has_buffered(&self) -> bool {
-        !self.ahead.filled().is_empty() || self.decoder.payload().is_some() || self.failed.is_some()
+        !self.ahead.filled().is_empty() || self.failed.is_some()
     }
 }
 

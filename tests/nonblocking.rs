@@ -600,11 +600,7 @@ fn epoll_drives_a_nonblocking_exchange_over_two_pipes() {
 /// brought several messages in. A message paused part-way must not make
 /// `poll` or `wait` say "ready" while no new byte has come: the loop would
 /// spin on `EAGAIN` instead of sleeping.
-///
-/// Fails today: `Connection::has_buffered` counts a message part-way in as
-/// buffered, so both say "ready" at once, again and again.
 #[test]
-#[ignore = "bug: poll/wait report a paused message as ready (Connection::has_buffered)"]
 fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
     let _g = lock();
     for duplex in [false, true] {

@@ -11,10 +11,11 @@ use crate::{Access, Connection, Error};
 /// that can, in order (empty after a timeout). `None` waits without limit;
 /// `Some(Duration::ZERO)` only looks.
 ///
-/// "Can be received from" is what [`Connection::poll`] means: a message
-/// (or part of one) is buffered or waiting, or the peer has closed, so a
-/// receive will not wait for the peer to begin. Connections with buffered
-/// bytes are ready at once, without waiting on the others.
+/// "Can be received from" is what [`Connection::poll`] means: bytes are
+/// read ahead inside the connection or waiting in its pipe or socket, or the
+/// peer has closed. Connections with bytes read ahead are ready at once,
+/// without waiting on the others; a message paused part-way counts only
+/// once more of it arrives.
 ///
 /// ```
 /// use std::time::Duration;

@@ -340,30 +340,10 @@ impl Connection {
                 .and_then(|n| buf.get_mut(..n))
                 .ok_or(Error::BufferTooSmall { needed: len })?;
             let n = out.len();
-            let got = conn.resume_into(out);
+            let got = resume_into(conn.recv_parts(), out);
             conn.take_payload(&mut SliceSink { out, got })?;
             Ok(n)
         })
-    }
-
-    /// Puts the payload bytes an interrupted receive took at the front of
-    /// `out`, and returns their count.
-    #[cfg(feature = "alloc")]
-    fn resume_into(&mut self, out: &mut [u8]) -> usize {
-        let taken = self.partial.len();
-        if let Some(front) = out.get_mut(..taken) {
-            front.copy_from_slice(&self.partial);
-        }
-        self.partial.clear();
-        taken
-    }
-
-    /// Without an allocator the bytes an interrupted receive took stay in
-    /// the caller's buffer, which must be the same one again.
-    #[cfg(not(feature = "alloc"))]
-    fn resume_into(&mut self, _out: &mut [u8]) -> usize {
-        let (len, left) = self.decoder.payload().unwrap_or((0, 0));
-        usize::try_from(len - left).unwrap_or(0)
     }
 
     /// `recv_bytes()`: receives the next message into a new `Vec`.
@@ -476,15 +456,7 @@ impl Connection {
 
     /// Under a deadline, waits for data until then; `ETIMEDOUT` after it.
     fn wait_for_data(&self) -> Result<(), Error> {
-        let Some(deadline) = self.deadline else {
-            return Ok(());
-        };
-        let left = deadline.saturating_sub(sys::monotonic_now()?);
-        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::IN)];
-        if sys::poll(&mut fds, Some(left))? == 0 {
-            return Err(Error::Io(Errno::TIMEDOUT));
-        }
-        Ok(())
+        wait_for_data(self.fd.as_fd(), self.deadline)
     }
 
     /// Moves the current payload into `sink`. A pause (`EAGAIN`, timeout)
@@ -605,6 +577,39 @@ impl Connection {
     pub(crate) fn has_buffered(&self) -> bool {
         !self.ahead.filled().is_empty() || self.failed.is_some()
     }
+}
+
+/// Under a deadline (on the monotonic clock), waits for `fd` to have data
+/// until then; `ETIMEDOUT` after it. Without one, returns at once.
+pub(crate) fn wait_for_data(fd: BorrowedFd<'_>, deadline: Option<Duration>) -> Result<(), Error> {
+    let Some(deadline) = deadline else {
+        return Ok(());
+    };
+    let left = deadline.saturating_sub(sys::monotonic_now()?);
+    if sys::poll(&mut [PollFd::new(fd, PollFlags::IN)], Some(left))? == 0 {
+        return Err(Error::Io(Errno::TIMEDOUT));
+    }
+    Ok(())
+}
+
+/// Puts the payload bytes an interrupted receive took at the front of
+/// `out`, and returns their count.
+#[cfg(feature = "alloc")]
+pub(crate) fn resume_into(p: RecvParts<'_>, out: &mut [u8]) -> usize {
+    let taken = p.partial.len();
+    if let Some(front) = out.get_mut(..taken) {
+        front.copy_from_slice(p.partial);
+    }
+    p.partial.clear();
+    taken
+}
+
+/// Without an allocator the bytes an interrupted receive took stay in the
+/// caller's buffer, which must be the same one again.
+#[cfg(not(feature = "alloc"))]
+pub(crate) fn resume_into(p: RecvParts<'_>, _out: &mut [u8]) -> usize {
+    let (len, left) = p.decoder.payload().unwrap_or((0, 0));
+    usize::try_from(len - left).unwrap_or(0)
 }
 
 /// A write that took nothing would repeat forever; report it instead.

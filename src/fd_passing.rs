@@ -11,9 +11,9 @@
 
 use core::time::Duration;
 
-use crate::connection::RecvParts;
+use crate::connection::{resume_into, wait_for_data};
 use crate::frame::{Decoded, Header};
-use crate::sys::{self, BorrowedFd, Errno, IoSlice, IoSliceMut, OwnedFd, PollFd, PollFlags};
+use crate::sys::{self, BorrowedFd, Errno, IoSlice, IoSliceMut, OwnedFd};
 use crate::sys::{ReceivedFds, MAX_FDS};
 use crate::{Access, Connection, Error};
 
@@ -49,18 +49,6 @@ impl Reads<'_> {
         }
         Ok(got.len)
     }
-}
-
-/// Under a deadline, waits for data until then; `ETIMEDOUT` after it.
-fn wait_for_data(fd: BorrowedFd<'_>, deadline: Option<Duration>) -> Result<(), Error> {
-    let Some(deadline) = deadline else {
-        return Ok(());
-    };
-    let left = deadline.saturating_sub(sys::monotonic_now()?);
-    if sys::poll(&mut [PollFd::new(fd, PollFlags::IN)], Some(left))? == 0 {
-        return Err(Error::Io(Errno::TIMEDOUT));
-    }
-    Ok(())
 }
 
 /// Refuses to send descriptors where the kernel would drop them unsaid.
@@ -514,26 +502,6 @@ impl Connection {
         wait_for_data(p.fd, deadline)?;
         Ok(sys::read(p.fd, byte)?)
     }
-}
-
-/// Puts the payload bytes an interrupted receive took at the front of
-/// `out`, and returns their count.
-#[cfg(feature = "alloc")]
-fn resume_into(p: RecvParts<'_>, out: &mut [u8]) -> usize {
-    let taken = p.partial.len();
-    if let Some(front) = out.get_mut(..taken) {
-        front.copy_from_slice(p.partial);
-    }
-    p.partial.clear();
-    taken
-}
-
-/// Without an allocator the bytes an interrupted receive took stay in the
-/// caller's buffer, which must be the same one again.
-#[cfg(not(feature = "alloc"))]
-fn resume_into(p: RecvParts<'_>, _out: &mut [u8]) -> usize {
-    let (len, left) = p.decoder.payload().unwrap_or((0, 0));
-    usize::try_from(len - left).unwrap_or(0)
 }
 
 /// Where an exact receive puts the payload.

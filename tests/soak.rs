@@ -516,6 +516,54 @@ fn pump_in(
     got_count
 }
 
+/// Gives a socket fixed 4 MiB buffers. Over loopback TCP's 64 KiB segments,
+/// buffers that autotuning (or memory pressure) leaves near one segment make
+/// the receiver advertise a zero window it does not reopen until the
+/// sender's persist timer probes, with exponential backoff: both directions
+/// of the link then stall in the kernel for tens of seconds, and the stall
+/// check cannot tell that from a hang in ipcwire.
+fn roomy_socket_buffers(conn: &Connection) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 4 << 20;
+    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: `size` is a live c_int and its length is passed with it.
+        let set = unsafe {
+            libc::setsockopt(
+                conn.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(set, 0, "setsockopt");
+    }
+}
+
+/// One link's state when nothing has moved for too long: what the parent
+/// was doing with it, and where the kernel has its child waiting.
+fn stall_report(link: &Link) -> String {
+    let pid = link.child.pid().raw();
+    let proc_file =
+        |name: &str| std::fs::read_to_string(format!("/proc/{pid}/{name}")).unwrap_or_default();
+    let state = proc_file("stat");
+    let state = state.rsplit_once(") ").map_or("?", |(_, rest)| &rest[..1]);
+    format!(
+        "  {}: tx seq {} pending {:?} owed {} stopping {} stopped {}; rx seq {} report {} eof {}; \
+         child {pid} state {state} waiting in {:?}",
+        link.name,
+        link.tx.seq,
+        link.tx.pending.as_ref().map(Vec::len),
+        link.tx.filler_owed,
+        link.tx.stopping,
+        link.tx.stopped,
+        link.rx.seq,
+        link.rx.report.is_some(),
+        link.rx.eof,
+        proc_file("wchan"),
+    )
+}
+
 fn count_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
@@ -634,9 +682,11 @@ fn soak() {
                     return 3;
                 }
             };
+            roomy_socket_buffers(&conn);
             child(&tape, conn, None, &p)
         });
         let (conn, _) = listener.accept().expect("accept");
+        roomy_socket_buffers(&conn);
         mine.push(Some(conn));
         let at = mine.len() - 1;
         links.push((["unix", "tcp"][k], at, at, keys(i), child));
@@ -714,10 +764,22 @@ fn soak() {
             last_progress = Instant::now();
             continue;
         }
-        assert!(
-            last_progress.elapsed() < PATIENCE,
-            "stalled for {PATIENCE:?} (seed {seed})"
-        );
+        if last_progress.elapsed() >= PATIENCE {
+            let sockets = std::process::Command::new("ss")
+                .args(["-tnoim"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            eprintln!("{sockets}");
+            panic!(
+                "stalled for {PATIENCE:?} (seed {seed}):\n{}",
+                links
+                    .iter()
+                    .map(stall_report)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
         // Nothing moved: sleep until a descriptor is ready.
         sleeps += 1;
         let mut fds: Vec<PollFd<'_>> = Vec::new();

@@ -15,13 +15,13 @@
 //! [`LIMIT`] by a watchdog, and whenever its [`Peer`] guard is dropped.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,14 +29,13 @@ use ipcwire::handshake::AuthError;
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{Access, Address, Client, Connection, Error, Listener, ReceivedFds};
 
+#[path = "common/python.rs"]
+mod python;
+use python::{interpreters_or_skip, lock, versions, Peer, Python, LIMIT, QUICK};
+
 /// The Python peer script.
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/peer.py");
 
-/// How long any Python process may live before it is killed.
-const LIMIT: Duration = Duration::from_secs(30);
-/// "Within a few seconds": the bound on failing handshakes and on Python
-/// exiting after one.
-const QUICK: Duration = Duration::from_secs(5);
 /// The timeout given to the Rust side when only it has a key.
 const ONE_SIDED_TIMEOUT: Duration = Duration::from_secs(2);
 /// Slack allowed on top of [`ONE_SIDED_TIMEOUT`] on a loaded machine.
@@ -46,376 +45,6 @@ const PARALLEL: usize = 4;
 
 /// The message sizes exchanged in every successful pairing.
 const SIZES: [usize; 6] = [0, 1, 16384, 16385, 1 << 20, 4 << 20];
-
-// ---------------------------------------------------------------------------
-// Interpreters
-
-/// A Python interpreter and the version it reports.
-#[derive(Clone, Debug)]
-struct Python {
-    exe: PathBuf,
-    version: String,
-}
-
-impl Python {
-    /// The leading numeric parts of the version: `3.13.0rc1` -> `[3, 13, 0]`.
-    fn version_key(&self) -> Vec<u32> {
-        self.version
-            .split('.')
-            .map(|part| {
-                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().unwrap_or(0)
-            })
-            .collect()
-    }
-
-    fn at_least(&self, major: u32, minor: u32) -> bool {
-        let key = self.version_key();
-        (
-            key.first().copied().unwrap_or(0),
-            key.get(1).copied().unwrap_or(0),
-        ) >= (major, minor)
-    }
-
-    /// `python -I -u peer.py`, with stdin closed (callers may replace it).
-    fn peer(&self) -> Command {
-        let mut cmd = Command::new(&self.exe);
-        cmd.args(["-I", "-u", PEER]).stdin(Stdio::null());
-        cmd
-    }
-}
-
-/// Runs `cmd` to completion within `limit`; its stdout if it succeeded.
-fn output_within(cmd: Command, limit: Duration) -> Option<String> {
-    let mut peer = Peer::spawn(cmd).ok()?;
-    peer.finish(limit);
-    match peer.status {
-        Some(status) if status.success() && !peer.killed() => Some(peer.stdout.join("\n")),
-        _ => None,
-    }
-}
-
-/// Asks the interpreter `cmd` for its version and real executable.
-fn probe(cmd: &Path) -> Option<Python> {
-    let mut probe = Command::new(cmd);
-    probe.args([
-        "-c",
-        "import sys; print(sys.version.split()[0]); print(sys.executable)",
-    ]);
-    let out = output_within(probe, LIMIT)?;
-    let mut lines = out.lines().map(str::trim);
-    let version = lines.next().filter(|v| !v.is_empty())?.to_owned();
-    // A pyenv shim on PATH execs the real interpreter: use that directly.
-    let exe = lines
-        .next()
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| cmd.to_path_buf());
-    Some(Python { exe, version })
-}
-
-/// `python3` on PATH plus every pyenv version but 2.x, deduplicated by the
-/// version each reports, sorted by version. Found once per test process.
-fn interpreters() -> &'static [Python] {
-    static FOUND: OnceLock<Vec<Python>> = OnceLock::new();
-    FOUND.get_or_init(|| {
-        let mut candidates = vec![PathBuf::from("python3")];
-        let mut versions = Command::new("pyenv");
-        versions.args(["versions", "--bare"]);
-        for version in output_within(versions, LIMIT).unwrap_or_default().lines() {
-            let version = version.trim();
-            if version.is_empty() || version.starts_with("2.") || version == "2" {
-                continue;
-            }
-            let mut prefix = Command::new("pyenv");
-            prefix.args(["prefix", version]);
-            if let Some(prefix) = output_within(prefix, LIMIT) {
-                candidates.push(Path::new(prefix.trim()).join("bin").join("python3"));
-            }
-        }
-        let mut found: Vec<Python> = Vec::new();
-        for candidate in candidates {
-            let Some(python) = probe(&candidate) else {
-                continue;
-            };
-            if python.version.starts_with("2.") || found.iter().any(|f| f.version == python.version)
-            {
-                continue;
-            }
-            found.push(python);
-        }
-        found.sort_by_key(Python::version_key);
-        let list: Vec<String> = found
-            .iter()
-            .map(|p| format!("{} ({})", p.version, p.exe.display()))
-            .collect();
-        let line = format!(
-            "interop: {} Python interpreters: {}",
-            found.len(),
-            list.join(", ")
-        );
-        eprintln!("{line}");
-        println!("{line}");
-        found
-    })
-}
-
-/// The interpreters, or `None` after printing why the test is skipped
-/// (a failure when `CI` is set).
-fn interpreters_or_skip(test: &str) -> Option<&'static [Python]> {
-    let found = interpreters();
-    if !found.is_empty() {
-        return Some(found);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: no Python 3 interpreter found (python3 on PATH or pyenv), and CI is set"
-    );
-    eprintln!("SKIPPED: no Python found ({test})");
-    println!("SKIPPED: no Python found ({test})");
-    None
-}
-
-fn versions(pythons: &[Python]) -> String {
-    let list: Vec<&str> = pythons.iter().map(|p| p.version.as_str()).collect();
-    list.join(", ")
-}
-
-// ---------------------------------------------------------------------------
-// Python processes
-
-/// A running Python process with its output collected on threads, killed
-/// by a watchdog after [`LIMIT`], and killed and reaped when dropped.
-struct Peer {
-    child: Arc<Mutex<Child>>,
-    stop: Arc<AtomicBool>,
-    killed: Arc<AtomicBool>,
-    watchdog: Option<thread::JoinHandle<()>>,
-    lines: mpsc::Receiver<String>,
-    stdout_thread: Option<thread::JoinHandle<()>>,
-    stderr_thread: Option<thread::JoinHandle<String>>,
-    /// Stdout lines read so far.
-    stdout: Vec<String>,
-    stderr: String,
-    status: Option<ExitStatus>,
-    /// Whether it exited without being killed.
-    by_itself: bool,
-}
-
-impl Peer {
-    /// Spawns `cmd` (consumed, so the parent's copies of descriptors given
-    /// as the child's stdio are closed at once).
-    fn spawn(mut cmd: Command) -> Result<Peer, String> {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| format!("spawning {cmd:?}: {e}"))?;
-        drop(cmd);
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let child = Arc::new(Mutex::new(child));
-        let (tx, lines) = mpsc::channel();
-        let stdout_thread = thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr_thread = thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = stderr.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        });
-        let stop = Arc::new(AtomicBool::new(false));
-        let killed = Arc::new(AtomicBool::new(false));
-        let watchdog = {
-            let (child, stop, killed) = (child.clone(), stop.clone(), killed.clone());
-            let deadline = Instant::now() + LIMIT;
-            thread::spawn(move || loop {
-                thread::sleep(Duration::from_millis(50));
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                let mut child = lock(&child);
-                if !matches!(child.try_wait(), Ok(None)) {
-                    return;
-                }
-                if Instant::now() >= deadline {
-                    killed.store(true, Ordering::Relaxed);
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
-            })
-        };
-        Ok(Peer {
-            child,
-            stop,
-            killed,
-            watchdog: Some(watchdog),
-            lines,
-            stdout_thread: Some(stdout_thread),
-            stderr_thread: Some(stderr_thread),
-            stdout: Vec::new(),
-            stderr: String::new(),
-            status: None,
-            by_itself: false,
-        })
-    }
-
-    fn killed(&self) -> bool {
-        self.killed.load(Ordering::Relaxed)
-    }
-
-    /// The next stdout line, waiting at most `limit`.
-    fn next_line(&mut self, limit: Duration) -> Result<String, String> {
-        match self.lines.recv_timeout(limit) {
-            Ok(line) => {
-                self.stdout.push(line.clone());
-                Ok(line)
-            }
-            Err(_) => Err(format!("no line from Python within {limit:?}")),
-        }
-    }
-
-    /// The exit status, if the process has exited.
-    fn exited(&self) -> Option<ExitStatus> {
-        lock(&self.child).try_wait().ok().flatten()
-    }
-
-    /// Waits up to `limit` for the process to exit, kills it if it has not,
-    /// then collects all its output. Returns whether it exited by itself.
-    fn finish(&mut self, limit: Duration) -> bool {
-        if self.status.is_some() {
-            return self.by_itself;
-        }
-        let deadline = Instant::now() + limit;
-        let mut by_itself = true;
-        let status = loop {
-            if let Some(status) = self.exited() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                by_itself = false;
-                let mut child = lock(&self.child);
-                let _ = child.kill();
-                match child.wait() {
-                    Ok(status) => break status,
-                    Err(_) => return false,
-                }
-            }
-            thread::sleep(Duration::from_millis(5));
-        };
-        self.status = Some(status);
-        self.by_itself = by_itself && !self.killed();
-        if let Some(t) = self.stdout_thread.take() {
-            let _ = t.join();
-        }
-        self.stdout.extend(self.lines.try_iter());
-        if let Some(t) = self.stderr_thread.take() {
-            self.stderr = t.join().unwrap_or_default();
-        }
-        self.by_itself
-    }
-
-    /// What the process said and how it ended, for an error message.
-    fn report(&self) -> String {
-        let status = match self.status {
-            Some(s) if self.killed() => format!("{s} (killed by the watchdog after {LIMIT:?})"),
-            Some(s) if !self.by_itself => format!("{s} (killed by the test)"),
-            Some(s) => s.to_string(),
-            None => "still running".to_owned(),
-        };
-        let stderr = self.stderr.trim();
-        let tail: String = if stderr.len() > 1200 {
-            let start = stderr.ceil_char_boundary_compat(stderr.len() - 1200);
-            format!("...{}", &stderr[start..])
-        } else {
-            stderr.to_owned()
-        };
-        format!(
-            "\n      Python: {status}; stdout {:?}; stderr: {tail:?}",
-            self.stdout
-        )
-    }
-
-    /// `msg` plus Python's side of the story (after letting it exit).
-    fn fail(&mut self, msg: impl std::fmt::Display) -> String {
-        self.finish(Duration::from_secs(2));
-        format!("{msg}{}", self.report())
-    }
-
-    /// Requires the process to exit with `code` within `limit`, having
-    /// printed no `MISMATCH` or `TIMEOUT` line.
-    fn expect_exit(&mut self, limit: Duration, code: i32) -> Result<(), String> {
-        let by_itself = self.finish(limit);
-        let bad_line = self
-            .stdout
-            .iter()
-            .any(|l| l.starts_with("MISMATCH") || l.starts_with("TIMEOUT"));
-        if !by_itself {
-            return Err(format!(
-                "Python did not exit within {limit:?}{}",
-                self.report()
-            ));
-        }
-        if self.status.and_then(|s| s.code()) != Some(code) || bad_line {
-            return Err(format!(
-                "expected Python to exit with {code}{}",
-                self.report()
-            ));
-        }
-        Ok(())
-    }
-
-    /// Requires Python to report `AUTHFAIL` and exit 3 within [`QUICK`].
-    fn expect_auth_fail(&mut self) -> Result<(), String> {
-        self.expect_exit(QUICK, 3)?;
-        if self.stdout.iter().any(|l| l == "AUTHFAIL") {
-            Ok(())
-        } else {
-            Err(format!("Python exited 3 without AUTHFAIL{}", self.report()))
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        {
-            let mut child = lock(&self.child);
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if let Some(t) = self.watchdog.take() {
-            let _ = t.join();
-        }
-        if let Some(t) = self.stdout_thread.take() {
-            let _ = t.join();
-        }
-        if let Some(t) = self.stderr_thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `str::ceil_char_boundary` is unstable; the same for a byte index.
-trait CharBoundary {
-    fn ceil_char_boundary_compat(&self, i: usize) -> usize;
-}
-
-impl CharBoundary for str {
-    fn ceil_char_boundary_compat(&self, mut i: usize) -> usize {
-        while i < self.len() && !self.is_char_boundary(i) {
-            i += 1;
-        }
-        i
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Addresses
@@ -718,7 +347,7 @@ fn rust_listener(python: &Python, family: Family, keys: Keys) -> Result<(), Stri
     if !family.matches(&local) || local == Address::Tcp("127.0.0.1:0".parse().unwrap()) {
         return Err(format!("local_addr() is {local} after binding {addr}"));
     }
-    let mut cmd = python.peer();
+    let mut cmd = python.script(PEER);
     cmd.args([
         "client",
         family.name(),
@@ -789,7 +418,7 @@ fn rust_listener(python: &Python, family: Family, keys: Keys) -> Result<(), Stri
 /// A Python `Listener` and a Rust `Client`.
 fn rust_client(python: &Python, family: Family, keys: Keys) -> Result<(), String> {
     let (addr, _path) = family.fresh();
-    let mut cmd = python.peer();
+    let mut cmd = python.script(PEER);
     cmd.args(["server", family.name(), &addr, keys.python()]);
     if keys != Keys::RustOnly {
         cmd.args(size_args());
@@ -864,7 +493,7 @@ fn rust_client(python: &Python, family: Family, keys: Keys) -> Result<(), String
 /// stdin; returns the process and the other end.
 fn spawn_pipe_peer(python: &Python, args: &[String]) -> Result<(Peer, sys::OwnedFd), String> {
     let (ours, theirs) = sys::socketpair().map_err(|e| format!("socketpair: {e:?}"))?;
-    let mut cmd = python.peer();
+    let mut cmd = python.script(PEER);
     cmd.args(["pipe", "0"])
         .args(args)
         .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
@@ -1261,7 +890,7 @@ fn pipe_fds() -> Result<(sys::OwnedFd, sys::OwnedFd), String> {
 /// descriptors than ipcwire takes, bare and with a frame.
 fn python_fds(python: &Python) -> Result<(), String> {
     let (ours, theirs) = sys::socketpair().map_err(|e| format!("socketpair: {e:?}"))?;
-    let mut cmd = python.peer();
+    let mut cmd = python.script(PEER);
     cmd.args(["fds", "0"])
         .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
     let mut peer = Peer::spawn(cmd)?;
@@ -1359,7 +988,7 @@ fn python_handle_client(python: &Python) -> Result<(), String> {
     let listener = Listener::bind(&addr)
         .map_err(|e| format!("bind: {e:?}"))?
         .authkey(b"handles");
-    let mut cmd = python.peer();
+    let mut cmd = python.script(PEER);
     cmd.args(["handle-client", &path.text(), "handles"]);
     let mut peer = Peer::spawn(cmd)?;
     wait_for_client(&listener, &mut peer)?;
@@ -1383,7 +1012,7 @@ fn python_handle_client(python: &Python) -> Result<(), String> {
 /// the Python `Listener` receives it with `recv_handle`.
 fn python_handle_server(python: &Python) -> Result<(), String> {
     let path = TempPath::new();
-    let mut cmd = python.peer();
+    let mut cmd = python.script(PEER);
     cmd.args(["handle-server", &path.text(), "handles"]);
     let mut peer = Peer::spawn(cmd)?;
     peer.next_line(LIMIT).map_err(|e| peer.fail(e))?;

@@ -1,0 +1,385 @@
+//! Real CPython interpreters for interop tests: finding every one installed
+//! (`python3` on `PATH`, every `pyenv` version but 2.x), and running one as
+//! a [`Peer`] that is killed and reaped on every path.
+#![allow(dead_code)] // each test file uses a part
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any Python process may live before it is killed.
+pub const LIMIT: Duration = Duration::from_secs(30);
+/// "Within a few seconds": the bound on failing handshakes and on Python
+/// exiting after one.
+pub const QUICK: Duration = Duration::from_secs(5);
+
+/// A Python interpreter and the version it reports.
+#[derive(Clone, Debug)]
+pub struct Python {
+    pub exe: PathBuf,
+    pub version: String,
+}
+
+impl Python {
+    /// The leading numeric parts of the version: `3.13.0rc1` -> `[3, 13, 0]`.
+    pub fn version_key(&self) -> Vec<u32> {
+        self.version
+            .split('.')
+            .map(|part| {
+                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().unwrap_or(0)
+            })
+            .collect()
+    }
+
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        let key = self.version_key();
+        (
+            key.first().copied().unwrap_or(0),
+            key.get(1).copied().unwrap_or(0),
+        ) >= (major, minor)
+    }
+
+    /// `python -I -u script`, with stdin closed (callers may replace it).
+    pub fn script(&self, script: &str) -> Command {
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["-I", "-u", script]).stdin(Stdio::null());
+        cmd
+    }
+}
+
+/// Runs `cmd` to completion within `limit`; its stdout if it succeeded.
+pub fn output_within(cmd: Command, limit: Duration) -> Option<String> {
+    let mut peer = Peer::spawn(cmd).ok()?;
+    peer.finish(limit);
+    match peer.status {
+        Some(status) if status.success() && !peer.killed() => Some(peer.stdout.join("\n")),
+        _ => None,
+    }
+}
+
+/// Asks the interpreter `cmd` for its version and real executable.
+pub fn probe(cmd: &Path) -> Option<Python> {
+    let mut probe = Command::new(cmd);
+    probe.args([
+        "-c",
+        "import sys; print(sys.version.split()[0]); print(sys.executable)",
+    ]);
+    let out = output_within(probe, LIMIT)?;
+    let mut lines = out.lines().map(str::trim);
+    let version = lines.next().filter(|v| !v.is_empty())?.to_owned();
+    // A pyenv shim on PATH execs the real interpreter: use that directly.
+    let exe = lines
+        .next()
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| cmd.to_path_buf());
+    Some(Python { exe, version })
+}
+
+/// `python3` on PATH plus every pyenv version but 2.x, deduplicated by the
+/// version each reports, sorted by version. Found once per test process.
+pub fn interpreters() -> &'static [Python] {
+    static FOUND: OnceLock<Vec<Python>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let mut candidates = vec![PathBuf::from("python3")];
+        let mut versions = Command::new("pyenv");
+        versions.args(["versions", "--bare"]);
+        for version in output_within(versions, LIMIT).unwrap_or_default().lines() {
+            let version = version.trim();
+            if version.is_empty() || version.starts_with("2.") || version == "2" {
+                continue;
+            }
+            let mut prefix = Command::new("pyenv");
+            prefix.args(["prefix", version]);
+            if let Some(prefix) = output_within(prefix, LIMIT) {
+                candidates.push(Path::new(prefix.trim()).join("bin").join("python3"));
+            }
+        }
+        let mut found: Vec<Python> = Vec::new();
+        for candidate in candidates {
+            let Some(python) = probe(&candidate) else {
+                continue;
+            };
+            if python.version.starts_with("2.") || found.iter().any(|f| f.version == python.version)
+            {
+                continue;
+            }
+            found.push(python);
+        }
+        found.sort_by_key(Python::version_key);
+        let list: Vec<String> = found
+            .iter()
+            .map(|p| format!("{} ({})", p.version, p.exe.display()))
+            .collect();
+        let line = format!(
+            "interop: {} Python interpreters: {}",
+            found.len(),
+            list.join(", ")
+        );
+        eprintln!("{line}");
+        println!("{line}");
+        found
+    })
+}
+
+/// The interpreters, or `None` after printing why the test is skipped
+/// (a failure when `CI` is set).
+pub fn interpreters_or_skip(test: &str) -> Option<&'static [Python]> {
+    let found = interpreters();
+    if !found.is_empty() {
+        return Some(found);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: no Python 3 interpreter found (python3 on PATH or pyenv), and CI is set"
+    );
+    eprintln!("SKIPPED: no Python found ({test})");
+    println!("SKIPPED: no Python found ({test})");
+    None
+}
+
+pub fn versions(pythons: &[Python]) -> String {
+    let list: Vec<&str> = pythons.iter().map(|p| p.version.as_str()).collect();
+    list.join(", ")
+}
+
+// ---------------------------------------------------------------------------
+// Python processes
+
+/// A running Python process with its output collected on threads, killed
+/// by a watchdog after [`LIMIT`], and killed and reaped when dropped.
+pub struct Peer {
+    pub child: Arc<Mutex<Child>>,
+    pub stop: Arc<AtomicBool>,
+    pub killed: Arc<AtomicBool>,
+    pub watchdog: Option<thread::JoinHandle<()>>,
+    pub lines: mpsc::Receiver<String>,
+    pub stdout_thread: Option<thread::JoinHandle<()>>,
+    pub stderr_thread: Option<thread::JoinHandle<String>>,
+    /// Stdout lines read so far.
+    pub stdout: Vec<String>,
+    pub stderr: String,
+    pub status: Option<ExitStatus>,
+    /// Whether it exited without being killed.
+    pub by_itself: bool,
+}
+
+impl Peer {
+    /// Spawns `cmd` (consumed, so the parent's copies of descriptors given
+    /// as the child's stdio are closed at once).
+    pub fn spawn(mut cmd: Command) -> Result<Peer, String> {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| format!("spawning {cmd:?}: {e}"))?;
+        drop(cmd);
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let child = Arc::new(Mutex::new(child));
+        let (tx, lines) = mpsc::channel();
+        let stdout_thread = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr_thread = thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = stderr.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let killed = Arc::new(AtomicBool::new(false));
+        let watchdog = {
+            let (child, stop, killed) = (child.clone(), stop.clone(), killed.clone());
+            let deadline = Instant::now() + LIMIT;
+            thread::spawn(move || loop {
+                thread::sleep(Duration::from_millis(50));
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let mut child = lock(&child);
+                if !matches!(child.try_wait(), Ok(None)) {
+                    return;
+                }
+                if Instant::now() >= deadline {
+                    killed.store(true, Ordering::Relaxed);
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
+            })
+        };
+        Ok(Peer {
+            child,
+            stop,
+            killed,
+            watchdog: Some(watchdog),
+            lines,
+            stdout_thread: Some(stdout_thread),
+            stderr_thread: Some(stderr_thread),
+            stdout: Vec::new(),
+            stderr: String::new(),
+            status: None,
+            by_itself: false,
+        })
+    }
+
+    pub fn killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    /// The next stdout line, waiting at most `limit`.
+    pub fn next_line(&mut self, limit: Duration) -> Result<String, String> {
+        match self.lines.recv_timeout(limit) {
+            Ok(line) => {
+                self.stdout.push(line.clone());
+                Ok(line)
+            }
+            Err(_) => Err(format!("no line from Python within {limit:?}")),
+        }
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn exited(&self) -> Option<ExitStatus> {
+        lock(&self.child).try_wait().ok().flatten()
+    }
+
+    /// Waits up to `limit` for the process to exit, kills it if it has not,
+    /// then collects all its output. Returns whether it exited by itself.
+    pub fn finish(&mut self, limit: Duration) -> bool {
+        if self.status.is_some() {
+            return self.by_itself;
+        }
+        let deadline = Instant::now() + limit;
+        let mut by_itself = true;
+        let status = loop {
+            if let Some(status) = self.exited() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                by_itself = false;
+                let mut child = lock(&self.child);
+                let _ = child.kill();
+                match child.wait() {
+                    Ok(status) => break status,
+                    Err(_) => return false,
+                }
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        self.status = Some(status);
+        self.by_itself = by_itself && !self.killed();
+        if let Some(t) = self.stdout_thread.take() {
+            let _ = t.join();
+        }
+        self.stdout.extend(self.lines.try_iter());
+        if let Some(t) = self.stderr_thread.take() {
+            self.stderr = t.join().unwrap_or_default();
+        }
+        self.by_itself
+    }
+
+    /// What the process said and how it ended, for an error message.
+    pub fn report(&self) -> String {
+        let status = match self.status {
+            Some(s) if self.killed() => format!("{s} (killed by the watchdog after {LIMIT:?})"),
+            Some(s) if !self.by_itself => format!("{s} (killed by the test)"),
+            Some(s) => s.to_string(),
+            None => "still running".to_owned(),
+        };
+        let stderr = self.stderr.trim();
+        let tail: String = if stderr.len() > 1200 {
+            let start = stderr.ceil_char_boundary_compat(stderr.len() - 1200);
+            format!("...{}", &stderr[start..])
+        } else {
+            stderr.to_owned()
+        };
+        format!(
+            "\n      Python: {status}; stdout {:?}; stderr: {tail:?}",
+            self.stdout
+        )
+    }
+
+    /// `msg` plus Python's side of the story (after letting it exit).
+    pub fn fail(&mut self, msg: impl std::fmt::Display) -> String {
+        self.finish(Duration::from_secs(2));
+        format!("{msg}{}", self.report())
+    }
+
+    /// Requires the process to exit with `code` within `limit`, having
+    /// printed no `MISMATCH` or `TIMEOUT` line.
+    pub fn expect_exit(&mut self, limit: Duration, code: i32) -> Result<(), String> {
+        let by_itself = self.finish(limit);
+        let bad_line = self
+            .stdout
+            .iter()
+            .any(|l| l.starts_with("MISMATCH") || l.starts_with("TIMEOUT"));
+        if !by_itself {
+            return Err(format!(
+                "Python did not exit within {limit:?}{}",
+                self.report()
+            ));
+        }
+        if self.status.and_then(|s| s.code()) != Some(code) || bad_line {
+            return Err(format!(
+                "expected Python to exit with {code}{}",
+                self.report()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Requires Python to report `AUTHFAIL` and exit 3 within [`QUICK`].
+    pub fn expect_auth_fail(&mut self) -> Result<(), String> {
+        self.expect_exit(QUICK, 3)?;
+        if self.stdout.iter().any(|l| l == "AUTHFAIL") {
+            Ok(())
+        } else {
+            Err(format!("Python exited 3 without AUTHFAIL{}", self.report()))
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        {
+            let mut child = lock(&self.child);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(t) = self.watchdog.take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.stdout_thread.take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.stderr_thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `str::ceil_char_boundary` is unstable; the same for a byte index.
+pub trait CharBoundary {
+    fn ceil_char_boundary_compat(&self, i: usize) -> usize;
+}
+
+impl CharBoundary for str {
+    fn ceil_char_boundary_compat(&self, mut i: usize) -> usize {
+        while i < self.len() && !self.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    }
+}

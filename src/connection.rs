@@ -3,6 +3,8 @@
 use core::time::Duration;
 
 use crate::frame::{Decoded, Decoder, Header, MAX_HEADER_LEN};
+#[cfg(feature = "pickle")]
+use crate::pickle;
 use crate::read_ahead::ReadAhead;
 use crate::sys::{self, BorrowedFd, Errno, IoSlice, IoSliceMut, OwnedFd, PollFd, PollFlags};
 use crate::Error;
@@ -369,6 +371,59 @@ impl Connection {
             conn.take_payload(&mut sink)?;
             Ok(sink.msg)
         })
+    }
+
+    /// `send(obj)`: sends `value` as a pickle, one message, which Python's
+    /// `conn.recv()` returns as an equal object of the same types.
+    ///
+    /// Encodes into a new `Vec` (see [`pickle::to_vec`]), then
+    /// [`send_bytes`](Self::send_bytes). The same value always encodes to
+    /// the same bytes, so after `Io(AGAIN)` sending the same value again
+    /// finishes the message.
+    ///
+    /// # Errors
+    /// As for [`send_bytes`](Self::send_bytes).
+    ///
+    /// # System calls
+    /// Those of [`send_bytes`](Self::send_bytes).
+    #[cfg(feature = "pickle")]
+    pub fn send<T: pickle::ToPickle + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.send_bytes(&pickle::to_vec(value))
+    }
+
+    /// `recv()`: receives the next message and decodes it as a pickle of a
+    /// `T` (Python's `conn.send(obj)`), within the default
+    /// [`pickle::Limits`].
+    ///
+    /// The message is received whole (bounded by [`max_len`](Self::max_len))
+    /// before it is decoded, so a payload that is not a pickle of a `T` is
+    /// [`Error::Pickle`] and the connection stays usable for the next
+    /// message. To decode with other limits, decode
+    /// [`recv_bytes`](Self::recv_bytes)'s result with
+    /// [`pickle::Limits::from_slice`].
+    ///
+    /// ```
+    /// use ipcwire::{pickle::Value, Error};
+    /// let (mut a, mut b) = ipcwire::pipe(true)?;
+    /// a.send(&(1, "two", [3.0]))?;
+    /// let (one, two, three): (u8, String, Vec<f64>) = b.recv()?;
+    /// assert_eq!((one, two.as_str(), three), (1, "two", vec![3.0]));
+    /// a.send("not an int")?;
+    /// assert!(matches!(b.recv::<i64>(), Err(Error::Pickle(_))));
+    /// drop(a);
+    /// assert_eq!(b.recv::<Value>(), Err(Error::Eof));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`recv_bytes`](Self::recv_bytes), and [`Error::Pickle`].
+    ///
+    /// # System calls
+    /// Those of [`recv_bytes`](Self::recv_bytes).
+    #[cfg(feature = "pickle")]
+    pub fn recv<T: pickle::FromPickle>(&mut self) -> Result<T, Error> {
+        let msg = self.recv_bytes()?;
+        pickle::from_slice(&msg).map_err(Error::Pickle)
     }
 
     /// `set_recv_timeout(t)`: every later receive waits for the peer at

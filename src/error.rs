@@ -4,6 +4,8 @@ use core::fmt;
 
 use crate::frame::FrameError;
 use crate::handshake::AuthError;
+#[cfg(feature = "pickle")]
+use crate::pickle::PickleError;
 use crate::sys::Errno;
 
 /// Why a send or receive on a [`Connection`](crate::Connection) failed.
@@ -77,6 +79,11 @@ pub enum Error {
     /// The authkey handshake failed: the peer has another key or none. The
     /// connection was closed; a listener goes on serving other clients.
     Auth(AuthError),
+    /// [`recv`](crate::Connection::recv) received a whole message that is
+    /// not a pickle of the type asked for (or is refused, or over a
+    /// limit). Nothing else was taken: the connection is usable.
+    #[cfg(feature = "pickle")]
+    Pickle(PickleError),
     /// A system call failed; `Errno::PIPE` means the peer is gone. If it
     /// struck inside a message after part of the payload was read, that
     /// message is lost, and every later receive repeats this error.
@@ -140,6 +147,8 @@ impl fmt::Display for Error {
             Error::NotReadable => f.write_str("connection is write-only"),
             Error::NotWritable => f.write_str("connection is read-only"),
             Error::Auth(e) => e.fmt(f),
+            #[cfg(feature = "pickle")]
+            Error::Pickle(e) => e.fmt(f),
             Error::Io(e) => e.fmt(f),
         }
     }

@@ -6,6 +6,8 @@
 //!   messages; [`Error::Eof`] is Python's `EOFError`.
 //! - [`fork_with_pipe`] is the classic pattern in one call: pipe, fork,
 //!   close the unused ends, run the child, wait.
+//! - [`Connection::send`] / [`Connection::recv`] move Python objects
+//!   (pickles) of the built-in data types; [`pickle`] is their codec.
 //! - [`frame`] is the pure wire codec, usable on its own (even without an OS).
 //! - [`sys`] holds every system call the crate makes, one short function each.
 //!
@@ -33,6 +35,8 @@
 //! # Features
 //! - `std` (default): std descriptor conversions, `io::Error` conversions,
 //!   catching panics in forked children. Implies `alloc`.
+//! - `pickle` (default): [`Connection::send`], [`Connection::recv`] and the
+//!   [`pickle`] module. Implies `alloc`; builds without `std`.
 //! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 64 KiB heap
 //!   read-ahead buffer. Without it, receive into your own buffer with
 //!   [`Connection::recv_bytes_into`]; the read-ahead buffer is 256 bytes
@@ -56,6 +60,8 @@ extern crate std;
 
 pub mod digest;
 pub mod frame;
+#[cfg(feature = "pickle")]
+pub mod pickle;
 
 #[cfg(unix)]
 pub mod sys;

@@ -9,10 +9,12 @@ use std::path::Path;
 
 #[path = "../fuzz/checks.rs"]
 mod checks;
+#[path = "../fuzz/pickle_checks.rs"]
+mod pickle_checks;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 8] = [
+const TARGETS: [(&str, Check); 10] = [
     ("frame_decode", checks::frame_decode),
     ("frame_chunks", checks::frame_chunks),
     ("frame_roundtrip", checks::frame_roundtrip),
@@ -21,6 +23,8 @@ const TARGETS: [(&str, Check); 8] = [
     ("connection_recv", checks::connection_recv),
     ("connection_nonblocking", checks::connection_nonblocking),
     ("cmsg_walk", checks::cmsg_walk),
+    ("pickle_decode", pickle_checks::pickle_decode),
+    ("pickle_roundtrip", pickle_checks::pickle_roundtrip),
 ];
 
 /// The committed inputs of one target: its seeds and its regressions.

@@ -4,14 +4,15 @@
 //! r, w = Pipe(duplex=False)
 //! p = Process(target=worker, args=(r, w)); p.start()
 //! r.close()
-//! for i in range(1000): w.send_bytes(str(i).encode())
+//! for i in range(1000): w.send(i)
 //! w.close(); p.join()
 //! print("Main process is done")
 //! ```
 //!
-//! The parent sends the numbers 0 to 999, one message each, to a forked
-//! child, then closes its end; the child prints each number and stops at end
-//! of stream; the parent waits for it.
+//! The parent sends the numbers 0 to 999, one pickled `int` each as Python's
+//! `send(i)` does, to a forked child, then closes its end; the child
+//! receives each (`recv()`), prints it, and stops at end of stream; the
+//! parent waits for it. The output is the Python program's, line for line.
 
 use std::io::Write;
 
@@ -21,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: this program has one thread, so the child may do anything.
     let (mut conn, child) = unsafe { fork_with_pipe(Direction::ToChild, worker)? };
     for i in 0..1000 {
-        conn.send_bytes(i.to_string().as_bytes())?;
+        conn.send(&i)?;
     }
     drop(conn); // the child's end of stream
     let status = child.wait()?;
@@ -32,15 +33,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Prints each message on its own line until the parent closes the pipe.
+/// Prints each number on its own line until the parent closes the pipe.
 fn worker(mut conn: ipcwire::Connection) -> i32 {
     let mut out = std::io::stdout().lock();
-    let mut buf = [0; 64];
     let code = loop {
-        match conn.recv_bytes_into(&mut buf) {
-            Ok(n) => {
-                let line = String::from_utf8_lossy(&buf[..n]);
-                if writeln!(out, "{line}").is_err() {
+        match conn.recv::<i64>() {
+            Ok(i) => {
+                if writeln!(out, "{i}").is_err() {
                     break 2;
                 }
             }

@@ -1,17 +1,9 @@
 //! The examples, run as real processes and compared with what they promise.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-/// An example binary; `cargo test` builds every example before running tests.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    dir.join("examples").join(name)
-}
+mod common;
+use common::example;
 
 fn expected_pipe_fork_output() -> String {
     let mut s: String = (0..1000).map(|i| format!("{i}\n")).collect();

@@ -6,10 +6,10 @@ def worker(reader, writer):
     writer.close()  # the child's copy of the write end, or EOF never comes
     while True:
         try:
-            msg = reader.recv_bytes()
+            msg = reader.recv()
         except EOFError:
             break
-        print(msg.decode(), flush=True)
+        print(msg, flush=True)
 
 
 def main():
@@ -19,7 +19,7 @@ def main():
     p.start()
     reader.close()
     for i in range(1000):
-        writer.send_bytes(str(i).encode())
+        writer.send(i)
     writer.close()
     p.join()
     print("Main process is done")

@@ -369,6 +369,11 @@ fn duplex_fork_both_ways() {
         let echo = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
         assert_eq!(echo.len(), len);
     }
+    // Python objects: one pickle, one message, the same calls.
+    let job = std::collections::BTreeMap::from([("job".to_owned(), 1)]);
+    bracket("calls=1 Connection::send", || conn.send(&job)).expect("send");
+    let echo = bracket("Connection::recv", || conn.recv()).expect("recv");
+    assert_eq!(job, echo);
     bracket("drop(Connection)", || drop(conn));
     assert!(bracket("Child::wait", || child.wait())
         .expect("wait")

@@ -85,6 +85,19 @@ pub const INVENTORY: &[Entry] = &[
             "rt_sigtimedwait",
         ],
     ),
+    entry(
+        "Connection::send",
+        &[
+            "write",
+            "writev",
+            "sendto",
+            "sendmsg",
+            "rt_sigaction",
+            "rt_sigprocmask",
+            "rt_sigpending",
+            "rt_sigtimedwait",
+        ],
+    ),
     entry("Connection::set_nonblocking", &["fcntl", "fcntl64"]),
     entry(
         "Connection::recv_bytes",
@@ -100,6 +113,18 @@ pub const INVENTORY: &[Entry] = &[
     ),
     entry(
         "Connection::recv_bytes_into",
+        &[
+            "read",
+            "readv",
+            "poll",
+            "ppoll",
+            "ppoll_time64",
+            "clock_gettime",
+            "clock_gettime64",
+        ],
+    ),
+    entry(
+        "Connection::recv",
         &[
             "read",
             "readv",

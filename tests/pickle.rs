@@ -14,10 +14,19 @@ struct Largest;
 
 thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
+    static TOTAL: Cell<usize> = const { Cell::new(0) };
 }
 
 fn record(size: usize) {
     let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+    let _ = TOTAL.try_with(|t| t.set(t.get() + size));
+}
+
+/// Runs `f`; all it allocated on this thread, freed or not.
+fn total_allocated(f: impl FnOnce()) -> usize {
+    TOTAL.with(|t| t.set(0));
+    f();
+    TOTAL.with(Cell::get)
 }
 
 /// Runs `f`; the largest allocation it made on this thread.
@@ -539,6 +548,38 @@ fn burn_5120_memo_bomb_hits_the_size_limit() {
     assert!(matches!(refused(&clones), PickleError::TooLarge { .. }));
     let generous = Limits::new().max_expansion(2000);
     assert!(generous.from_slice::<Value>(&clones).is_ok());
+}
+
+/// One memoized list passed to `set()` by many REDUCEs, or one memoized
+/// string to `_codecs.encode`: each call copies, so copies are charged as
+/// they are made, before anything is built.
+#[test]
+fn reduce_copies_count_against_the_size_limit() {
+    let calls = if cfg!(miri) { 200 } else { 10_000 };
+    let mut sets = b"\x80\x04cbuiltins\nset\n\x94](".to_vec();
+    sets.extend(std::iter::repeat(*b"K\x01").take(1000).flatten());
+    sets.extend_from_slice(b"e\x94(");
+    sets.extend(std::iter::repeat(*b"h\x00h\x01\x85R").take(calls).flatten());
+    sets.extend_from_slice(b"l.");
+    let mut encodes = b"\x80\x04c_codecs\nencode\n\x94X\xe8\x03\x00\x00".to_vec();
+    encodes.extend(std::iter::repeat(b'x').take(1000));
+    encodes.extend_from_slice(b"\x94\x8c\x06latin1\x94(");
+    encodes.extend(
+        std::iter::repeat(*b"h\x00h\x01h\x02\x86R")
+            .take(calls)
+            .flatten(),
+    );
+    encodes.extend_from_slice(b"l.");
+    for bomb in [sets, encodes] {
+        let limit = bomb.len() * Limits::DEFAULT_MAX_EXPANSION;
+        let total = total_allocated(|| {
+            assert_eq!(refused(&bomb), PickleError::TooLarge { limit });
+        });
+        assert!(
+            total < 4 * limit,
+            "allocated {total} for a limit of {limit}"
+        );
+    }
 }
 
 /// trailofbits/fickling#196: `l = []; l.append(l)` made a cyclic tree that

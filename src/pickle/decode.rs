@@ -12,7 +12,7 @@
 //! 2. **Build the value** from the root handle with an explicit work stack
 //!    (no recursion): a node reached again through a shared reference is
 //!    expanded again, and every byte the value will occupy is charged to a
-//!    budget first. A container met again while it is being expanded is a
+//!    budget first (as is what a `REDUCE` copies in phase 1). A container met again while it is being expanded is a
 //!    cycle; depth is counted on the way down.
 
 use alloc::collections::BTreeMap;
@@ -131,6 +131,22 @@ struct Slot<'a> {
     open: bool,
 }
 
+/// Bytes the decoded value may still take, shared by both phases.
+struct Budget {
+    left: usize,
+    limit: usize,
+}
+
+impl Budget {
+    fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
+        self.left = self
+            .left
+            .checked_sub(bytes)
+            .ok_or(PickleError::TooLarge { limit: self.limit })?;
+        Ok(())
+    }
+}
+
 /// The opcode machine's state.
 struct Machine<'a> {
     input: &'a [u8],
@@ -145,10 +161,14 @@ struct Machine<'a> {
     marks: Vec<usize>,
     /// A map, not an array: a huge index costs one entry.
     memo: BTreeMap<u64, Handle>,
+    /// Charged for what a `REDUCE` copies, since one memoized argument can
+    /// be passed to many calls.
+    budget: Budget,
 }
 
 /// Decodes one pickle into a [`Value`] within `limits`.
 pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Value, PickleError> {
+    let limit = input.len().saturating_mul(limits.max_expansion);
     let mut machine = Machine {
         input,
         pos: 0,
@@ -157,13 +177,12 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Value, PickleError
         stack: Vec::new(),
         marks: Vec::new(),
         memo: BTreeMap::new(),
+        budget: Budget { left: limit, limit },
     };
     let root = machine.run()?;
-    let budget = input.len().saturating_mul(limits.max_expansion);
     Builder {
         nodes: &mut machine.nodes,
-        budget,
-        limit: budget,
+        budget: machine.budget,
         max_depth: limits.max_depth,
     }
     .build(root)
@@ -341,6 +360,7 @@ impl<'a> Machine<'a> {
                 let args = self.pop()?;
                 let callable = self.pop()?;
                 let node = self.reduce(callable, args)?;
+                self.budget.charge(copied(&node))?;
                 self.push(node)?;
             }
             op::INT => self.text_int(false)?,
@@ -630,6 +650,16 @@ impl<'a> Machine<'a> {
     }
 }
 
+/// The bytes a `REDUCE` result copied from its arguments: the items of a
+/// set made from a list, or bytes made from text.
+fn copied(node: &Node<'_>) -> usize {
+    match node {
+        Node::Container(_, items) => items.len().saturating_mul(size_of::<Value>()),
+        Node::Bytes(Blob::Owned(b)) | Node::ByteArray(Blob::Owned(b)) => b.len(),
+        _ => 0,
+    }
+}
+
 /// `LONG1`/`LONG4`/`INT`/`LONG` bytes: an `Int` when it fits in an `i64`.
 fn int_node(le: Blob<'_>) -> Node<'_> {
     let small = minimal(le.as_slice());
@@ -752,9 +782,7 @@ fn raw_unicode_escape(line: &[u8], offset: usize) -> Result<String, PickleError>
 /// The build phase: expands the arena from the root into a [`Value`].
 struct Builder<'n, 'a> {
     nodes: &'n mut Vec<Slot<'a>>,
-    /// Bytes the value may still take.
-    budget: usize,
-    limit: usize,
+    budget: Budget,
     max_depth: usize,
 }
 
@@ -767,11 +795,7 @@ enum Task {
 
 impl Builder<'_, '_> {
     fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
-        self.budget = self
-            .budget
-            .checked_sub(bytes)
-            .ok_or(PickleError::TooLarge { limit: self.limit })?;
-        Ok(())
+        self.budget.charge(bytes)
     }
 
     fn build(mut self, root: Handle) -> Result<Value, PickleError> {

@@ -6,6 +6,24 @@ use std::collections::HashMap;
 
 use ipcwire::pickle::{self, BigInt, Bytes, Limits, PickleError, Value};
 
+/// The values directly inside `v`: items, or keys and values.
+fn children(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Tuple(items) | Value::List(items) | Value::Set(items) | Value::FrozenSet(items) => {
+            items.iter().collect()
+        }
+        Value::Dict(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_container(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Tuple(_) | Value::List(_) | Value::Set(_) | Value::FrozenSet(_) | Value::Dict(_)
+    )
+}
+
 /// Bytes a value takes, as the decoder's budget counts them: 32 for each
 /// value (the root, and each item in a container's array), plus text,
 /// bytes and big integers.
@@ -13,46 +31,28 @@ fn footprint(v: &Value) -> usize {
     let mut total = std::mem::size_of::<Value>();
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
-        let items: Vec<&Value> = match v {
-            Value::Str(s) => {
-                total += s.len();
-                continue;
-            }
-            Value::Bytes(b) | Value::ByteArray(b) => {
-                total += b.len();
-                continue;
-            }
-            Value::BigInt(n) => {
-                total += n.to_le_bytes().len();
-                continue;
-            }
-            Value::Tuple(items)
-            | Value::List(items)
-            | Value::Set(items)
-            | Value::FrozenSet(items) => items.iter().collect(),
-            Value::Dict(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
-            _ => continue,
+        total += match v {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) | Value::ByteArray(b) => b.len(),
+            Value::BigInt(n) => n.to_le_bytes().len(),
+            _ => 0,
         };
+        let items = children(v);
         total += items.len() * std::mem::size_of::<Value>();
         stack.extend(items);
     }
     total
 }
 
+/// Container levels: a list of ints is 1.
 fn depth(v: &Value) -> usize {
     let mut deepest = 0;
     let mut stack = vec![(v, 0)];
     while let Some((v, d)) = stack.pop() {
-        let items: Vec<&Value> = match v {
-            Value::Tuple(items)
-            | Value::List(items)
-            | Value::Set(items)
-            | Value::FrozenSet(items) => items.iter().collect(),
-            Value::Dict(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
-            _ => continue,
-        };
-        deepest = deepest.max(d + 1);
-        stack.extend(items.into_iter().map(|i| (i, d + 1)));
+        if is_container(v) {
+            deepest = deepest.max(d + 1);
+            stack.extend(children(v).into_iter().map(|i| (i, d + 1)));
+        }
     }
     deepest
 }

@@ -38,6 +38,29 @@ fn wrong(expected: &'static str, found: &Value) -> PickleError {
     }
 }
 
+/// A dict's pairs, converted, into any map.
+fn dict<K: FromPickle, V: FromPickle, M: FromIterator<(K, V)>>(
+    value: Value,
+) -> Result<M, PickleError> {
+    match value {
+        Value::Dict(pairs) => pairs
+            .into_iter()
+            .map(|(k, v)| Ok((K::from_pickle(k)?, V::from_pickle(v)?)))
+            .collect(),
+        other => Err(wrong("dict", &other)),
+    }
+}
+
+/// A set's or frozenset's members, converted, into any set.
+fn set<T: FromPickle, C: FromIterator<T>>(value: Value) -> Result<C, PickleError> {
+    match value {
+        Value::Set(items) | Value::FrozenSet(items) => {
+            items.into_iter().map(T::from_pickle).collect()
+        }
+        other => Err(wrong("set", &other)),
+    }
+}
+
 impl FromPickle for Value {
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
         Ok(value)
@@ -181,25 +204,14 @@ impl<T: FromPickle> FromPickle for Vec<T> {
 impl<K: FromPickle + Ord, V: FromPickle> FromPickle for BTreeMap<K, V> {
     /// A `dict`; a key that comes twice keeps its last value, as in Python.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
-        match value {
-            Value::Dict(pairs) => pairs
-                .into_iter()
-                .map(|(k, v)| Ok((K::from_pickle(k)?, V::from_pickle(v)?)))
-                .collect(),
-            other => Err(wrong("dict", &other)),
-        }
+        dict(value)
     }
 }
 
 impl<T: FromPickle + Ord> FromPickle for BTreeSet<T> {
     /// A `set` or a `frozenset`.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
-        match value {
-            Value::Set(items) | Value::FrozenSet(items) => {
-                items.into_iter().map(T::from_pickle).collect()
-            }
-            other => Err(wrong("set", &other)),
-        }
+        set(value)
     }
 }
 
@@ -212,13 +224,7 @@ where
 {
     /// A `dict`; a key that comes twice keeps its last value, as in Python.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
-        match value {
-            Value::Dict(pairs) => pairs
-                .into_iter()
-                .map(|(k, v)| Ok((K::from_pickle(k)?, V::from_pickle(v)?)))
-                .collect(),
-            other => Err(wrong("dict", &other)),
-        }
+        dict(value)
     }
 }
 
@@ -230,12 +236,7 @@ where
 {
     /// A `set` or a `frozenset`.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
-        match value {
-            Value::Set(items) | Value::FrozenSet(items) => {
-                items.into_iter().map(T::from_pickle).collect()
-            }
-            other => Err(wrong("set", &other)),
-        }
+        set(value)
     }
 }
 

@@ -72,69 +72,12 @@ pub const INVENTORY: &[Entry] = &[
         "Connection::from_fd",
         &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
     ),
-    entry(
-        "Connection::send_bytes",
-        &[
-            "write",
-            "writev",
-            "sendto",
-            "sendmsg",
-            "rt_sigaction",
-            "rt_sigprocmask",
-            "rt_sigpending",
-            "rt_sigtimedwait",
-        ],
-    ),
-    entry(
-        "Connection::send",
-        &[
-            "write",
-            "writev",
-            "sendto",
-            "sendmsg",
-            "rt_sigaction",
-            "rt_sigprocmask",
-            "rt_sigpending",
-            "rt_sigtimedwait",
-        ],
-    ),
+    entry("Connection::send_bytes", SEND),
+    entry("Connection::send", SEND),
     entry("Connection::set_nonblocking", &["fcntl", "fcntl64"]),
-    entry(
-        "Connection::recv_bytes",
-        &[
-            "read",
-            "readv",
-            "poll",
-            "ppoll",
-            "ppoll_time64",
-            "clock_gettime",
-            "clock_gettime64",
-        ],
-    ),
-    entry(
-        "Connection::recv_bytes_into",
-        &[
-            "read",
-            "readv",
-            "poll",
-            "ppoll",
-            "ppoll_time64",
-            "clock_gettime",
-            "clock_gettime64",
-        ],
-    ),
-    entry(
-        "Connection::recv",
-        &[
-            "read",
-            "readv",
-            "poll",
-            "ppoll",
-            "ppoll_time64",
-            "clock_gettime",
-            "clock_gettime64",
-        ],
-    ),
+    entry("Connection::recv_bytes", RECV),
+    entry("Connection::recv_bytes_into", RECV),
+    entry("Connection::recv", RECV),
     entry("Connection::poll", &["poll", "ppoll", "ppoll_time64"]),
     entry("Connection::peer_cred", &["getsockopt"]),
     entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
@@ -331,6 +274,29 @@ pub const INVENTORY: &[Entry] = &[
 
 /// A receive that collects descriptors: `recvmsg`, closing what must not
 /// be kept, waiting under a receive timeout.
+/// `send_bytes` and `send`: a message on a pipe or socket.
+const SEND: &[&str] = &[
+    "write",
+    "writev",
+    "sendto",
+    "sendmsg",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigpending",
+    "rt_sigtimedwait",
+];
+
+/// `recv_bytes`, `recv_bytes_into` and `recv`: a message, with a timeout.
+const RECV: &[&str] = &[
+    "read",
+    "readv",
+    "poll",
+    "ppoll",
+    "ppoll_time64",
+    "clock_gettime",
+    "clock_gettime64",
+];
+
 const RECV_WITH_FDS: &[&str] = &[
     "recvmsg",
     "close",

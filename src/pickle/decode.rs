@@ -800,6 +800,10 @@ impl Builder<'_, '_> {
 
     fn build(mut self, root: Handle) -> Result<Value, PickleError> {
         self.charge(size_of::<Value>())?;
+        if !matches!(self.nodes[root as usize].node, Node::Container(..)) {
+            // A lone scalar, the common message: no work stacks needed.
+            return self.leaf(root, false);
+        }
         let mut tasks = alloc::vec![Task::Enter {
             handle: root,
             key: false

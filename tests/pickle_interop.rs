@@ -1,4 +1,6 @@
-//! Python objects between Rust and every CPython found (`tests/py/pickles.py`):
+//! Python objects over real connections: a wrong type or a refused pickle
+//! leaves the connection usable; and between Rust and every CPython found
+//! (`tests/py/pickles.py`):
 //! the classic Pipe + Process program in both roles, a corpus of values that
 //! each CPython pickles at every protocol it has, values made in Rust, and
 //! dicts both ways over a keyed `Listener`/`Client`.
@@ -19,6 +21,43 @@ mod python;
 use python::{interpreters_or_skip, versions, Peer, Python, LIMIT};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/pickles.py");
+
+/// A message that is not a pickle of the type asked for is an error that
+/// names both types; it was taken whole, so the next message is fine.
+#[test]
+fn recv_of_the_wrong_type_leaves_the_connection_usable() {
+    let (mut rx, mut tx) = ipcwire::pipe(false).expect("pipe");
+    tx.send("5").unwrap();
+    tx.send(&BigInt::from(1i128 << 70)).unwrap();
+    tx.send_bytes(b"\x80\x04\xff.").unwrap();
+    tx.send_bytes(b"\x80\x04cposix\nsystem\n.").unwrap();
+    tx.send(&5).unwrap();
+    drop(tx);
+    let type_error = rx.recv::<i64>().unwrap_err();
+    assert_eq!(
+        type_error,
+        Error::Pickle(pickle::PickleError::Type {
+            expected: "int",
+            found: "str"
+        })
+    );
+    assert_eq!(type_error.to_string(), "expected int, found str");
+    let range = rx.recv::<i64>().unwrap_err();
+    assert_eq!(
+        range.to_string(),
+        "expected i64, found int outside its range"
+    );
+    assert_eq!(
+        rx.recv::<Value>().unwrap_err().to_string(),
+        "unknown pickle opcode 0xff at 2"
+    );
+    assert_eq!(
+        rx.recv::<Value>().unwrap_err().to_string(),
+        "refused global posix.system at 2: not a built-in data type"
+    );
+    assert_eq!(rx.recv::<i64>(), Ok(5));
+    assert_eq!(rx.recv::<i64>(), Err(Error::Eof));
+}
 
 /// Runs `check` against every interpreter at once; fails with every error.
 fn each_python(test: &str, check: impl Fn(&Python) -> Result<(), String> + Sync) {

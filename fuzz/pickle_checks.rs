@@ -136,7 +136,7 @@ impl<'a> Input<'a> {
 }
 
 /// A value of any type from the input, at most 6 levels deep; dict keys
-/// and set members are `hashable`, as Python requires.
+/// and set members are `hashable` and distinct, as Python requires.
 fn build(input: &mut Input<'_>, level: usize, hashable: bool) -> Value {
     let kind = input.byte() % 13;
     let leaf = level >= 6 || input.0.is_empty();
@@ -162,18 +162,24 @@ fn build(input: &mut Input<'_>, level: usize, hashable: bool) -> Value {
             let n = usize::from(input.byte() % 6);
             Value::Dict(
                 (0..n)
-                    .map(|_| {
-                        (
-                            build(input, level + 1, true),
-                            build(input, level + 1, false),
-                        )
-                    })
+                    .map(|i| (key(input, level, i), build(input, level + 1, false)))
                     .collect(),
             )
         }
-        11 if !hashable => Value::Set(items(input, level, true)),
-        _ => Value::FrozenSet(items(input, level, true)),
+        11 if !hashable => Value::Set(keys(input, level)),
+        _ => Value::FrozenSet(keys(input, level)),
     }
+}
+
+/// Dict keys and set members must differ as Python compares them, or the
+/// decoder refuses them: each is a tuple that starts with its index.
+fn key(input: &mut Input<'_>, level: usize, i: usize) -> Value {
+    Value::Tuple(vec![Value::Int(i as i64), build(input, level + 1, true)])
+}
+
+fn keys(input: &mut Input<'_>, level: usize) -> Vec<Value> {
+    let n = usize::from(input.byte() % 6);
+    (0..n).map(|i| key(input, level, i)).collect()
 }
 
 fn items(input: &mut Input<'_>, level: usize, hashable: bool) -> Vec<Value> {

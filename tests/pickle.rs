@@ -495,6 +495,91 @@ fn unhashable_keys_are_refused() {
     assert!(pickle::from_slice::<Value>(b"\x80\x04}(K\x01\x85K\x01u.").is_ok());
 }
 
+/// Keys Python holds equal are refused (Python would merge them), never
+/// kept twice; CPython never writes such a dict or set.
+#[test]
+fn keys_python_holds_equal_are_refused() {
+    let repeated: [&[u8]; 7] = [
+        b"}K\x01K\x01s\x88K\x02s.",
+        b"\x8f(K\x01\x88G?\xf0\x00\x00\x00\x00\x00\x00\x90.",
+        b"}(G\x80\x00\x00\x00\x00\x00\x00\x00K\x01K\x00K\x02u.",
+        b"}(K\x01\x85K\x01\x88\x85K\x02u.",
+        b"}((K\x01K\x02\x91K\x01(K\x02K\x01\x91K\x02u.",
+        b"(\x8c\x01a\x8c\x01a\x91.",
+        b"}(G?\xf8\x00\x00\x00\x00\x00\x00K\x01G?\xf8\x00\x00\x00\x00\x00\x00K\x02u.",
+    ];
+    for bytes in repeated {
+        assert_eq!(refused(bytes), PickleError::RepeatedKey, "{bytes:?}");
+    }
+    // Integral floats equal the int of the same value, however large.
+    let floats = [
+        (1e+300_f64, "8a7d000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000009c7500883ce417"),
+        (-1e+300_f64, "8a7d00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000648aff77c31be8"),
+        (1.1805916207174113e+21_f64, "8a09000000000000000040"),
+        (-1.8446744073709552e+19_f64, "8a090000000000000000ff"),
+        (9007199254740992.0_f64, "8a0700000000000020"),
+        (1e+22_f64, "8a0a000040b2bac9e0191e02"),
+    ];
+    for (x, long) in floats {
+        let long: Vec<u8> = (0..long.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&long[i..i + 2], 16).unwrap())
+            .collect();
+        let mut dict = b"}(G".to_vec();
+        dict.extend_from_slice(&x.to_be_bytes());
+        dict.extend_from_slice(b"K\x01");
+        dict.extend_from_slice(&long);
+        dict.extend_from_slice(b"K\x02u.");
+        assert_eq!(refused(&dict), PickleError::RepeatedKey, "{x}");
+        let next = x + x.abs() * f64::EPSILON * 2.0;
+        dict[3..11].copy_from_slice(&next.to_be_bytes());
+        assert!(
+            pickle::from_slice::<Value>(&dict).is_ok(),
+            "{next} is another key"
+        );
+    }
+    // Two NaNs are two keys, as in Python; 1 and 1.5 differ.
+    let nans = b"}(G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x01G\x7f\xf8\x00\x00\x00\x00\x00\x00K\x02u.";
+    assert!(matches!(value(nans), Value::Dict(pairs) if pairs.len() == 2));
+    let different = b"}(K\x01K\x01G?\xf8\x00\x00\x00\x00\x00\x00K\x02u.";
+    assert!(matches!(value(different), Value::Dict(pairs) if pairs.len() == 2));
+}
+
+/// Protocol 0 text CPython reads in its own way (base 0, two-character
+/// bools, overflow as an error): refused rather than read differently.
+#[test]
+fn protocol_0_text_cpython_would_read_differently() {
+    for bytes in [
+        &b"I010\n."[..],
+        b"I+1\n.",
+        b"I+0\n.",
+        b"I-0\n.",
+        b"I08\n.",
+        b"I 1\n.",
+        b"I1_0\n.",
+        b"L010L\n.",
+        b"L0x10L\n.",
+        b"F1e500\n.",
+        b"V\\u+0e9\n.",
+    ] {
+        assert!(
+            matches!(refused(bytes), PickleError::Malformed { .. }),
+            "{bytes:?}"
+        );
+    }
+    assert_eq!(value(b"I0\n."), Value::Int(0));
+    assert_eq!(value(b"I1\n."), Value::Int(1));
+    assert_eq!(value(b"I10\n."), Value::Int(10));
+    assert_eq!(value(b"Finf\n."), Value::Float(f64::INFINITY));
+    assert_eq!(value(b"F-inf\n."), Value::Float(f64::NEG_INFINITY));
+    // Python 3 renames Python 2's __builtin__ only below protocol 3.
+    assert_eq!(value(b"\x80\x02c__builtin__\nset\n)R."), Value::Set(vec![]));
+    assert!(matches!(
+        refused(b"\x80\x03c__builtin__\nset\n)R."),
+        PickleError::Global { name, .. } if name.as_str() == "__builtin__.set"
+    ));
+}
+
 // ---------------------------------------------------------------------------
 // Known attacks on pickle readers
 

@@ -9,35 +9,34 @@
 //!    Strings and bytes stay borrowed from the input. Each opcode adds at
 //!    most one node and one handle per item, so this phase costs memory in
 //!    proportion to the input, whatever lengths the input declares.
-//! 2. **Build the value** from the root handle with an explicit work stack
-//!    (no recursion): a node reached again through a shared reference is
-//!    expanded again, and every byte the value will occupy is charged to a
-//!    budget first (as is what a `REDUCE` copies in phase 1). A container met again while it is being expanded is a
-//!    cycle; depth is counted on the way down.
+//! 2. **Build the value** from the root handle, without recursion
+//!    (`build.rs`), charging every byte it will take to a budget that
+//!    phase 1 also draws on for what a `REDUCE` copies.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::size_of;
 
+use super::build::Builder;
 use super::error::{GlobalName, PickleError};
 use super::opcode as op;
-use super::value::{minimal, BigInt, Value};
+use super::value::{minimal, Value};
 use super::Limits;
 
 /// An index into the arena.
-type Handle = u32;
+pub(super) type Handle = u32;
 
 /// A string of bytes: a slice of the input, or made by a `REDUCE`
 /// (`_codecs.encode`, `bytearray(str, "latin-1")`).
 #[derive(Debug)]
-enum Blob<'a> {
+pub(super) enum Blob<'a> {
     Borrowed(&'a [u8]),
     Owned(Vec<u8>),
 }
 
 impl Blob<'_> {
-    fn as_slice(&self) -> &[u8] {
+    pub(super) fn as_slice(&self) -> &[u8] {
         match self {
             Blob::Borrowed(b) => b,
             Blob::Owned(v) => v,
@@ -47,13 +46,13 @@ impl Blob<'_> {
 
 /// A string: a slice of the input, or unescaped from protocol 0's text.
 #[derive(Debug)]
-enum Text<'a> {
+pub(super) enum Text<'a> {
     Borrowed(&'a str),
     Owned(String),
 }
 
 impl Text<'_> {
-    fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         match self {
             Text::Borrowed(s) => s,
             Text::Owned(s) => s,
@@ -63,7 +62,7 @@ impl Text<'_> {
 
 /// The few callables CPython's pickles of built-in types name.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Callable {
+pub(super) enum Callable {
     Set,
     FrozenSet,
     ByteArray,
@@ -74,18 +73,23 @@ enum Callable {
 impl Callable {
     /// Looks `module.name` up in the allowlist. Python 2's `__builtin__` is
     /// what protocols 0 to 2 write for `builtins`.
-    fn find(module: &[u8], name: &[u8]) -> Option<Callable> {
+    /// Python 3 renames `__builtin__` only below protocol 3.
+    fn find(module: &[u8], name: &[u8], protocol: u8) -> Option<Callable> {
+        let module = match module {
+            b"__builtin__" if protocol < 3 => b"builtins",
+            other => other,
+        };
         match (module, name) {
-            (b"builtins" | b"__builtin__", b"set") => Some(Callable::Set),
-            (b"builtins" | b"__builtin__", b"frozenset") => Some(Callable::FrozenSet),
-            (b"builtins" | b"__builtin__", b"bytearray") => Some(Callable::ByteArray),
-            (b"builtins" | b"__builtin__", b"bytes") => Some(Callable::Bytes),
+            (b"builtins", b"set") => Some(Callable::Set),
+            (b"builtins", b"frozenset") => Some(Callable::FrozenSet),
+            (b"builtins", b"bytearray") => Some(Callable::ByteArray),
+            (b"builtins", b"bytes") => Some(Callable::Bytes),
             (b"_codecs", b"encode") => Some(Callable::CodecsEncode),
             _ => None,
         }
     }
 
-    fn name(self) -> GlobalName {
+    pub(super) fn name(self) -> GlobalName {
         let (module, name): (&[u8], &[u8]) = match self {
             Callable::Set => (b"builtins", b"set"),
             Callable::FrozenSet => (b"builtins", b"frozenset"),
@@ -99,7 +103,7 @@ impl Callable {
 
 /// The kinds of container, which decide how items become a [`Value`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Tuple,
     List,
     /// Items are key, value, key, value, ...
@@ -109,7 +113,7 @@ enum Kind {
 }
 
 #[derive(Debug)]
-enum Node<'a> {
+pub(super) enum Node<'a> {
     None,
     Bool(bool),
     Int(i64),
@@ -126,19 +130,19 @@ enum Node<'a> {
 
 /// One arena slot: the node, and whether the build phase is inside it.
 #[derive(Debug)]
-struct Slot<'a> {
-    node: Node<'a>,
-    open: bool,
+pub(super) struct Slot<'a> {
+    pub(super) node: Node<'a>,
+    pub(super) open: bool,
 }
 
 /// Bytes the decoded value may still take, shared by both phases.
-struct Budget {
+pub(super) struct Budget {
     left: usize,
     limit: usize,
 }
 
 impl Budget {
-    fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
+    pub(super) fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
         self.left = self
             .left
             .checked_sub(bytes)
@@ -154,6 +158,8 @@ struct Machine<'a> {
     pos: usize,
     /// Where the opcode being run starts, for errors.
     at: usize,
+    /// The last `PROTO` opcode's, or 0.
+    protocol: u8,
     nodes: Vec<Slot<'a>>,
     stack: Vec<Handle>,
     /// Stack lengths at each `MARK`: the stack below the top mark is out of
@@ -173,6 +179,7 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Value, PickleError
         input,
         pos: 0,
         at: 0,
+        protocol: 0,
         nodes: Vec::new(),
         stack: Vec::new(),
         marks: Vec::new(),
@@ -212,7 +219,8 @@ impl<'a> Machine<'a> {
     fn step(&mut self, code: u8) -> Result<(), PickleError> {
         match code {
             op::PROTO => {
-                if self.byte()? > op::HIGHEST_PROTOCOL {
+                self.protocol = self.byte()?;
+                if self.protocol > op::HIGHEST_PROTOCOL {
                     return Err(self.malformed("protocol above 5"));
                 }
             }
@@ -369,7 +377,7 @@ impl<'a> Machine<'a> {
                 let line = self.line()?;
                 let x = core::str::from_utf8(line)
                     .ok()
-                    .and_then(|s| s.parse::<f64>().ok())
+                    .and_then(text_float)
                     .ok_or_else(|| self.malformed("FLOAT is not a number"))?;
                 self.push(Node::Float(x))?;
             }
@@ -488,8 +496,10 @@ impl<'a> Machine<'a> {
         self.push(Node::Str(Text::Borrowed(utf8(bytes, self.at)?)))
     }
 
-    /// `INT` and `LONG`: decimal text, as protocols 0 and 1 write them.
-    /// `I01`/`I00` are `True`/`False`.
+    /// `INT` and `LONG`: decimal text, as protocols 0 and 1 write them;
+    /// `I01`/`I00` are `True`/`False`. CPython reads this text in base 0
+    /// (`I010` is 8) and makes a bool of any two characters worth 0 or 1
+    /// (`I+1`): forms it never writes, refused here rather than misread.
     fn text_int(&mut self, long: bool) -> Result<(), PickleError> {
         let mut line = self.line()?;
         if !long && (line == b"00" || line == b"01") {
@@ -498,7 +508,8 @@ impl<'a> Machine<'a> {
         if long {
             line = line.strip_suffix(b"L").unwrap_or(line);
         }
-        let le = decimal(line).ok_or_else(|| self.malformed("integer text is not decimal"))?;
+        let le =
+            decimal(line).ok_or_else(|| self.malformed("integer text not as CPython writes it"))?;
         self.push(int_node(Blob::Owned(le)))
     }
 
@@ -586,7 +597,7 @@ impl<'a> Machine<'a> {
     }
 
     fn allowed(&self, module: &[u8], name: &[u8]) -> Result<Callable, PickleError> {
-        Callable::find(module, name).ok_or(PickleError::Global {
+        Callable::find(module, name, self.protocol).ok_or(PickleError::Global {
             name: GlobalName::new(module, name),
             offset: self.at,
         })
@@ -680,16 +691,21 @@ fn int_node(le: Blob<'_>) -> Node<'_> {
 /// `sys.get_int_max_str_digits()`), since conversion is quadratic.
 const MAX_DIGITS: usize = 4300;
 
-/// Decimal text (an optional sign, then digits) to two's complement
+/// Decimal text (an optional `-`, then digits) to two's complement
 /// little-endian bytes. Nine digits at a time into 32-bit limbs: a 4,300
 /// digit number costs about 200,000 multiplications.
 fn decimal(text: &[u8]) -> Option<Vec<u8>> {
     let (negative, digits) = match text {
         [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
         _ => (false, text),
     };
-    if digits.is_empty() || digits.len() > MAX_DIGITS || !digits.iter().all(u8::is_ascii_digit) {
+    // As `repr(int)` writes them: no `+`, no leading zero, no `-0`.
+    let canonical = match digits {
+        [b'0'] => !negative,
+        [first, ..] => *first != b'0',
+        [] => false,
+    };
+    if !canonical || digits.len() > MAX_DIGITS || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut limbs: Vec<u32> = Vec::new();
@@ -738,6 +754,17 @@ fn utf8(bytes: &[u8], offset: usize) -> Result<&str, PickleError> {
     })
 }
 
+/// `FLOAT`'s text: what `repr(float)` writes. A finite number too large
+/// for an `f64` is refused, as CPython does (it does not become `inf`).
+fn text_float(text: &str) -> Option<f64> {
+    let x: f64 = text.parse().ok()?;
+    let spelled_infinite = text
+        .trim_start_matches(['+', '-'])
+        .get(..3)
+        .is_some_and(|s| s.eq_ignore_ascii_case("inf"));
+    (!x.is_infinite() || spelled_infinite).then_some(x)
+}
+
 fn latin1(text: &str) -> Option<Vec<u8>> {
     text.chars().map(|c| u8::try_from(c).ok()).collect()
 }
@@ -768,6 +795,9 @@ fn raw_unicode_escape(line: &[u8], offset: usize) -> Result<String, PickleError>
         };
         out.pop();
         let hex = line.get(i + 1..i + 1 + width).ok_or(bad)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return Err(bad);
+        }
         let hex = core::str::from_utf8(hex).map_err(|_| bad)?;
         let code = u32::from_str_radix(hex, 16).map_err(|_| bad)?;
         if (0xd800..0xe000).contains(&code) {
@@ -777,141 +807,4 @@ fn raw_unicode_escape(line: &[u8], offset: usize) -> Result<String, PickleError>
         i += 1 + width;
     }
     Ok(out)
-}
-
-/// The build phase: expands the arena from the root into a [`Value`].
-struct Builder<'n, 'a> {
-    nodes: &'n mut Vec<Slot<'a>>,
-    budget: Budget,
-    max_depth: usize,
-}
-
-enum Task {
-    /// Build the node; `key` says it will be a dict key or set member.
-    Enter { handle: Handle, key: bool },
-    /// The node's `len` items are built: make the container.
-    Exit { handle: Handle, len: usize },
-}
-
-impl Builder<'_, '_> {
-    fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
-        self.budget.charge(bytes)
-    }
-
-    fn build(mut self, root: Handle) -> Result<Value, PickleError> {
-        self.charge(size_of::<Value>())?;
-        if !matches!(self.nodes[root as usize].node, Node::Container(..)) {
-            // A lone scalar, the common message: no work stacks needed.
-            return self.leaf(root, false);
-        }
-        let mut tasks = alloc::vec![Task::Enter {
-            handle: root,
-            key: false
-        }];
-        let mut done: Vec<Value> = Vec::new();
-        let mut depth = 0;
-        while let Some(task) = tasks.pop() {
-            match task {
-                Task::Enter { handle, key } => {
-                    let slot = &self.nodes[handle as usize];
-                    let Node::Container(kind, items) = &slot.node else {
-                        let leaf = self.leaf(handle, key)?;
-                        done.push(leaf);
-                        continue;
-                    };
-                    let (kind, len) = (*kind, items.len());
-                    if key && !matches!(kind, Kind::Tuple | Kind::FrozenSet) {
-                        return Err(PickleError::Unhashable);
-                    }
-                    if slot.open {
-                        return Err(PickleError::Cycle);
-                    }
-                    depth += 1;
-                    if depth > self.max_depth {
-                        return Err(PickleError::TooDeep {
-                            max_depth: self.max_depth,
-                        });
-                    }
-                    // The container's own array of items, before any item.
-                    self.charge(len.saturating_mul(size_of::<Value>()))?;
-                    let slot = &mut self.nodes[handle as usize];
-                    slot.open = true;
-                    tasks.push(Task::Exit { handle, len });
-                    let Node::Container(_, items) = &slot.node else {
-                        unreachable!("checked above")
-                    };
-                    for (i, &item) in items.iter().enumerate().rev() {
-                        let item_key = match kind {
-                            Kind::Tuple => key,
-                            Kind::List => false,
-                            Kind::Dict => i % 2 == 0,
-                            Kind::Set | Kind::FrozenSet => true,
-                        };
-                        tasks.push(Task::Enter {
-                            handle: item,
-                            key: item_key,
-                        });
-                    }
-                }
-                Task::Exit { handle, len } => {
-                    depth -= 1;
-                    let slot = &mut self.nodes[handle as usize];
-                    slot.open = false;
-                    let Node::Container(kind, _) = slot.node else {
-                        unreachable!("only containers exit")
-                    };
-                    let items = done.split_off(done.len() - len);
-                    done.push(container(kind, items));
-                }
-            }
-        }
-        Ok(done.pop().unwrap_or(Value::None))
-    }
-
-    /// A copy of a leaf node, charged to the budget.
-    fn leaf(&mut self, handle: Handle, key: bool) -> Result<Value, PickleError> {
-        let node = &self.nodes[handle as usize].node;
-        let heap = match node {
-            Node::BigInt(b) | Node::Bytes(b) | Node::ByteArray(b) => b.as_slice().len(),
-            Node::Str(s) => s.as_str().len(),
-            _ => 0,
-        };
-        self.charge(heap)?;
-        let node = &self.nodes[handle as usize].node;
-        Ok(match node {
-            Node::None => Value::None,
-            Node::Bool(b) => Value::Bool(*b),
-            Node::Int(n) => Value::Int(*n),
-            Node::BigInt(le) => Value::BigInt(BigInt::from_le_bytes(le.as_slice())),
-            Node::Float(x) => Value::Float(*x),
-            Node::Str(s) => Value::Str(String::from(s.as_str())),
-            Node::Bytes(b) => Value::Bytes(b.as_slice().to_vec()),
-            Node::ByteArray(_) if key => return Err(PickleError::Unhashable),
-            Node::ByteArray(b) => Value::ByteArray(b.as_slice().to_vec()),
-            Node::Global(callable, offset) => {
-                return Err(PickleError::Global {
-                    name: callable.name(),
-                    offset: *offset,
-                })
-            }
-            Node::Container(..) => unreachable!("containers are not leaves"),
-        })
-    }
-}
-
-fn container(kind: Kind, items: Vec<Value>) -> Value {
-    match kind {
-        Kind::Tuple => Value::Tuple(items),
-        Kind::List => Value::List(items),
-        Kind::Set => Value::Set(items),
-        Kind::FrozenSet => Value::FrozenSet(items),
-        Kind::Dict => {
-            let mut pairs = Vec::with_capacity(items.len() / 2);
-            let mut items = items.into_iter();
-            while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                pairs.push((k, v));
-            }
-            Value::Dict(pairs)
-        }
-    }
 }

@@ -77,6 +77,10 @@ pub enum PickleError {
     },
     /// The value contains itself (`l = []; l.append(l)`).
     Cycle,
+    /// A dict with two keys, or a set with two members, that Python holds
+    /// equal (`{1: 'a', True: 'b'}`, as CPython never writes): Python would
+    /// merge them.
+    RepeatedKey,
     /// A list, dict, set or bytearray used as a dict key or set member
     /// (Python refuses them too: they are unhashable).
     Unhashable,
@@ -139,6 +143,7 @@ impl fmt::Display for PickleError {
             InvalidUtf8 { offset } => write!(f, "string at {offset} is not UTF-8"),
             LoneSurrogate { offset } => write!(f, "string at {offset} has a lone surrogate"),
             Cycle => f.write_str("pickled value contains itself"),
+            RepeatedKey => f.write_str("a dict or set holds two equal keys"),
             Unhashable => f.write_str("unhashable value (list, dict, set, bytearray) as a key"),
             TooDeep { max_depth } => write!(f, "pickled value nested deeper than {max_depth}"),
             TooLarge { limit } => write!(f, "decoded value would exceed {limit} bytes"),

@@ -57,13 +57,17 @@
 //! - a value that contains itself (`l = []; l.append(l)`);
 //! - a list, dict, set or bytearray as a dict key or set member (Python
 //!   refuses them too);
+//! - two keys of one dict, or two members of one set, that Python holds
+//!   equal (`{1: 'a', True: 'b'}`): Python would merge them, CPython never
+//!   writes them;
+//! - protocol 0 text that CPython would read in its own way (`I010` is 8
+//!   in base 0, `I+1` is `True`): only the forms `repr` writes are read;
 //! - strings that are not UTF-8, or that hold lone surrogates (Python
 //!   allows them; Rust's `str` cannot hold them);
 //! - unknown opcodes (the error gives the byte and its offset), a missing
 //!   `STOP`, and bytes after `STOP` (which Python ignores).
 //!
-//! A dict or set keeps its items in the pickle's order, repeated keys
-//! included; CPython never writes a repeated key.
+//! A dict or set keeps its items in the pickle's order.
 //!
 //! # Bounds
 //!
@@ -111,15 +115,19 @@
 //!
 //! [`to_vec`] writes protocol 4, which every CPython from 3.4 loads as an
 //! equal value of the same types: `str` from Rust strings, `int`s exact at
-//! any size, floats bit for bit. The same value always gives the same
+//! any size, floats bit for bit. A [`Value`] that no Python object could be
+//! (a list as a dict key, two equal keys) encodes all the same, and Python
+//! refuses or merges it as it loads. The same value always gives the same
 //! bytes, so a send paused part-way (`Io(EAGAIN)`) can be finished by
 //! sending the same value again.
 #![forbid(unsafe_code)]
 
+mod build;
 mod convert;
 mod decode;
 mod encode;
 mod error;
+mod keys;
 mod opcode;
 mod value;
 

@@ -202,7 +202,7 @@ impl<T: FromPickle> FromPickle for Vec<T> {
 }
 
 impl<K: FromPickle + Ord, V: FromPickle> FromPickle for BTreeMap<K, V> {
-    /// A `dict`; a key that comes twice keeps its last value, as in Python.
+    /// A `dict`; keys that convert to the same Rust key keep the last value.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
         dict(value)
     }
@@ -222,7 +222,7 @@ where
     V: FromPickle,
     S: core::hash::BuildHasher + Default,
 {
-    /// A `dict`; a key that comes twice keeps its last value, as in Python.
+    /// A `dict`; keys that convert to the same Rust key keep the last value.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
         dict(value)
     }

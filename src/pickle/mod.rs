@@ -29,7 +29,7 @@
 //! | `bytes` | [`Bytes`]`(impl AsRef<[u8]>)` | [`Bytes`] (from `bytes` or `bytearray`) |
 //! | `tuple` | tuples of 1 to 12 | tuples of 1 to 12, exact length |
 //! | `list` | `Vec<T>`, `[T]`, `[T; N]` | `Vec<T>` (from `list` or `tuple`) |
-//! | `dict` | `BTreeMap`, `HashMap` | `BTreeMap`, `HashMap` (a repeated key keeps its last value) |
+//! | `dict` | `BTreeMap`, `HashMap` | `BTreeMap`, `HashMap` |
 //! | `set` | `BTreeSet`, `HashSet` | `BTreeSet`, `HashSet` (from `set` or `frozenset`) |
 //! | any of these | [`Value`] | [`Value`], keeping every distinction above |
 //!

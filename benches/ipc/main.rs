@@ -7,16 +7,34 @@
 //! cargo bench --bench ipc -- IMPL WORKLOAD [COUNT]
 //! ```
 //!
-//! The first form measures the workloads W1–W4 and a sweep of message
+//! The first form measures the workloads W1–W5 and a sweep of message
 //! sizes, every implementation once per repetition (interleaved, so a
 //! machine that slows down hurts all alike), and writes `table.md`,
 //! `sweep.csv` and `sweep.svg` to `benches/results/` (or `--out`).
 //! `--quick` moves a tenth of the messages, for everyone.
 //!
-//! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`
-//! or `python`, WORKLOAD one of `w1`, `w2`, `w3`, `w3-bigpipe`, `w4`; it
-//! prints exactly one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is
-//! payload bytes in one direction; COUNT is round trips for `w4`).
+//! W1–W4 and the sweep move bytes (`send_bytes` and its like):
+//! - `ipcwire`: `Connection::send_bytes` / `recv_bytes_into`;
+//! - `raw`: one `libc::write` per frame, large `libc::read`s;
+//! - `std`: `write_all` of header and payload, `BufReader` + `read_exact`;
+//! - `python`: `multiprocessing.Pipe`'s `send_bytes` / `recv_bytes_into`.
+//!
+//! W5 moves Python objects over a pipe: `w5` the ints 0, 1, 2, …, and
+//! `w5-dict` dicts of ten str→int fields (see `pickled.rs`):
+//! - `ipcwire`: `Connection::send(&i)` / `recv::<i64>()` (dicts: `send` of
+//!   a `BTreeMap<String, i64>`, `recv::<HashMap<String, i64>>()`);
+//! - `ipcwire-bytes`: `send_bytes` / `recv_bytes_into` of the same pickles,
+//!   all made before the clock starts and compared, not decoded, on
+//!   receipt: the same transport without pickling;
+//! - `python`: `multiprocessing.Pipe`'s `send(obj)` / `recv()`.
+//!
+//! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`,
+//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w2`, `w3`,
+//! `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and `std` run only W1–W4,
+//! `ipcwire-bytes` only W5); it prints exactly one line,
+//! `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in one
+//! direction, for W5 those of ipcwire's pickles; COUNT is round trips for
+//! `w4`).
 //!
 //! Only ratios within one run mean anything: the implementations share the
 //! machine's noise only when measured side by side.
@@ -24,6 +42,7 @@
 mod harness;
 mod machine;
 mod os;
+mod pickled;
 mod python;
 mod raw;
 mod report;
@@ -45,7 +64,7 @@ pub type BoxResult<T> = Result<T, Box<dyn Error>>;
 
 /// What the command line asked for.
 enum Mode {
-    /// Everything: the W1–W4 table and/or the sweep, with reports.
+    /// Everything: the W1–W5 tables and/or the sweep, with reports.
     Full(Options),
     /// One measurement of one implementation, one line out.
     Single { imp: Impl, spec: Spec },
@@ -111,7 +130,7 @@ fn parse(args: &[String]) -> BoxResult<Mode> {
 
 /// `IMPL WORKLOAD [COUNT]`.
 fn parse_single(imp: Impl, args: &[String]) -> BoxResult<Mode> {
-    let names = workload::NAMES.join(", ");
+    let names = workload::names().collect::<Vec<_>>().join(", ");
     let (name, count) = match args {
         [name] => (name, None),
         [name, count] => {
@@ -127,6 +146,9 @@ fn parse_single(imp: Impl, args: &[String]) -> BoxResult<Mode> {
     let mut spec =
         workload::named(name).ok_or(format!("no workload {name:?}; there are {names}"))?;
     spec.count = count.unwrap_or(spec.count);
+    if !imp.runs(&spec) {
+        return Err(format!("{} does not run {name}", imp.name()).into());
+    }
     Ok(Mode::Single { imp, spec })
 }
 
@@ -198,21 +220,25 @@ struct Context {
     how: String,
 }
 
-/// Measures W1–W4, prints the table and goals, writes `table.md`.
+/// Measures W1–W5, prints the tables and goals, writes `table.md`.
 fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
-    let specs: Vec<Spec> = workload::NAMES
-        .iter()
-        .filter_map(|name| workload::named(name))
+    let specs: Vec<Spec> = workload::names()
+        .filter_map(workload::named)
         .map(|spec| if opts.quick { spec.quick() } else { spec })
         .collect();
     let results = measure(&specs, impls, opts.reps)?;
     let text = format!(
-        "# ipcwire: workloads W1–W4\n\n{}\n\n{}. Figures are median (min–max). \
+        "# ipcwire: workloads W1–W5\n\n{}\n\n{}. Figures are median (min–max). \
          Ratios are ipcwire's speed-up: the other's median time over ipcwire's \
-         (above 1: ipcwire is faster).\n\n{}\n## Goals\n\n{}",
+         (above 1: ipcwire is faster).\n\n{}\n## W5: Python objects\n\n\
+         Here ipcwire is `send`/`recv`, pickling and decoding each object; \
+         ipcwire-bytes is `send_bytes`/`recv_bytes_into` of the same pickles, \
+         all made before the clock starts and compared, not decoded, on receipt; \
+         python is `send`/`recv`.\n\n{}\n## Goals\n\n{}",
         context.when_where,
         context.how,
-        report::workload_table(&results, &workload::NAMES),
+        report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
+        report::workload_table(&results, &workload::PICKLE_NAMES, &Impl::PICKLES),
         report::goals_table(&results),
     );
     println!("{text}");
@@ -255,6 +281,7 @@ fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
 fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
     let mut results = Results::default();
     for spec in specs {
+        let impls: Vec<Impl> = impls.iter().copied().filter(|i| i.runs(spec)).collect();
         for rep in 0..reps {
             let mut line = format!("{:<12} rep {}/{reps}:", spec.name, rep + 1);
             for k in 0..impls.len() {

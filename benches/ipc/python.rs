@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::workload::{Pattern, Spec};
+use crate::workload::{Pattern, Payload, Spec};
 use crate::BoxResult;
 
 /// Run with `python3 -c`; see the file for its arguments and output.
@@ -26,12 +26,14 @@ pub fn version() -> Option<String> {
 }
 
 pub fn run(spec: &Spec) -> BoxResult<Duration> {
-    let pattern = match spec.pattern {
-        Pattern::OneWay => "oneway",
-        Pattern::PingPong => "pingpong",
+    let mode = match (spec.payload, spec.pattern) {
+        (Payload::Frames, Pattern::OneWay) => "oneway",
+        (Payload::Frames, Pattern::PingPong) => "pingpong",
+        (Payload::Ints, _) => "ints",
+        (Payload::Dicts, _) => "dicts",
     };
     let out = Command::new("python3")
-        .args(["-c", SCRIPT, &spec.name, pattern])
+        .args(["-c", SCRIPT, &spec.name, mode])
         .arg(spec.size.to_string())
         .arg(spec.count.to_string())
         .arg(spec.pipe_size.unwrap_or(0).to_string())
@@ -51,8 +53,10 @@ fn cpu_arg(cpu: Option<usize>) -> String {
 }
 
 /// Reads `python NAME COUNT BYTES SECONDS`, checking it is about `spec`.
+/// The script's BYTES is COUNT × SIZE: 0 for pickles, whose sizes vary.
 fn parse(line: &str, spec: &Spec) -> BoxResult<Duration> {
-    let want = format!("python {} {} {} ", spec.name, spec.count, spec.bytes());
+    let bytes = spec.count * spec.size as u64;
+    let want = format!("python {} {} {bytes} ", spec.name, spec.count);
     let seconds = line
         .trim()
         .strip_prefix(&want)

@@ -1,10 +1,13 @@
 # One measurement with CPython's multiprocessing.Pipe, by the same protocol
 # as the Rust implementations (benches/ipc/harness.rs), run by python.rs as
-#   python3 -c <this file> NAME oneway|pingpong SIZE COUNT PIPE_SIZE CHILD_CPU
+#   python3 -c <this file> NAME MODE SIZE COUNT PIPE_SIZE CHILD_CPU
+# MODE is oneway or pingpong (messages of SIZE bytes), or ints or dicts
+# (send(obj)/recv() of the objects benches/ipc/pickled.rs sends; SIZE 0).
 # PIPE_SIZE 0 keeps the default pipe; CHILD_CPU -1 lets the child run
 # anywhere (the parent keeps the placement it inherited). Prints one line:
 #   python NAME COUNT BYTES SECONDS
-# and exits non-zero, saying why on stderr, if any check fails.
+# (BYTES is COUNT * SIZE) and exits non-zero, saying why on stderr, if any
+# check fails.
 import fcntl
 import os
 import struct
@@ -14,7 +17,9 @@ from multiprocessing import Pipe
 
 FILL = 0xA5
 REPORT = struct.Struct("<BQQ")  # status, messages, sum of sequence numbers
-FAULT_LENGTH, FAULT_ORDER, FAULT_FILL, FAULT_RECV, FAULT_SEND = 1, 2, 3, 4, 5
+FAULT_LENGTH, FAULT_ORDER, FAULT_FILL, FAULT_RECV, FAULT_SEND, FAULT_VALUE = 1, 2, 3, 4, 5, 6
+# The dicts' keys; field k of dict i is 10 * i + k.
+KEYS = tuple(f"f{k}" for k in range(10))
 # fcntl.F_SETPIPE_SZ exists from Python 3.10; the Linux value otherwise.
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
@@ -37,9 +42,13 @@ class Checker:
         # endswith compares with one memcmp, as the Rust checker does.
         if not buf.endswith(self.tail):
             return FAULT_FILL
+        self.accept()
+        return 0
+
+    def accept(self):
+        """Counts the next message, whose contents the caller checked."""
         self.sum += self.next
         self.next += 1
-        return 0
 
     def report(self, status):
         return REPORT.pack(status, self.next, self.sum & 0xFFFF_FFFF_FFFF_FFFF)
@@ -62,6 +71,46 @@ def receive_all(conn, checker, echo):
                 conn.send_bytes(buf, 0, n)
             except Exception:
                 return FAULT_SEND
+
+
+def receive_objects(conn, checker, check):
+    """recv() until end of stream; check(obj, seq) says whether obj is
+    message seq."""
+    while True:
+        try:
+            obj = conn.recv()
+        except EOFError:
+            return 0
+        except Exception:
+            return FAULT_RECV
+        if not check(obj, checker.next):
+            return FAULT_VALUE
+        checker.accept()
+
+
+def is_int(obj, seq):
+    # A type check, as recv::<i64>() makes.
+    return type(obj) is int and obj == seq
+
+
+def is_dict(obj, seq):
+    base = seq * len(KEYS)
+    return obj == dict(zip(KEYS, range(base, base + len(KEYS))))
+
+
+def send_ints(conn, size, count):
+    for i in range(count):
+        conn.send(i)
+
+
+def send_dicts(conn, size, count):
+    # One dict, its values rewritten in place for each message, as the
+    # Rust sender does.
+    d = dict.fromkeys(KEYS, 0)
+    for i in range(count):
+        base = i * len(KEYS)
+        d.update(zip(KEYS, range(base, base + len(KEYS))))
+        conn.send(d)
 
 
 def send_all(conn, size, count):
@@ -93,10 +142,21 @@ def read_exact(fd, n):
     return data
 
 
+def receive(mode, conn, checker):
+    if mode == "ints":
+        return receive_objects(conn, checker, is_int)
+    if mode == "dicts":
+        return receive_objects(conn, checker, is_dict)
+    return receive_all(conn, checker, mode == "pingpong")
+
+
+SENDERS = {"oneway": send_all, "pingpong": ping_all, "ints": send_ints, "dicts": send_dicts}
+
+
 def main():
-    name, pattern, size, count, pipe_size, child_cpu = sys.argv[1:7]
+    name, mode, size, count, pipe_size, child_cpu = sys.argv[1:7]
     size, count, pipe_size, child_cpu = int(size), int(count), int(pipe_size), int(child_cpu)
-    ping_pong = pattern == "pingpong"
+    ping_pong = mode == "pingpong"
     if ping_pong:
         parent, child = Pipe()
     else:
@@ -114,7 +174,7 @@ def main():
                 os.sched_setaffinity(0, {child_cpu})
             checker = Checker(size)
             os.write(ctl_w, b"R")
-            status = receive_all(child, checker, ping_pong)
+            status = receive(mode, child, checker)
             os.write(ctl_w, checker.report(status))
             code = 0
         finally:
@@ -123,10 +183,7 @@ def main():
     os.close(ctl_w)
     read_exact(ctl_r, 1)
     start = time.perf_counter()
-    if ping_pong:
-        ping_all(parent, size, count)
-    else:
-        send_all(parent, size, count)
+    SENDERS[mode](parent, size, count)
     parent.close()
     status, got, total = REPORT.unpack(read_exact(ctl_r, REPORT.size))
     seconds = time.perf_counter() - start

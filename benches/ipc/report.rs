@@ -1,10 +1,11 @@
-//! Collected timings and what is printed from them: the W1–W4 table with
+//! Collected timings and what is printed from them: the W1–W5 tables with
 //! ratios and goals, the sweep table and its CSV.
 
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::workload::{Cpus, Impl, Pattern, Spec};
+use crate::pickled;
+use crate::workload::{Cpus, Impl, Pattern, Payload, Spec};
 
 /// Every repetition's time for one workload and implementation.
 pub struct Run {
@@ -96,6 +97,10 @@ enum Metric {
 
 impl Metric {
     fn of(spec: &Spec) -> Metric {
+        if spec.payload != Payload::Frames {
+            // Small objects, which cost per message.
+            return Metric::MegaMessagesPerSec;
+        }
         match (spec.pattern, spec.size) {
             (Pattern::PingPong, _) => Metric::MicrosPerRoundTrip,
             (Pattern::OneWay, ..=256) => Metric::MegaMessagesPerSec,
@@ -149,11 +154,22 @@ fn ratio(r: Option<f64>) -> String {
     r.map_or("–".to_string(), |r| format!("{r:.2}×"))
 }
 
-/// The W1–W4 table: absolute figures, then ipcwire's speed-up over each.
-pub fn workload_table(results: &Results, workloads: &[&str]) -> String {
-    let mut out = String::new();
-    out.push_str("| workload | unit | ipcwire | raw | std | python | ipcwire/raw | ipcwire/std | ipcwire/python |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+/// A table of `workloads`: each of `impls`' figures, then ipcwire's
+/// speed-up over each of the others.
+pub fn workload_table(results: &Results, workloads: &[&str], impls: &[Impl]) -> String {
+    let others: Vec<Impl> = impls
+        .iter()
+        .copied()
+        .filter(|&imp| imp != Impl::Ipcwire)
+        .collect();
+    let mut out = String::from("| workload | unit |");
+    for imp in impls {
+        let _ = write!(out, " {} |", imp.name());
+    }
+    for other in &others {
+        let _ = write!(out, " ipcwire/{} |", other.name());
+    }
+    let _ = writeln!(out, "\n{}|", "|---".repeat(2 + impls.len() + others.len()));
     for &name in workloads {
         let Some(first) = results.get(name, Impl::Ipcwire) else {
             continue;
@@ -164,10 +180,10 @@ pub fn workload_table(results: &Results, workloads: &[&str]) -> String {
             describe(&first.spec),
             Metric::of(&first.spec).unit()
         );
-        for imp in Impl::ALL {
+        for &imp in impls {
             let _ = write!(out, " {} |", cell(results.get(name, imp)));
         }
-        for other in [Impl::Raw, Impl::Std, Impl::Python] {
+        for &other in &others {
             let r = results.speedup((name, Impl::Ipcwire), (name, other));
             let _ = write!(out, " {} |", ratio(r));
         }
@@ -176,20 +192,24 @@ pub fn workload_table(results: &Results, workloads: &[&str]) -> String {
     out
 }
 
-/// `w1: 1000000 × 64 B, pipe`.
+/// `w1: 1000000 × 64 B, pipe, two CPUs`; `w5: 1000000 ints, pipe, two CPUs`.
 fn describe(spec: &Spec) -> String {
     let channel = match (spec.pattern, spec.pipe_size) {
         (Pattern::PingPong, _) => "socketpair ping-pong".to_string(),
         (Pattern::OneWay, None) => "pipe".to_string(),
         (Pattern::OneWay, Some(size)) => format!("{} pipe", size_label(size)),
     };
-    let size = size_label(spec.size);
+    let messages = match spec.payload {
+        Payload::Frames => format!("{} × {}", spec.count, size_label(spec.size)),
+        Payload::Ints => format!("{} ints", spec.count),
+        Payload::Dicts => format!("{} dicts of {} str→int", spec.count, pickled::FIELDS),
+    };
     let cpus = match spec.cpus {
         Cpus::Free => "",
         Cpus::Same(_) => ", one CPU",
         Cpus::Split(..) => ", two CPUs",
     };
-    format!("{}: {} × {size}, {channel}{cpus}", spec.name, spec.count)
+    format!("{}: {messages}, {channel}{cpus}", spec.name)
 }
 
 /// `64 B`, `4 KiB`, `1 MiB`.
@@ -217,7 +237,7 @@ const fn goal(ipcwire: &'static str, other: &'static str, imp: Impl, min: f64) -
     }
 }
 
-const GOALS: [Goal; 8] = [
+const GOALS: [Goal; 11] = [
     goal("w1", "w1", Impl::Raw, 0.95),
     goal("w1", "w1", Impl::Python, 4.0),
     goal("w2", "w2", Impl::Raw, 0.95),
@@ -227,6 +247,10 @@ const GOALS: [Goal; 8] = [
     // What enlarging the pipe buys over the plain default.
     goal("w3-bigpipe", "w3", Impl::Raw, 2.5),
     goal("w4", "w4", Impl::Raw, 0.95),
+    // What pickling costs next to moving the same pickles as bytes.
+    goal("w5", "w5", Impl::IpcwireBytes, 0.8),
+    goal("w5", "w5", Impl::Python, 5.0),
+    goal("w5-dict", "w5-dict", Impl::Python, 3.0),
 ];
 
 impl Goal {
@@ -274,7 +298,7 @@ pub fn sweep_points(
 ) -> Vec<SweepPoint> {
     let mut points = Vec::new();
     for &size in sizes {
-        for imp in Impl::ALL {
+        for imp in Impl::FRAMES {
             let Some(run) = results.get(&name(size), imp) else {
                 continue;
             };
@@ -322,7 +346,7 @@ pub fn sweep_table(points: &[SweepPoint], sizes: &[usize]) -> String {
                 .map(|p| p.bytes_per_sec.median / 1e9)
         };
         let _ = write!(out, "| {} |", size_label(size));
-        for imp in Impl::ALL {
+        for imp in Impl::FRAMES {
             let _ = write!(out, " {} |", gbps(imp).map_or("–".to_string(), fig));
         }
         let r = gbps(Impl::Ipcwire).zip(gbps(Impl::Raw)).map(|(a, b)| a / b);

@@ -21,6 +21,8 @@ fn color(imp: Impl) -> &'static str {
         Impl::Raw => "#1f77b4",
         Impl::Std => "#2ca02c",
         Impl::Python => "#9467bd",
+        // Never in the sweep, which moves bytes, not pickles.
+        Impl::IpcwireBytes => "#ff7f0e",
     }
 }
 
@@ -74,14 +76,14 @@ pub fn chart(points: &[SweepPoint], sizes: &[usize], subtitle: &str) -> String {
     text(&mut svg, WIDTH / 2.0, 48.0, "middle", 11.0, subtitle);
     x_axis(&mut svg, &axes, sizes);
     y_axis(&mut svg, &axes);
-    for (i, imp) in Impl::ALL.into_iter().enumerate() {
+    for (i, imp) in Impl::FRAMES.into_iter().enumerate() {
         let line: Vec<&SweepPoint> = points.iter().filter(|p| p.imp == imp).collect();
         if !line.is_empty() {
             series(&mut svg, &axes, imp, &line);
             legend(&mut svg, i, imp);
         }
     }
-    let note_y = TOP + 10.0 + 22.0 * Impl::ALL.len() as f64 + 8.0;
+    let note_y = TOP + 10.0 + 22.0 * Impl::FRAMES.len() as f64 + 8.0;
     text(&mut svg, RIGHT + 20.0, note_y, "start", 11.0, "dot: median");
     text(
         &mut svg,

@@ -1,9 +1,9 @@
-//! What is measured: the named workloads W1–W4, the size sweep, and the
+//! What is measured: the named workloads W1–W5, the size sweep, and the
 //! implementations that run them.
 
 use std::time::Duration;
 
-use crate::{os, python, raw, stdframe, with_ipcwire, BoxResult};
+use crate::{os, pickled, python, raw, stdframe, with_ipcwire, BoxResult};
 
 /// How messages flow between the parent and its forked child.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -14,13 +14,25 @@ pub enum Pattern {
     PingPong,
 }
 
+/// What the messages carry.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// `size` bytes: a sequence number, then fill (see `harness.rs`).
+    Frames,
+    /// Message `i` is the Python int `i`, pickled (see `pickled.rs`).
+    Ints,
+    /// Message `i` is a dict of ten str→int fields that depend on `i`.
+    Dicts,
+}
+
 /// One measurable exchange: who sends what, how often, over which channel.
 #[derive(Clone, Debug)]
 pub struct Spec {
     /// The label used in output (`w1`, `w3-bigpipe`, `sweep-4096`).
     pub name: String,
     pub pattern: Pattern,
-    /// Bytes per message, header excluded.
+    pub payload: Payload,
+    /// Bytes per message, header excluded; 0 for pickles, whose sizes vary.
     pub size: usize,
     /// Messages (one-way) or round trips (ping-pong).
     pub count: u64,
@@ -31,9 +43,13 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Payload bytes that cross in one direction.
+    /// Payload bytes that cross in one direction. For pickles, those of
+    /// ipcwire's (Python's own are framed and a little longer).
     pub fn bytes(&self) -> u64 {
-        self.count * self.size as u64
+        match self.payload {
+            Payload::Frames => self.count * self.size as u64,
+            Payload::Ints | Payload::Dicts => pickled::total_len(self),
+        }
     }
 
     /// `--quick`: a tenth of the messages, for everyone alike.
@@ -48,8 +64,15 @@ impl Spec {
 /// message.
 pub const BIG_PIPE: usize = 1 << 20;
 
-/// The named workloads, in table order.
-pub const NAMES: [&str; 5] = ["w1", "w2", "w3", "w3-bigpipe", "w4"];
+/// The named workloads of bytes, in table order.
+pub const FRAME_NAMES: [&str; 5] = ["w1", "w2", "w3", "w3-bigpipe", "w4"];
+/// The named workloads of Python objects, in table order.
+pub const PICKLE_NAMES: [&str; 2] = ["w5", "w5-dict"];
+
+/// Every named workload.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FRAME_NAMES.into_iter().chain(PICKLE_NAMES)
+}
 
 /// Which CPUs the parent and the child of a measurement run on.
 ///
@@ -106,17 +129,22 @@ impl Cpus {
 
 /// The named workload `name` at full size, or `None` if there is no such.
 pub fn named(name: &str) -> Option<Spec> {
-    let (pattern, size, count, pipe_size) = match name {
-        "w1" => (Pattern::OneWay, 64, 1_000_000, None),
-        "w2" => (Pattern::OneWay, 4 << 10, 200_000, None),
-        "w3" => (Pattern::OneWay, 1 << 20, 1024, None),
-        "w3-bigpipe" => (Pattern::OneWay, 1 << 20, 1024, Some(BIG_PIPE)),
-        "w4" => (Pattern::PingPong, 64, 200_000, None),
+    use Payload::{Dicts, Frames, Ints};
+    let (pattern, payload, size, count, pipe_size) = match name {
+        "w1" => (Pattern::OneWay, Frames, 64, 1_000_000, None),
+        "w2" => (Pattern::OneWay, Frames, 4 << 10, 200_000, None),
+        "w3" => (Pattern::OneWay, Frames, 1 << 20, 1024, None),
+        "w3-bigpipe" => (Pattern::OneWay, Frames, 1 << 20, 1024, Some(BIG_PIPE)),
+        "w4" => (Pattern::PingPong, Frames, 64, 200_000, None),
+        "w5" => (Pattern::OneWay, Ints, 0, 1_000_000, None),
+        // About a second for Python, as w1 takes.
+        "w5-dict" => (Pattern::OneWay, Dicts, 0, 200_000, None),
         _ => return None,
     };
     Some(Spec {
         name: name.to_string(),
         pattern,
+        payload,
         size,
         count,
         pipe_size,
@@ -144,6 +172,7 @@ pub fn sweep(size: usize) -> Spec {
     Spec {
         name: format!("sweep-{size}"),
         pattern: Pattern::OneWay,
+        payload: Payload::Frames,
         size,
         count: count.min(200_000),
         pipe_size: None,
@@ -154,8 +183,12 @@ pub fn sweep(size: usize) -> Spec {
 /// The implementations compared.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Impl {
-    /// `Connection::send_bytes` / `recv_bytes_into`.
+    /// `Connection::send_bytes` / `recv_bytes_into`; for Python objects,
+    /// `send` / `recv`.
     Ipcwire,
+    /// For Python objects only: `send_bytes` / `recv_bytes_into` of the
+    /// same pickles, made before the clock starts and never decoded.
+    IpcwireBytes,
     /// One `libc::write` per frame, large `libc::read`s parsed in place.
     Raw,
     /// `write_all` of header then payload; `BufReader` + `read_exact`.
@@ -165,11 +198,22 @@ pub enum Impl {
 }
 
 impl Impl {
-    pub const ALL: [Impl; 4] = [Impl::Ipcwire, Impl::Raw, Impl::Std, Impl::Python];
+    pub const ALL: [Impl; 5] = [
+        Impl::Ipcwire,
+        Impl::Raw,
+        Impl::Std,
+        Impl::Python,
+        Impl::IpcwireBytes,
+    ];
+    /// Those that move frames of bytes, in table order.
+    pub const FRAMES: [Impl; 4] = [Impl::Ipcwire, Impl::Raw, Impl::Std, Impl::Python];
+    /// Those that move Python objects, in table order.
+    pub const PICKLES: [Impl; 3] = [Impl::Ipcwire, Impl::IpcwireBytes, Impl::Python];
 
     pub fn name(self) -> &'static str {
         match self {
             Impl::Ipcwire => "ipcwire",
+            Impl::IpcwireBytes => "ipcwire-bytes",
             Impl::Raw => "raw",
             Impl::Std => "std",
             Impl::Python => "python",
@@ -180,16 +224,31 @@ impl Impl {
         Impl::ALL.into_iter().find(|i| i.name() == name)
     }
 
+    /// Whether this implementation takes part in `spec`: raw and std
+    /// frame bytes and know no pickles; the pickle baseline has nothing to
+    /// add to workloads of bytes.
+    pub fn runs(self, spec: &Spec) -> bool {
+        match spec.payload {
+            Payload::Frames => Impl::FRAMES.contains(&self),
+            Payload::Ints | Payload::Dicts => Impl::PICKLES.contains(&self),
+        }
+    }
+
     /// Runs `spec` once and returns the time on the parent's clock.
     pub fn run(self, spec: &Spec) -> BoxResult<Duration> {
+        if !self.runs(spec) {
+            return Err(format!("{} does not run {}", self.name(), spec.name).into());
+        }
         // The parent's placement, for the length of the run; each child
         // places itself after the fork.
         let _pinned = spec.cpus.parent().map(os::pin).transpose()?;
-        match self {
-            Impl::Ipcwire => with_ipcwire::run(spec),
-            Impl::Raw => raw::run(spec),
-            Impl::Std => stdframe::run(spec),
-            Impl::Python => python::run(spec),
+        match (self, spec.payload) {
+            (Impl::Ipcwire, Payload::Frames) => with_ipcwire::run(spec),
+            (Impl::Ipcwire, _) => pickled::run_objects(spec),
+            (Impl::IpcwireBytes, _) => pickled::run_bytes(spec),
+            (Impl::Raw, _) => raw::run(spec),
+            (Impl::Std, _) => stdframe::run(spec),
+            (Impl::Python, _) => python::run(spec),
         }
     }
 }

@@ -110,6 +110,28 @@ fn shared_references_are_copies_of_the_object() {
     );
 }
 
+/// The memo is Python's dict: any index, MEMOIZE numbering by its size,
+/// a later PUT replacing an earlier one.
+#[test]
+fn memo_indices_in_any_order() {
+    // memo = {5: 5}; MEMOIZE of 6 takes index len(memo) = 1.
+    assert_eq!(value(b"\x80\x04K\x05q\x05K\x06\x940h\x01."), Value::Int(6));
+    assert_eq!(value(b"\x80\x04K\x05q\x05K\x06\x940h\x05."), Value::Int(5));
+    // Index 1 first, then 0, then 1 again: the later one wins.
+    let replaced = b"\x80\x04K\x01q\x010K\x00q\x000K\x02q\x010h\x00h\x01\x86.";
+    assert_eq!(
+        value(replaced),
+        Value::Tuple(vec![Value::Int(0), Value::Int(2)])
+    );
+    assert_eq!(
+        refused(b"\x80\x04K\x01q\x010h\x00."),
+        PickleError::MemoMissing {
+            index: 0,
+            offset: 7
+        }
+    );
+}
+
 #[test]
 fn reduce_forms_of_older_protocols() {
     let set2 = b"\x80\x02c__builtin__\nset\nq\x00]q\x01(K\x01K\x02e\x85q\x02Rq\x03.";

@@ -224,7 +224,15 @@ where
 {
     /// A `dict`; keys that convert to the same Rust key keep the last value.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
-        dict(value)
+        let Value::Dict(pairs) = value else {
+            return Err(wrong("dict", &value));
+        };
+        // Sized once: collecting through `Result` would grow it step by step.
+        let mut map = Self::with_capacity_and_hasher(pairs.len(), S::default());
+        for (k, v) in pairs {
+            map.insert(K::from_pickle(k)?, V::from_pickle(v)?);
+        }
+        Ok(map)
     }
 }
 
@@ -236,7 +244,14 @@ where
 {
     /// A `set` or a `frozenset`.
     fn from_pickle(value: Value) -> Result<Self, PickleError> {
-        set(value)
+        let (Value::Set(items) | Value::FrozenSet(items)) = value else {
+            return Err(wrong("set", &value));
+        };
+        let mut set = Self::with_capacity_and_hasher(items.len(), S::default());
+        for item in items {
+            set.insert(T::from_pickle(item)?);
+        }
+        Ok(set)
     }
 }
 

@@ -151,6 +151,41 @@ impl Budget {
     }
 }
 
+/// The memo: Python's dict of index to object. CPython numbers entries
+/// 0, 1, 2, ..., which an array holds; any other index goes in a map, so a
+/// huge one costs one entry.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Handle>,
+    sparse: BTreeMap<u64, Handle>,
+}
+
+impl Memo {
+    /// The number of entries, which `MEMOIZE` uses as its index.
+    fn len(&self) -> u64 {
+        (self.dense.len() + self.sparse.len()) as u64
+    }
+
+    fn insert(&mut self, index: u64, handle: Handle) {
+        let dense = self.dense.len() as u64;
+        if index < dense {
+            self.dense[index as usize] = handle;
+        } else if index == dense {
+            self.sparse.remove(&index);
+            self.dense.push(handle);
+        } else {
+            self.sparse.insert(index, handle);
+        }
+    }
+
+    fn get(&self, index: u64) -> Option<Handle> {
+        match usize::try_from(index).ok().and_then(|i| self.dense.get(i)) {
+            Some(&handle) => Some(handle),
+            None => self.sparse.get(&index).copied(),
+        }
+    }
+}
+
 /// The opcode machine's state.
 struct Machine<'a> {
     input: &'a [u8],
@@ -165,8 +200,7 @@ struct Machine<'a> {
     /// Stack lengths at each `MARK`: the stack below the top mark is out of
     /// reach until a mark-consuming opcode pops it (Python's "fence").
     marks: Vec<usize>,
-    /// A map, not an array: a huge index costs one entry.
-    memo: BTreeMap<u64, Handle>,
+    memo: Memo,
     /// Charged for what a `REDUCE` copies, since one memoized argument can
     /// be passed to many calls.
     budget: Budget,
@@ -180,10 +214,12 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Value, PickleError
         pos: 0,
         at: 0,
         protocol: 0,
-        nodes: Vec::new(),
-        stack: Vec::new(),
+        // Enough for a small message without regrowing; no more, since a
+        // large pickle's length says nothing true about its values.
+        nodes: Vec::with_capacity(input.len().min(32)),
+        stack: Vec::with_capacity(input.len().min(16)),
         marks: Vec::new(),
-        memo: BTreeMap::new(),
+        memo: Memo::default(),
         budget: Budget { left: limit, limit },
     };
     let root = machine.run()?;
@@ -327,7 +363,7 @@ impl<'a> Machine<'a> {
                 let index = u32::from_le_bytes(self.array()?);
                 self.memoize(index.into())?;
             }
-            op::MEMOIZE => self.memoize(self.memo.len() as u64)?,
+            op::MEMOIZE => self.memoize(self.memo.len())?,
             op::PUT => {
                 let index = self.line_index()?;
                 self.memoize(index)?;
@@ -588,7 +624,7 @@ impl<'a> Machine<'a> {
     }
 
     fn recall(&mut self, index: u64) -> Result<(), PickleError> {
-        let handle = *self.memo.get(&index).ok_or(PickleError::MemoMissing {
+        let handle = self.memo.get(index).ok_or(PickleError::MemoMissing {
             index,
             offset: self.at,
         })?;

@@ -13,14 +13,36 @@ use super::error::PickleError;
 use super::value::{minimal, Value};
 
 /// Refuses `keys` if Python would hold two of them equal.
-pub(super) fn check_distinct<'v>(keys: impl Iterator<Item = &'v Value>) -> Result<(), PickleError> {
-    // A key holding a NaN equals no other key (NaN != NaN).
-    let mut canon: Vec<Vec<u8>> = keys.filter_map(canonical).collect();
-    canon.sort_unstable();
-    if canon.windows(2).any(|w| w[0] == w[1]) {
+pub(super) fn check_distinct<'v>(
+    keys: impl Iterator<Item = &'v Value> + Clone,
+) -> Result<(), PickleError> {
+    // The common case, string keys, needs no canonical forms: strings equal
+    // only strings.
+    let repeated = match strings(keys.clone()) {
+        Some(mut strs) => {
+            strs.sort_unstable();
+            strs.windows(2).any(|w| w[0] == w[1])
+        }
+        None => {
+            // A key holding a NaN equals no other key (NaN != NaN).
+            let mut canon: Vec<Vec<u8>> = keys.filter_map(canonical).collect();
+            canon.sort_unstable();
+            canon.windows(2).any(|w| w[0] == w[1])
+        }
+    };
+    if repeated {
         return Err(PickleError::RepeatedKey);
     }
     Ok(())
+}
+
+/// The keys as `&str`, if every one is a `str`.
+fn strings<'v>(keys: impl Iterator<Item = &'v Value>) -> Option<Vec<&'v str>> {
+    keys.map(|k| match k {
+        Value::Str(s) => Some(s.as_str()),
+        _ => None,
+    })
+    .collect()
 }
 
 // The first byte of each canonical form.

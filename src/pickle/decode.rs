@@ -154,7 +154,6 @@ impl Budget {
 /// The memo: Python's dict of index to object. CPython numbers entries
 /// 0, 1, 2, ..., which an array holds; any other index goes in a map, so a
 /// huge one costs one entry.
-#[derive(Default)]
 struct Memo {
     dense: Vec<Handle>,
     sparse: BTreeMap<u64, Handle>,
@@ -217,9 +216,12 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Value, PickleError
         // Enough for a small message without regrowing; no more, since a
         // large pickle's length says nothing true about its values.
         nodes: Vec::with_capacity(input.len().min(32)),
-        stack: Vec::with_capacity(input.len().min(16)),
+        stack: Vec::with_capacity(input.len().min(32)),
         marks: Vec::new(),
-        memo: Memo::default(),
+        memo: Memo {
+            dense: Vec::with_capacity(input.len().min(16)),
+            sparse: BTreeMap::new(),
+        },
         budget: Budget { left: limit, limit },
     };
     let root = machine.run()?;

@@ -16,19 +16,24 @@ use super::value::{minimal, Value};
 pub(super) fn check_distinct<'v>(
     keys: impl Iterator<Item = &'v Value> + Clone,
 ) -> Result<(), PickleError> {
-    // The common case, string keys, needs no canonical forms: strings equal
-    // only strings.
-    let repeated = match strings(keys.clone()) {
-        Some(mut strs) => {
-            strs.sort_unstable();
+    let repeated = if keys.clone().all(|k| matches!(k, Value::Str(_))) {
+        // The common case needs no canonical forms: strings equal only
+        // strings. A few, as most dicts sent have, are compared pair by
+        // pair without allocating.
+        if keys.clone().nth(FEW).is_none() {
+            keys.clone()
+                .enumerate()
+                .any(|(i, k)| keys.clone().skip(i + 1).any(|other| other == k))
+        } else {
+            let mut strs: Vec<&Value> = keys.collect();
+            strs.sort_unstable_by(|a, b| text(a).cmp(text(b)));
             strs.windows(2).any(|w| w[0] == w[1])
         }
-        None => {
-            // A key holding a NaN equals no other key (NaN != NaN).
-            let mut canon: Vec<Vec<u8>> = keys.filter_map(canonical).collect();
-            canon.sort_unstable();
-            canon.windows(2).any(|w| w[0] == w[1])
-        }
+    } else {
+        // A key holding a NaN equals no other key (NaN != NaN).
+        let mut canon: Vec<Vec<u8>> = keys.filter_map(canonical).collect();
+        canon.sort_unstable();
+        canon.windows(2).any(|w| w[0] == w[1])
     };
     if repeated {
         return Err(PickleError::RepeatedKey);
@@ -36,13 +41,14 @@ pub(super) fn check_distinct<'v>(
     Ok(())
 }
 
-/// The keys as `&str`, if every one is a `str`.
-fn strings<'v>(keys: impl Iterator<Item = &'v Value>) -> Option<Vec<&'v str>> {
-    keys.map(|k| match k {
-        Value::Str(s) => Some(s.as_str()),
-        _ => None,
-    })
-    .collect()
+/// Up to this many string keys are compared pair by pair.
+const FEW: usize = 16;
+
+fn text(key: &Value) -> &str {
+    match key {
+        Value::Str(s) => s,
+        _ => "",
+    }
 }
 
 // The first byte of each canonical form.

@@ -153,8 +153,8 @@ pub fn from_slice<T: FromPickle>(pickle: &[u8]) -> Result<T, PickleError> {
 /// assert_eq!(ipcwire::pickle::to_vec(&1000), b"\x80\x04M\xe8\x03.");
 /// ```
 pub fn to_vec<T: ToPickle + ?Sized>(value: &T) -> Vec<u8> {
-    // Room for any scalar but long text, so most messages allocate once.
-    let mut buf = Vec::with_capacity(32);
+    // Room for a scalar or a small dict, so most messages allocate once.
+    let mut buf = Vec::with_capacity(128);
     buf.extend_from_slice(&[opcode::PROTO, 4]);
     value.to_pickle(&mut Encoder::new(&mut buf));
     buf.push(opcode::STOP);

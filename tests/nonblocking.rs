@@ -286,11 +286,15 @@ fn send_resuming(conn: &mut Connection, msg: &[u8]) -> usize {
 }
 
 /// A blocking reader on its own thread: every message until end of stream.
+/// It rests before each message, so a message larger than the pipe or
+/// socket buffer always finds it full (a prompt reader on the other CPU
+/// could keep the buffer from filling, and the sends would never pause).
 fn drain(mut conn: Connection) -> thread::JoinHandle<Result<Vec<Vec<u8>>, Error>> {
     thread::spawn(move || {
         conn.set_recv_timeout(Some(PATIENCE));
         let mut got = Vec::new();
         loop {
+            thread::sleep(Duration::from_millis(20));
             match conn.recv_bytes() {
                 Ok(msg) => got.push(msg),
                 Err(Error::Eof) => return Ok(got),

@@ -122,7 +122,7 @@ fn leaf_form(leaf: &Value) -> Option<Vec<u8>> {
         Value::Int(n) => form(INTEGER, minimal(&n.to_le_bytes())),
         Value::BigInt(n) => form(INTEGER, n.to_le_bytes()),
         Value::Float(x) if x.is_nan() => return None,
-        Value::Float(x) if x.is_finite() && x.fract() == 0.0 => {
+        Value::Float(x) if is_integral(*x) => {
             form(INTEGER, minimal(&float_integer(*x)))
         }
         Value::Float(x) => form(FLOAT, &x.to_bits().to_le_bytes()),
@@ -131,6 +131,13 @@ fn leaf_form(leaf: &Value) -> Option<Vec<u8>> {
         // Unhashable, so refused before keys are compared.
         _ => form(u8::MAX, &[]),
     })
+}
+
+/// Whether `x` is a finite whole number (`f64::fract` needs `std`).
+fn is_integral(x: f64) -> bool {
+    // From 2**52 up, every finite `f64` is whole; below, `as` truncates.
+    let magnitude = if x < 0.0 { -x } else { x };
+    x.is_finite() && (magnitude >= 4_503_599_627_370_496.0 || (x as i64) as f64 == x)
 }
 
 /// An integral, finite `x` as two's complement little-endian bytes.

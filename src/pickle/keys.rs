@@ -122,9 +122,7 @@ fn leaf_form(leaf: &Value) -> Option<Vec<u8>> {
         Value::Int(n) => form(INTEGER, minimal(&n.to_le_bytes())),
         Value::BigInt(n) => form(INTEGER, n.to_le_bytes()),
         Value::Float(x) if x.is_nan() => return None,
-        Value::Float(x) if is_integral(*x) => {
-            form(INTEGER, minimal(&float_integer(*x)))
-        }
+        Value::Float(x) if is_integral(*x) => form(INTEGER, minimal(&float_integer(*x))),
         Value::Float(x) => form(FLOAT, &x.to_bits().to_le_bytes()),
         Value::Str(s) => form(STR, s.as_bytes()),
         Value::Bytes(b) | Value::ByteArray(b) => form(BYTES, b),

@@ -21,7 +21,7 @@ use core::mem::size_of;
 use super::build::Builder;
 use super::error::{GlobalName, PickleError};
 use super::opcode as op;
-use super::value::{minimal, Value};
+use super::value::{minimal, negate, Value};
 use super::Limits;
 
 /// An index into the arena.
@@ -770,12 +770,7 @@ fn decimal(text: &[u8]) -> Option<Vec<u8>> {
     let mut le: Vec<u8> = limbs.iter().flat_map(|l| l.to_le_bytes()).collect();
     le.push(0);
     if negative {
-        let mut carry = true;
-        for b in le.iter_mut() {
-            let (sum, overflow) = (!*b).overflowing_add(u8::from(carry));
-            *b = sum;
-            carry = overflow;
-        }
+        negate(&mut le);
     }
     Some(le)
 }

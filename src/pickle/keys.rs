@@ -10,7 +10,7 @@
 use alloc::vec::Vec;
 
 use super::error::PickleError;
-use super::value::{minimal, Value};
+use super::value::{minimal, negate, Value};
 
 /// Refuses `keys` if Python would hold two of them equal.
 pub(super) fn check_distinct<'v>(
@@ -161,12 +161,7 @@ fn float_integer(x: f64) -> Vec<u8> {
     }
     magnitude.push(0);
     if x < 0.0 {
-        let mut carry = true;
-        for b in magnitude.iter_mut() {
-            let (sum, overflow) = (!*b).overflowing_add(u8::from(carry));
-            *b = sum;
-            carry = overflow;
-        }
+        negate(&mut magnitude);
     }
     magnitude
 }

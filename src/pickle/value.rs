@@ -139,7 +139,7 @@ pub(crate) fn minimal(bytes: &[u8]) -> &[u8] {
 }
 
 /// Two's complement negation in place.
-fn negate(le: &mut [u8]) {
+pub(crate) fn negate(le: &mut [u8]) {
     let mut carry = true;
     for b in le.iter_mut() {
         let (sum, overflow) = (!*b).overflowing_add(u8::from(carry));

@@ -8,6 +8,8 @@
 //! - deliver: send `#CHALLENGE#{sha256}` + 40 random bytes; read the
 //!   response; send `#WELCOME#` if it is the right MAC, else `#FAILURE#`.
 //! - answer: read a `#CHALLENGE#` message, send its MAC, read the verdict.
+//!   A challenge with under 20 random bytes is refused, as CPython 3.12+
+//!   refuses it.
 //!
 //! The listener delivers then answers; the client answers then delivers.
 //! Responses accepted: `{sha256}` + HMAC-SHA256 (Python 3.12+), and raw or
@@ -95,6 +97,10 @@ pub enum AuthError {
     Md5Refused,
     /// A handshake message was longer than [`MAX_MESSAGE_LEN`] bytes.
     TooLong,
+    /// The challenge's random part is shorter than 20 bytes, with or
+    /// without a `{digest}` tag. CPython 3.12+ refuses such challenges too;
+    /// a short nonce lets the listener choose what we MAC. We sent nothing.
+    ChallengeTooShort,
 }
 
 impl fmt::Display for AuthError {
@@ -116,6 +122,9 @@ impl fmt::Display for AuthError {
                 "authentication failed: the peer only speaks HMAC-MD5, which is refused"
             }
             AuthError::TooLong => "authentication failed: handshake message longer than 256 bytes",
+            AuthError::ChallengeTooShort => {
+                "authentication failed: the challenge's nonce is shorter than 20 bytes"
+            }
         })
     }
 }
@@ -278,22 +287,32 @@ impl Handshake {
     }
 
     /// Computes our response to the peer's challenge. Like Python, a 20-byte
-    /// challenge is a legacy one, answered with a raw HMAC-MD5.
+    /// challenge is a legacy one, answered with a raw HMAC-MD5; any other
+    /// names its digest in a tag. Either way at least 20 random bytes.
     fn respond(&mut self, msg: &[u8]) -> Result<(), AuthError> {
         let nonce = msg
             .strip_prefix(CHALLENGE)
             .ok_or(AuthError::NotAChallenge)?;
         let legacy = nonce.len() == LEGACY_NONCE_LEN;
-        if !legacy && nonce.starts_with(SHA256_TAG) {
+        let tag: &[u8] = if legacy {
+            &[]
+        } else if nonce.starts_with(SHA256_TAG) {
+            SHA256_TAG
+        } else if nonce.starts_with(MD5_TAG) {
+            MD5_TAG
+        } else if nonce.len() < LEGACY_NONCE_LEN {
+            return Err(AuthError::ChallengeTooShort);
+        } else {
+            return Err(AuthError::UnsupportedDigest);
+        };
+        if nonce.len() - tag.len() < LEGACY_NONCE_LEN {
+            return Err(AuthError::ChallengeTooShort);
+        }
+        if tag == SHA256_TAG {
             let mac = self.key.sha256_mac(nonce);
             self.set_out(SHA256_TAG, &mac);
             return Ok(());
         }
-        let tag = match (legacy, nonce.starts_with(MD5_TAG)) {
-            (true, _) => &[][..],
-            (false, true) => MD5_TAG,
-            (false, false) => return Err(AuthError::UnsupportedDigest),
-        };
         if !self.allow_md5 {
             return Err(AuthError::Md5Refused);
         }

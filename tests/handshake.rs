@@ -157,11 +157,20 @@ fn anything_but_a_known_challenge_is_refused_without_sending() {
         (b"", AuthError::NotAChallenge),
         (b"#CHALLENGE", AuthError::NotAChallenge),
         (
-            b"#CHALLENGE#{sha384}0123456789",
+            b"#CHALLENGE#{sha384}0123456789abcdefghijklmnopqrstuvwxyz",
             AuthError::UnsupportedDigest,
         ),
-        (b"#CHALLENGE#", AuthError::UnsupportedDigest),
-        (b"#CHALLENGE#{sha256", AuthError::UnsupportedDigest),
+        (
+            b"#CHALLENGE#0123456789abcdefghijklmnopqrstuvwxyz",
+            AuthError::UnsupportedDigest,
+        ),
+        // Under 20 bytes, as CPython 3.12+ checks first.
+        (
+            b"#CHALLENGE#{sha384}0123456789",
+            AuthError::ChallengeTooShort,
+        ),
+        (b"#CHALLENGE#", AuthError::ChallengeTooShort),
+        (b"#CHALLENGE#{sha256", AuthError::ChallengeTooShort),
     ] {
         let mut client = Handshake::new(Role::Client, &key, counting::<40>(0), true);
         client.receive(msg);
@@ -254,4 +263,46 @@ fn keys_do_not_show_in_debug_output() {
     assert_eq!(format!("{key:?}"), "AuthKey(..)");
     let shake = Handshake::new(Role::Client, &key, [0; 40], true);
     assert!(!format!("{shake:?}").contains("hunter2"));
+}
+
+/// CPython 3.12+ refuses a challenge whose nonce is under 20 bytes
+/// ("challenge too short"); so does ipcwire, for a legacy (raw) nonce and
+/// for one behind a `{digest}` tag alike. A short nonce lets a listener
+/// replay or choose what the client MACs. Nothing is sent in answer.
+#[test]
+fn client_refuses_a_nonce_under_20_bytes() {
+    let key = AuthKey::new(b"secret");
+    let too_short: [&[u8]; 6] = [
+        b"",
+        b"{sha256}",
+        b"{md5}",
+        &[7; 19],
+        b"{sha256}0123456789abcdefghi",
+        b"{md5}0123456789abcdefghi",
+    ];
+    for nonce in too_short {
+        let mut client = Handshake::new(Role::Client, &key, counting::<40>(0), true);
+        expect_receive(&mut client);
+        client.receive(&[&b"#CHALLENGE#"[..], nonce].concat());
+        assert_eq!(
+            client.action(),
+            Action::Done(Err(AuthError::ChallengeTooShort)),
+            "nonce {nonce:?}"
+        );
+    }
+    // Exactly 20 bytes is enough, raw or tagged.
+    let long_enough: [&[u8]; 3] = [
+        &[7; 20],
+        b"{sha256}0123456789abcdefghij",
+        b"{md5}0123456789abcdefghij",
+    ];
+    for nonce in long_enough {
+        let mut client = Handshake::new(Role::Client, &key, counting::<40>(0), true);
+        expect_receive(&mut client);
+        client.receive(&[&b"#CHALLENGE#"[..], nonce].concat());
+        assert!(
+            matches!(client.action(), Action::Send(_)),
+            "nonce {nonce:?} is answered"
+        );
+    }
 }

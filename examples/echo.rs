@@ -106,7 +106,9 @@ fn server(args: &[String]) -> Result<(), Failure> {
 fn echo_all(conn: &mut Connection) -> Result<(), Error> {
     loop {
         let mut msg = match conn.recv_bytes() {
-            Err(Error::Eof) => return Ok(()),
+            // A client may leave between messages (`Eof`) or with a reply
+            // unread (`ECONNRESET`): either way this connection is done.
+            Err(e) if e.is_disconnect() => return Ok(()),
             other => other?,
         };
         msg.reverse();

@@ -105,6 +105,40 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the peer is gone: [`Eof`](Error::Eof),
+    /// [`Truncated`](Error::Truncated), or [`Io`](Error::Io) with `EPIPE`,
+    /// `ECONNRESET`, `ECONNABORTED` or `ESHUTDOWN` (Python's `EOFError`,
+    /// `BrokenPipeError`, `ConnectionResetError`, `ConnectionAbortedError`).
+    ///
+    /// A disconnect has several faces. A peer that closes between messages
+    /// gives `Eof`; one that dies inside a message gives `Truncated`; one
+    /// that dies (or closes) while a message to it is still unread resets a
+    /// socket, Unix or TCP, and gives `Io(ECONNRESET)`; a send to a peer
+    /// that is gone gives `Io(EPIPE)`. A loop serving a peer until it leaves
+    /// stops on this, not on `Eof` alone:
+    ///
+    /// ```
+    /// use ipcwire::Error;
+    /// let (mut a, b) = ipcwire::pipe(true)?;
+    /// a.send_bytes(b"never read")?;
+    /// drop(b); // closes with a message unread: a reset, not a clean end
+    /// let e = a.recv_bytes().unwrap_err();
+    /// assert_eq!(e, Error::Io(ipcwire::sys::Errno::CONNRESET));
+    /// assert!(e.is_disconnect());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn is_disconnect(self) -> bool {
+        use Errno as E;
+        matches!(
+            self,
+            Error::Eof
+                | Error::Truncated
+                | Error::Io(E::PIPE | E::CONNRESET | E::CONNABORTED | E::SHUTDOWN)
+        )
+    }
+}
+
 impl From<Errno> for Error {
     fn from(errno: Errno) -> Self {
         Error::Io(errno)

@@ -552,3 +552,74 @@ fn silent_client_is_cut_off_by_the_handshake_timeout() {
     );
     drop(silent);
 }
+
+/// Every face of "the peer is gone" is a disconnect, and nothing else is.
+#[test]
+fn is_disconnect_names_every_face_of_a_gone_peer() {
+    for gone in [
+        Error::Eof,
+        Error::Truncated,
+        EPIPE,
+        RESET,
+        Error::Io(Errno::CONNABORTED),
+        Error::Io(Errno::SHUTDOWN),
+    ] {
+        assert!(gone.is_disconnect(), "{gone:?}");
+    }
+    for other in [
+        Error::Io(Errno::AGAIN),
+        Error::Io(Errno::TIMEDOUT),
+        Error::Io(Errno::CONNREFUSED),
+        Error::Io(Errno::BADF),
+        Error::TooLong { len: 1, max: 0 },
+        Error::NegativeLength(-2),
+        Error::Auth(AuthError::BadResponse),
+    ] {
+        assert!(!other.is_disconnect(), "{other:?}");
+    }
+}
+
+/// A peer that goes away with a message of ours still unread resets a
+/// socket (Unix and TCP alike): the next receive is `Io(ECONNRESET)`, not
+/// `Eof`, as Python's `ConnectionResetError`. It is a disconnect.
+#[test]
+fn a_peer_gone_with_a_message_unread_is_a_disconnect() {
+    let _g = lock();
+    let (mut a, b) = pipe(true).expect("socketpair");
+    a.send_bytes(b"never read").expect("send");
+    drop(b);
+    let got = a.recv_bytes();
+    assert_eq!(got, Err(RESET), "socketpair");
+    assert!(got.unwrap_err().is_disconnect());
+    for addr in addresses() {
+        let mut listener = Listener::bind(&addr).expect("bind");
+        let addr = *listener.local_addr();
+        let client = thread::spawn(move || Client::new().connect(&addr).expect("connect"));
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.send_bytes(b"never read").expect("send");
+        drop(client.join().expect("client"));
+        let got = conn.recv_bytes();
+        assert_eq!(got, Err(RESET), "{addr}");
+        assert!(got.unwrap_err().is_disconnect());
+    }
+}
+
+/// A client that hangs up during the handshake, with the listener's
+/// challenge unread, gives `accept` a disconnect.
+#[test]
+fn a_client_gone_during_the_handshake_is_a_disconnect() {
+    let _g = lock();
+    for addr in addresses() {
+        let mut listener = Listener::bind(&addr).expect("bind").authkey(b"key");
+        let addr = *listener.local_addr();
+        let client = thread::spawn(move || {
+            let conn = Client::new().connect(&addr).expect("connect");
+            // Wait for the challenge, then hang up without reading it.
+            conn.poll(Some(PATIENCE)).expect("poll");
+        });
+        let got = listener.accept().map(drop);
+        client.join().expect("client");
+        let e = got.expect_err("a client that hung up");
+        assert!(e.is_disconnect(), "{addr}: {e:?}");
+    }
+}

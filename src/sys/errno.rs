@@ -70,6 +70,7 @@ errnos! {
     CONNABORTED = ECONNABORTED, "software caused connection abort";
     CONNRESET = ECONNRESET, "connection reset by peer";
     NOTCONN = ENOTCONN, "transport endpoint is not connected";
+    SHUTDOWN = ESHUTDOWN, "cannot send after transport endpoint shutdown";
     TIMEDOUT = ETIMEDOUT, "connection timed out";
     CONNREFUSED = ECONNREFUSED, "connection refused";
     HOSTUNREACH = EHOSTUNREACH, "no route to host";

@@ -10,10 +10,18 @@
 //!
 //! Host names are not resolved: this crate makes no DNS queries.
 //!
+//! A path or name may hold any bytes (an abstract name even NUL), so the
+//! text form escapes what is not printable UTF-8: `\\` is a backslash and
+//! `\xNN` (two hex digits) is any byte. [`Address`]'s `Display` writes those
+//! escapes for a backslash, for bytes that are not UTF-8, and for control
+//! and invisible characters (and U+FFFD); `FromStr` reads them back, so
+//! display then parse gives the same address for every name the kernel
+//! accepts. `abstract:\x00app\xff` is the name `b"\0app\xff"`.
+//!
 //! This module is pure: no system calls, no allocation, no `unsafe`.
 #![forbid(unsafe_code)]
 
-use core::fmt;
+use core::fmt::{self, Write};
 use core::net::SocketAddr;
 use core::str::FromStr;
 
@@ -80,6 +88,9 @@ pub enum AddressError {
     Nul,
     /// The part after `tcp:` is not `IPv4:port` or `[IPv6]:port`.
     BadTcp,
+    /// A backslash in a path or name is not followed by `\\` or `xNN`
+    /// (two hex digits).
+    BadEscape,
 }
 
 impl fmt::Display for AddressError {
@@ -97,6 +108,9 @@ impl fmt::Display for AddressError {
             }
             AddressError::Nul => f.write_str("socket path contains a NUL byte"),
             AddressError::BadTcp => f.write_str("TCP address must be IPv4:port or [IPv6]:port"),
+            AddressError::BadEscape => {
+                f.write_str("a backslash in a socket name must start \\\\ or \\xNN")
+            }
         }
     }
 }
@@ -163,9 +177,9 @@ impl FromStr for Address {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(path) = s.strip_prefix("unix:") {
-            Address::unix(path.as_bytes())
+            Unescaped::new(path)?.address(Address::unix)
         } else if let Some(name) = s.strip_prefix("abstract:") {
-            Address::abstract_name(name.as_bytes())
+            Unescaped::new(name)?.address(Address::abstract_name)
         } else if let Some(tcp) = s.strip_prefix("tcp:") {
             tcp.parse()
                 .map(Address::Tcp)
@@ -193,16 +207,92 @@ impl fmt::Debug for Address {
     }
 }
 
-/// Writes a name as text; bytes that are not UTF-8 show as U+FFFD.
+/// Writes a name as text, escaping what [`shows_as_itself`] does not pass
+/// (see the module's docs).
 fn write_name(f: &mut fmt::Formatter<'_>, scheme: &str, name: &UnixName) -> fmt::Result {
     f.write_str(scheme)?;
     for chunk in name.as_bytes().utf8_chunks() {
-        f.write_str(chunk.valid())?;
-        if !chunk.invalid().is_empty() {
-            f.write_str("\u{fffd}")?;
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                f.write_str("\\\\")?;
+            } else if shows_as_itself(c) {
+                f.write_char(c)?;
+            } else {
+                write_escaped(f, c.encode_utf8(&mut [0; 4]).as_bytes())?;
+            }
         }
+        write_escaped(f, chunk.invalid())?;
     }
     Ok(())
+}
+
+/// Whether `c` may appear in a name's text as itself: not a control
+/// character, not whitespace other than the space, not an invisible
+/// formatting character (zero-width, bidirectional), and not U+FFFD, which
+/// would look like a byte lost in conversion.
+fn shows_as_itself(c: char) -> bool {
+    let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{fffd}');
+    !(c.is_control() || (c.is_whitespace() && c != ' ') || invisible)
+}
+
+fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    bytes.iter().try_for_each(|b| write!(f, "\\x{b:02x}"))
+}
+
+/// A path or name read from text, escapes resolved, held inline.
+struct Unescaped {
+    bytes: [u8; SUN_PATH_LEN],
+    /// The full length, which may exceed `bytes` (then it is too long).
+    len: usize,
+}
+
+impl Unescaped {
+    fn new(text: &str) -> Result<Unescaped, AddressError> {
+        let mut out = Unescaped {
+            bytes: [0; SUN_PATH_LEN],
+            len: 0,
+        };
+        let mut rest = text.bytes();
+        while let Some(b) = rest.next() {
+            let byte = match b {
+                b'\\' => match rest.next() {
+                    Some(b'\\') => b'\\',
+                    Some(b'x') => hex_digit(rest.next())? << 4 | hex_digit(rest.next())?,
+                    _ => return Err(AddressError::BadEscape),
+                },
+                b => b,
+            };
+            if let Some(slot) = out.bytes.get_mut(out.len) {
+                *slot = byte;
+            }
+            out.len += 1;
+        }
+        Ok(out)
+    }
+
+    /// The address `make` builds from these bytes, with the full length in
+    /// a `TooLong` error (only as many bytes as fit were kept).
+    fn address(
+        &self,
+        make: fn(&[u8]) -> Result<Address, AddressError>,
+    ) -> Result<Address, AddressError> {
+        match make(&self.bytes[..self.len.min(SUN_PATH_LEN)]) {
+            Err(AddressError::TooLong { max, .. }) => {
+                Err(AddressError::TooLong { len: self.len, max })
+            }
+            other => other,
+        }
+    }
+}
+
+fn hex_digit(c: Option<u8>) -> Result<u8, AddressError> {
+    match c {
+        Some(c @ b'0'..=b'9') => Ok(c - b'0'),
+        Some(c @ b'a'..=b'f') => Ok(c - b'a' + 10),
+        Some(c @ b'A'..=b'F') => Ok(c - b'A' + 10),
+        _ => Err(AddressError::BadEscape),
+    }
 }
 
 impl fmt::Debug for UnixName {

@@ -87,3 +87,81 @@ fn unnamed_shows_but_does_not_parse() {
     assert_eq!(Address::Unnamed.to_string(), "unnamed");
     assert!("unnamed".parse::<Address>().is_err());
 }
+
+/// Names the kernel accepts that are not printable UTF-8: every byte
+/// value alone and in company, broken UTF-8, control characters, the
+/// escape character itself, and text that looks like an escape.
+fn awkward_names() -> Vec<Vec<u8>> {
+    let mut names: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    names.extend((0..=255u8).map(|b| vec![b'a', b, b'z']));
+    for name in [
+        &b"\xff\xfe"[..],
+        b"caf\xc3",
+        b"caf\xc3\xa9",
+        b"\xe2\x82",
+        b"tab\tnew\nline\r",
+        b"\x7f\x1b[0m",
+        b"\\",
+        b"\\x41",
+        b"\\\\x41",
+        b"a\\xzz",
+        b"\xc2\x85next-line",
+        "\u{fffd}".as_bytes(),
+        b"nul\0inside",
+    ] {
+        names.push(name.to_vec());
+    }
+    names.push(vec![0xff; Address::MAX_ABSTRACT_LEN]);
+    names.push(vec![b'\\'; Address::MAX_ABSTRACT_LEN]);
+    names
+}
+
+#[test]
+fn every_name_round_trips_through_text() {
+    for name in awkward_names() {
+        let mut addrs = vec![Address::abstract_name(&name).unwrap()];
+        if !name.contains(&0) {
+            addrs.push(Address::unix(&name).unwrap());
+        }
+        for addr in addrs {
+            let text = addr.to_string();
+            assert_eq!(
+                text.parse::<Address>(),
+                Ok(addr),
+                "{name:?} shown as {text:?}"
+            );
+            assert!(
+                !text.chars().any(|c| c.is_control() || c == '\u{fffd}'),
+                "{name:?} shown as {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn printable_names_show_as_themselves() {
+    for text in ["abstract:café", "unix:/tmp/ünï cödé.sock", "abstract:日本"] {
+        let addr: Address = text.parse().unwrap();
+        assert_eq!(addr.to_string(), text);
+    }
+}
+
+#[test]
+fn escapes_in_text_are_bytes() {
+    let addr: Address = r"abstract:\x00app\xff\\".parse().unwrap();
+    assert_eq!(addr, Address::abstract_name(b"\0app\xff\\").unwrap());
+    for bad in [
+        r"abstract:\x",
+        r"abstract:\x4",
+        r"abstract:\xzz",
+        r"abstract:\q",
+        r"abstract:a\",
+    ] {
+        assert_eq!(
+            bad.parse::<Address>(),
+            Err(AddressError::BadEscape),
+            "{bad}"
+        );
+    }
+    assert_eq!(r"unix:/tmp/\x00".parse::<Address>(), Err(AddressError::Nul));
+}

@@ -62,11 +62,21 @@ pub struct Connection {
     /// timeout: the next receive starts from them.
     #[cfg(feature = "alloc")]
     partial: alloc::vec::Vec<u8>,
-    /// A frame that `EAGAIN` stopped part-way out.
-    sending: Option<PendingSend>,
+    /// Whether a frame is part-way out, paused or torn.
+    sending: SendState,
     /// Whether `SIGPIPE`'s action is the default (pipes only; looked up at
     /// the first write).
     sigpipe: Option<bool>,
+}
+
+/// The send side: ready, a frame paused part-way out, or a frame torn by
+/// an error, after which no send may write (the next header would land in
+/// the middle of the torn payload).
+#[derive(Copy, Clone)]
+enum SendState {
+    Ready,
+    Paused(PendingSend),
+    Torn(Error),
 }
 
 /// How far a frame got before `EAGAIN`, and which message it carries.
@@ -134,7 +144,7 @@ impl Connection {
             timeout: None,
             #[cfg(feature = "alloc")]
             partial: alloc::vec::Vec::new(),
-            sending: None,
+            sending: SendState::Ready,
             sigpipe: None,
         }
     }
@@ -230,6 +240,10 @@ impl Connection {
     ///   `Errno::AGAIN` is followed by a different one: finish the first.
     /// - [`Error::Io`] with `Errno::PIPE` when the peer is gone;
     ///   [`Error::NotWritable`] on a read-only end.
+    /// - Any other error that strikes after part of the frame left (say
+    ///   `ENOBUFS`) leaves a torn frame in the stream: that send and every
+    ///   later one return the same error and write nothing, so no header
+    ///   ever lands inside the torn payload. Receiving is not affected.
     ///
     /// # System calls
     /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
@@ -242,21 +256,27 @@ impl Connection {
             return Err(Error::NotWritable);
         }
         let done = match self.sending {
-            Some(pending) if !pending.is_for(msg) => return Err(Error::SendIncomplete),
-            Some(pending) => pending.sent,
-            None => 0,
-        };
-        self.sending = None;
-        let header = Header::new(msg.len() as u64);
-        match self.send_frame(header.as_bytes(), msg, done) {
-            Ok(()) => Ok(()),
-            Err((sent, e)) => {
-                if sent > 0 && e.is_resumable() {
-                    self.sending = Some(PendingSend::new(msg, sent));
-                }
-                Err(e)
+            SendState::Torn(e) => return Err(e),
+            SendState::Paused(pending) if !pending.is_for(msg) => {
+                return Err(Error::SendIncomplete)
             }
+            SendState::Paused(pending) => pending.sent,
+            SendState::Ready => 0,
+        };
+        self.sending = SendState::Ready;
+        let header = Header::new(msg.len() as u64);
+        let (sent, e) = match self.send_frame(header.as_bytes(), msg, done) {
+            Ok(()) => return Ok(()),
+            Err(failure) => failure,
+        };
+        if sent > 0 {
+            self.sending = if e.is_resumable() {
+                SendState::Paused(PendingSend::new(msg, sent))
+            } else {
+                SendState::Torn(e)
+            };
         }
+        Err(e)
     }
 
     /// Writes the frame `head + msg` from byte `sent` on; on failure, says
@@ -615,12 +635,17 @@ impl Connection {
     /// Notes that the first `sent` bytes of `msg`'s frame are out (sent
     /// with descriptors by `fd_passing.rs`), so `send_bytes(msg)` sends the rest.
     pub(crate) fn resume_send_at(&mut self, msg: &[u8], sent: usize) {
-        self.sending = Some(PendingSend::new(msg, sent));
+        self.sending = SendState::Paused(PendingSend::new(msg, sent));
     }
 
-    /// Whether a frame is part-way out.
-    pub(crate) fn send_pending(&self) -> bool {
-        self.sending.is_some()
+    /// Whether a frame is paused part-way out; the error that tore one, if
+    /// a send failed part-way.
+    pub(crate) fn send_pending(&self) -> Result<bool, Error> {
+        match self.sending {
+            SendState::Ready => Ok(false),
+            SendState::Paused(_) => Ok(true),
+            SendState::Torn(e) => Err(e),
+        }
     }
 }
 

@@ -99,7 +99,7 @@ impl Connection {
         if self.access() == Access::Read {
             return Err(Error::NotWritable);
         }
-        if fds.is_empty() || self.send_pending() {
+        if fds.is_empty() || self.send_pending()? {
             return self.send_bytes(msg);
         }
         only_unix_sockets(self.as_fd())?;
@@ -349,7 +349,7 @@ impl Connection {
         if fds.is_empty() || fds.len() > MAX_FDS {
             return Err(Error::Io(Errno::INVAL));
         }
-        if self.send_pending() {
+        if self.send_pending()? {
             return Err(Error::SendIncomplete);
         }
         only_unix_sockets(self.as_fd())?;

@@ -637,3 +637,44 @@ fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
         }
     }
 }
+
+/// Puts a duplicate of `fd` at the descriptor number `conn` uses.
+fn swap_under(conn: &Connection, fd: sys::BorrowedFd<'_>) {
+    // SAFETY: both descriptors are open; dup2 closes the old one at that
+    // number, which `conn` still owns and closes again only on drop.
+    assert!(unsafe { libc::dup2(fd.as_raw_fd(), conn.as_raw_fd()) } >= 0);
+}
+
+/// A send that fails for good part-way through a frame leaves a torn frame
+/// in the stream. Every later send must fail with that first error and
+/// write nothing, or the next header would land inside the old payload.
+/// The failure here is `ENOTSOCK` (the socket under the connection is
+/// swapped for a pipe), a stand-in for `ENOBUFS` and the like.
+#[test]
+fn a_send_failed_part_way_fails_every_later_send() {
+    let _g = lock();
+    let (mut a, b) = pipe(true).expect("socketpair");
+    a.set_nonblocking(true).expect("nonblocking");
+    let msg = numbered(9, 4 * MIB);
+    assert_eq!(a.send_bytes(&msg), Err(AGAIN), "the frame left part-way");
+    let (r, _w) = sys::pipe().expect("pipe");
+    swap_under(&a, r.as_fd());
+    let first = a.send_bytes(&msg);
+    assert!(
+        matches!(first, Err(Error::Io(e)) if e != Errno::AGAIN),
+        "{first:?}"
+    );
+    // A healthy stream again under the connection: it must stay untouched.
+    let (fresh, watcher) = sys::socketpair().expect("socketpair");
+    swap_under(&a, fresh.as_fd());
+    for next in [&b"next"[..], &msg, &[]] {
+        assert_eq!(a.send_bytes(next), first, "a send after the failure");
+    }
+    let mut fds = [PollFd::new(watcher.as_fd(), PollFlags::IN)];
+    assert_eq!(
+        sys::poll(&mut fds, Some(Duration::ZERO)).expect("poll"),
+        0,
+        "bytes were written after the failure"
+    );
+    drop(b);
+}

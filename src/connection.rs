@@ -64,9 +64,6 @@ pub struct Connection {
     partial: alloc::vec::Vec<u8>,
     /// Whether a frame is part-way out, paused or torn.
     sending: SendState,
-    /// Whether `SIGPIPE`'s action is the default (pipes only; looked up at
-    /// the first write).
-    sigpipe: Option<bool>,
 }
 
 /// The send side: ready, a frame paused part-way out, or a frame torn by
@@ -145,7 +142,6 @@ impl Connection {
             #[cfg(feature = "alloc")]
             partial: alloc::vec::Vec::new(),
             sending: SendState::Ready,
-            sigpipe: None,
         }
     }
 
@@ -224,11 +220,12 @@ impl Connection {
     /// message larger than the pipe or socket buffer) is continued until the
     /// whole message is out. No allocation.
     ///
-    /// On a pipe, `SIGPIPE` never kills the process: when its action is
-    /// the default one (checked at the first send), each write blocks it for
-    /// the thread and takes back a `SIGPIPE` the write raised, at the cost
-    /// of two more system calls per write. Programs using Rust's `std`
-    /// ignore `SIGPIPE` and pay nothing; sockets use `MSG_NOSIGNAL`.
+    /// On a pipe, `SIGPIPE` never kills the process, whatever the program
+    /// does to its disposition, before or between sends or in another
+    /// thread: each write blocks it for the thread and takes back a
+    /// `SIGPIPE` the write raised (a handler installed at that moment gets
+    /// it instead), at the cost of two more system calls per write. Sockets
+    /// use `MSG_NOSIGNAL` and pay nothing.
     ///
     /// # Errors
     /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or
@@ -247,10 +244,9 @@ impl Connection {
     ///
     /// # System calls
     /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
-    /// `sendto` while the rest is pending. Pipes: `write`, or `writev` over
-    /// 256 bytes, then `write` while the rest is pending; under the
-    /// `SIGPIPE` guard, `rt_sigaction` once, then `writev` between two
-    /// `rt_sigprocmask`, and `rt_sigpending`, `rt_sigtimedwait` when needed.
+    /// `sendto` while the rest is pending. Pipes: `writev` between two
+    /// `rt_sigprocmask` for each write, and `rt_sigpending`, `rt_sigaction`,
+    /// `rt_sigtimedwait` when needed.
     pub fn send_bytes(&mut self, msg: &[u8]) -> Result<(), Error> {
         if self.access == Access::Read {
             return Err(Error::NotWritable);
@@ -311,9 +307,12 @@ impl Connection {
         Ok(())
     }
 
-    /// One write of `first` then `then`; plain `write` when `then` is empty.
+    /// One write of `first` then `then` (a vectored one only when `then`
+    /// is not empty, on a socket).
+    ///
+    /// A pipe write always holds off `SIGPIPE`: the disposition may change
+    /// at any moment in another thread, so it is never looked up ahead.
     fn write(&mut self, first: &[u8], then: &[u8]) -> Result<usize, Error> {
-        let guard = !self.socket && self.sigpipe_guard()?;
         let fd = self.fd.as_fd();
         let both = [IoSlice::new(first), IoSlice::new(then)];
         let bufs = if then.is_empty() {
@@ -324,20 +323,9 @@ impl Connection {
         let n = match (self.socket, then.is_empty()) {
             (true, true) => sys::send(fd, first)?,
             (true, false) => sys::send_vectored(fd, bufs)?,
-            (false, _) if guard => sys::writev_nosigpipe(fd, bufs)?,
-            (false, true) => sys::write(fd, first)?,
-            (false, false) => sys::writev(fd, bufs)?,
+            (false, _) => sys::writev_nosigpipe(fd, bufs)?,
         };
         nonzero(n)
-    }
-
-    /// Whether pipe writes must hold off `SIGPIPE`: its action is looked up
-    /// once, at the first write.
-    fn sigpipe_guard(&mut self) -> Result<bool, Errno> {
-        if self.sigpipe.is_none() {
-            self.sigpipe = Some(sys::sigpipe_is_default()?);
-        }
-        Ok(self.sigpipe == Some(true))
     }
 
     /// `recv_bytes_into(buf)`: receives the next message into `buf` and

@@ -88,7 +88,6 @@ pub const INVENTORY: &[Entry] = &[
             "getsockname",
             "sendmsg",
             "sendto",
-            "write",
             "writev",
             "rt_sigaction",
             "rt_sigprocmask",
@@ -249,13 +248,13 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::getpid", &["getpid"]),
     entry("sys::kill", &["kill"]),
     entry("sys::getrandom", &["getrandom"]),
-    entry("sys::sigpipe_is_default", &["rt_sigaction"]),
     entry(
         "sys::writev_nosigpipe",
         &[
             "rt_sigprocmask",
             "writev",
             "rt_sigpending",
+            "rt_sigaction",
             "rt_sigtimedwait",
         ],
     ),
@@ -276,7 +275,6 @@ pub const INVENTORY: &[Entry] = &[
 /// be kept, waiting under a receive timeout.
 /// `send_bytes` and `send`: a message on a pipe or socket.
 const SEND: &[&str] = &[
-    "write",
     "writev",
     "sendto",
     "sendmsg",

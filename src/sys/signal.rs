@@ -13,21 +13,20 @@ use core::ptr;
 use super::io::iov_parts;
 use super::{check, BorrowedFd, Errno, IoSlice};
 
-/// `sigaction(SIGPIPE, NULL, &old)`: whether `SIGPIPE`'s action is still the
-/// default, the one that kills the process.
-///
-/// Programs built with Rust's `std` ignore `SIGPIPE` from the start; `no_std`
-/// programs, C hosts and Python children usually do not.
+/// `sigaction(SIGPIPE, NULL, &old)`: whether `SIGPIPE` has a handler (an
+/// action other than the default, which kills, or ignoring it).
 ///
 /// # System calls
 /// `rt_sigaction` (reading only).
-pub fn sigpipe_is_default() -> Result<bool, Errno> {
+fn sigpipe_has_handler() -> bool {
     let mut old = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only reads the current one into `old`.
-    check(unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) })?;
+    if unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) } != 0 {
+        return false;
+    }
     // SAFETY: sigaction succeeded, so it filled `old`.
-    let old = unsafe { old.assume_init() };
-    Ok(old.sa_sigaction == libc::SIG_DFL)
+    let action = unsafe { old.assume_init() }.sa_sigaction;
+    action != libc::SIG_DFL && action != libc::SIG_IGN
 }
 
 /// A set holding only `SIGPIPE`.
@@ -48,25 +47,28 @@ fn has_sigpipe(set: &libc::sigset_t) -> bool {
 }
 
 /// `writev` with `SIGPIPE` held off: a reader that is gone gives `EPIPE`
-/// and never a signal, whatever `SIGPIPE`'s disposition.
+/// and never a death, whatever `SIGPIPE`'s disposition, before or during
+/// the call.
 ///
 /// The thread's mask is left as it was. A `SIGPIPE` that was already
 /// pending before the call (because the caller blocks it) stays pending;
-/// only the one this write raised is taken back. The kernel raises it also
+/// the one this write raised is taken back, unless the program has a
+/// handler for `SIGPIPE` at that moment: then it stays pending and the
+/// handler runs when the mask is restored, as it would without the guard. The kernel raises it also
 /// when the reader leaves while a write that already moved some bytes
 /// sleeps: that write returns its short count, not `EPIPE`, so a short
 /// write is checked too.
 ///
 /// Costs two `rt_sigprocmask` calls around the write (plus `rt_sigpending`
-/// when the caller already blocks `SIGPIPE`, and `rt_sigtimedwait` after
-/// `EPIPE` or a short write).
+/// when the caller already blocks `SIGPIPE`, and `rt_sigaction` and
+/// `rt_sigtimedwait` after `EPIPE` or a short write).
 ///
 /// # Errors
 /// As for [`writev`](super::writev). `EINTR` never surfaces.
 ///
 /// # System calls
-/// `rt_sigprocmask` (twice), `writev`; `rt_sigpending`, `rt_sigtimedwait` as
-/// above.
+/// `rt_sigprocmask` (twice), `writev`; `rt_sigpending`, `rt_sigaction`,
+/// `rt_sigtimedwait` as above.
 pub fn writev_nosigpipe(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
     let pipe_only = sigpipe_set();
     let mut old = MaybeUninit::<libc::sigset_t>::uninit();
@@ -84,7 +86,7 @@ pub fn writev_nosigpipe(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usiz
         Ok(n) => n < total_len(bufs),
         Err(e) => e == Errno::PIPE,
     };
-    if cut_short && !already_pending {
+    if cut_short && !already_pending && !sigpipe_has_handler() {
         take_pending_sigpipe();
     }
     if !already_blocked {

@@ -53,9 +53,11 @@ impl Listener {
     /// held by a live listener, or by anything that is not a socket, is an
     /// error (`EADDRINUSE`) and is never removed.
     ///
-    /// The probe is a real connection: when the path belongs to a live
-    /// listener, that listener's server accepts one client that sends
-    /// nothing and closes at once (it sees [`Error::Eof`]).
+    /// The probe is a real, non-blocking connection: when the path belongs
+    /// to a live listener, that listener's server accepts one client that
+    /// sends nothing and closes at once (it sees [`Error::Eof`]). A live
+    /// listener whose backlog is full (a hung server) answers `EAGAIN`: the
+    /// path is in use, and `bind` returns at once rather than wait for it.
     ///
     /// # Errors
     /// [`Error::Io`] with `EADDRINUSE`, `EACCES`, `ENOENT` (no such
@@ -65,7 +67,8 @@ impl Listener {
     /// # System calls
     /// `socket`, `setsockopt` (TCP), `bind`, `listen`, `getsockname`; for a
     /// Unix path also `lstat`, and when the path is taken, `socket`,
-    /// `connect` and `close` to probe it and `unlink` to remove a stale file.
+    /// `fcntl`, `connect` and `close` to probe it and `unlink` to remove a
+    /// stale file.
     pub fn bind(addr: &Address) -> Result<Listener, Error> {
         let sockaddr = SockAddr::encode(addr)?;
         let fd = sys::socket(sockaddr.family())?;
@@ -167,12 +170,16 @@ impl Listener {
 }
 
 /// Removes a Unix socket file nobody listens on; anything else is in use.
+///
+/// The probe never waits: a connect that would (a live listener's full
+/// backlog, `EAGAIN`, or one in progress) means somebody listens.
 fn remove_stale(path: &UnixName, sockaddr: &SockAddr) -> Result<(), Errno> {
     let path = path.as_c_str().ok_or(Errno::INVAL)?;
     if !sys::lstat(path)?.is_socket {
         return Err(Errno::ADDRINUSE);
     }
     let probe = sys::socket(sockaddr.family())?;
+    sys::set_nonblocking(probe.as_fd(), true)?;
     match sys::connect(probe.as_fd(), sockaddr) {
         Err(Errno::CONNREFUSED) => sys::unlink(path),
         _ => Err(Errno::ADDRINUSE),

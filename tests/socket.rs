@@ -6,6 +6,9 @@
 //! harness's other threads are parked on the lock, and forked children only
 //! make system calls (no allocation, no locks) before `_exit`.
 
+#[path = "common/faults.rs"]
+mod faults;
+
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
@@ -883,4 +886,23 @@ fn peer_credentials_are_refused_where_the_kernel_has_none() {
     }
     let (reader, _writer) = ipcwire::pipe(false).unwrap();
     assert_eq!(reader.peer_cred(), Err(Error::Io(Errno::NOTSOCK)));
+}
+
+#[test]
+fn bind_beside_a_hung_listener_with_a_full_backlog_fails_at_once() {
+    let _g = lock();
+    let path = TempPath::new("hung");
+    let hung = Listener::bind(&path.addr()).expect("bind");
+    // A server that never accepts: its backlog fills up.
+    let queued = faults::fill_backlog(&path.addr());
+    let addr = path.addr();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(Listener::bind(&addr).err()));
+    let got = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("Listener::bind hung on a live listener's full backlog");
+    assert_eq!(got, Some(Error::Io(Errno::ADDRINUSE)));
+    assert!(is_socket_file(&path.0), "the live listener's file is kept");
+    drop(queued);
+    drop(hung);
 }

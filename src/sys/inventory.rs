@@ -113,6 +113,8 @@ pub const INVENTORY: &[Entry] = &[
             "bind",
             "listen",
             "getsockname",
+            "fcntl",
+            "fcntl64",
             "connect",
             "newfstatat",
             "lstat",

@@ -264,6 +264,24 @@ pub fn fork(child: impl FnOnce() -> i32) -> Forked {
     }
 }
 
+/// Connects non-blocking clients to the Unix listener at `addr` until its
+/// backlog is full (the next connect would get `EAGAIN`). While they are
+/// held and nobody accepts, a blocking connect there sleeps in the kernel.
+pub fn fill_backlog(addr: &ipcwire::Address) -> Vec<OwnedFd> {
+    let sockaddr = sys::SockAddr::encode(addr).expect("sockaddr");
+    let mut queued = Vec::new();
+    loop {
+        let fd = sys::socket(sockaddr.family()).expect("socket");
+        sys::set_nonblocking(fd.as_fd(), true).expect("nonblocking");
+        match sys::connect(fd.as_fd(), &sockaddr) {
+            Ok(()) => queued.push(fd),
+            Err(Errno::AGAIN) => return queued,
+            Err(e) => panic!("filling the backlog: {e}"),
+        }
+        assert!(queued.len() <= 4096, "the backlog never filled");
+    }
+}
+
 /// Sleeps until killed: `poll` on nothing, forever (a signal's `EINTR` is
 /// retried inside `sys::poll`).
 pub fn park() -> ! {

@@ -62,7 +62,9 @@ impl Client {
     /// Connects to `addr`.
     ///
     /// Without a timeout the connect blocks until the kernel is done; a
-    /// signal does not break it. With one, the socket connects in
+    /// signal does not break it, and never makes it return a socket that is
+    /// not connected (an interrupted connect to a Unix listener whose
+    /// backlog is full is made again). With one, the socket connects in
     /// non-blocking mode and waits with `poll`; a Unix listener whose
     /// backlog is full is retried until the time is up. TCP connections get
     /// `TCP_NODELAY`. The socket is close-on-exec.
@@ -74,8 +76,9 @@ impl Client {
     /// outside Linux; [`Error::Auth`] when the handshake fails.
     ///
     /// # System calls
-    /// `socket`, `connect`, `setsockopt` (TCP); with a timeout also `fcntl`,
-    /// `poll`, `clock_gettime`, `getsockopt`; with an authkey, those of the
+    /// `socket`, `connect`, `setsockopt` (TCP); with a timeout, or after a
+    /// signal on TCP, also `fcntl`, `poll`, `clock_gettime`, `getsockopt`,
+    /// `getpeername`; with an authkey, those of the
     /// handshake: `getrandom`, `sendmsg`, `read`, `poll`, `clock_gettime`.
     pub fn connect(&self, addr: &Address) -> Result<Connection, Error> {
         let sockaddr = SockAddr::encode(addr)?;

@@ -8,15 +8,18 @@
 #[path = "common/faults.rs"]
 mod faults;
 
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use faults::{
-    check_numbered, complain, count_signals, delivered, is_default_action, itimer, lock, members,
-    numbered, pending, set_blocked, signal_mask, take_pending, Rendezvous, Storm, DELIVERED, MIB,
-    PATIENCE,
+    check_numbered, complain, count_signals, delivered, fill_backlog, is_default_action, itimer,
+    lock, members, numbered, pending, set_blocked, signal_mask, take_pending, Rendezvous, Storm,
+    DELIVERED, MIB, PATIENCE,
 };
 use ipcwire::sys::{self, Errno};
-use ipcwire::{fork_with_pipe, pipe, Connection, Direction, Error, ExitStatus};
+use ipcwire::{
+    fork_with_pipe, pipe, Address, Client, Connection, Direction, Error, ExitStatus, Listener,
+};
 
 use std::sync::atomic::Ordering;
 
@@ -424,4 +427,87 @@ fn sigpipe_default_reader_gone_in_the_middle_of_a_message_under_signals() {
     for _ in 0..5 {
         reader_gone_in_the_middle_of_a_message(true);
     }
+}
+
+/// The guard holds whatever the program does to `SIGPIPE`'s disposition
+/// between sends: ignored at the first send, then restored to the default
+/// (as a program that hands the terminal back to `SIG_DFL` would).
+#[test]
+fn sigpipe_default_restored_after_the_first_send_still_never_kills() {
+    let _g = lock();
+    let status = in_child_with_default_sigpipe(|| {
+        // SAFETY: changing the disposition of SIGPIPE in this child only.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        writer
+            .send_bytes(b"sent while SIGPIPE is ignored")
+            .map_err(|e| format!("first send: {e:?}"))?;
+        // SAFETY: as above.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let mask = members(&signal_mask());
+        drop(reader);
+        for len in [5, 300, 2 * MIB] {
+            expect_epipe(&mut writer, &numbered(4, len))?;
+            unchanged(&mask, false)?;
+        }
+        Ok(())
+    });
+    assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
+}
+
+// ---------------------------------------------------------------------------
+// Connecting under signals.
+
+/// A blocking `connect` to a Unix listener whose backlog is full sleeps in
+/// the kernel until the listener takes a client. Signals without
+/// `SA_RESTART` interrupt it: on a Unix socket that means no connection was
+/// made, so `Client::connect` must try again, never return a socket that is
+/// not connected. The listener starts accepting only after the storm.
+#[test]
+fn connect_to_a_full_unix_backlog_under_signals_is_connected_or_an_error() {
+    let _g = lock();
+    count_signals(libc::SIGUSR1);
+    let path = std::env::temp_dir().join(format!("ipcwire-full-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let addr = Address::unix(path.as_os_str().as_encoded_bytes()).expect("address");
+    let mut listener = Listener::bind(&addr).expect("bind");
+    let queued = fill_backlog(&addr);
+    let first = delivered();
+    let storm = Storm::at_this_thread(
+        libc::SIGUSR1,
+        Duration::from_millis(20),
+        Duration::from_millis(300),
+    );
+    let server = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(500));
+        // Take clients until the one that speaks, and echo its message.
+        loop {
+            let (mut conn, _) = listener.accept().expect("accept");
+            if let Ok(msg) = conn.recv_bytes() {
+                conn.send_bytes(&msg).expect("echo");
+                return;
+            }
+        }
+    });
+    let started = Instant::now();
+    let got = Client::new().connect(&addr);
+    let waited = started.elapsed();
+    storm.stop();
+    let signals = delivered() - first;
+    drop(queued); // the server's loop skips them: each is `Eof`
+    let mut conn = got.expect("connect");
+    assert!(
+        sys::getpeername(conn.as_fd()).is_ok(),
+        "connect returned a socket that is not connected"
+    );
+    conn.send_bytes(b"connected").expect("send");
+    assert_eq!(conn.recv_bytes().expect("echo"), b"connected");
+    server.join().expect("server");
+    let _ = std::fs::remove_file(&path);
+    eprintln!("connect waited {waited:?} through {signals} signal deliveries");
+    assert!(signals > 0, "no signal reached the connecting thread");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "{waited:?}: connected before the accept"
+    );
 }

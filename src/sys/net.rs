@@ -143,10 +143,12 @@ unsafe fn raw_accept(
 
 /// `connect(fd, addr)`: connects a socket, waiting until it is done.
 ///
-/// When a signal interrupts a blocking connect, the kernel goes on
-/// connecting; calling `connect` again would fail with `EALREADY`. So on
-/// `EINTR` this waits for the socket to become writable and reads the
-/// outcome from `SO_ERROR` instead.
+/// A signal that interrupts a blocking connect means different things by
+/// family. On a Unix socket (waiting for room in a full backlog) no
+/// connection was made, so this connects again. On TCP the kernel goes on
+/// connecting, and calling `connect` again would fail with `EALREADY`, so
+/// this waits for the socket to become writable and reads the outcome from
+/// `SO_ERROR` instead, as [`finish_connect`] does.
 ///
 /// # Errors
 /// `ECONNREFUSED` (nobody listens), `ENOENT` (no such socket file),
@@ -154,29 +156,39 @@ unsafe fn raw_accept(
 /// and on a non-blocking socket `EINPROGRESS`.
 ///
 /// # System calls
-/// `connect`; after `EINTR`, `poll` and `getsockopt(SO_ERROR)`.
+/// `connect`, again after `EINTR` on a Unix socket; after `EINTR` on TCP,
+/// `poll`, `getsockopt(SO_ERROR)` and `getpeername`.
 pub fn connect(fd: BorrowedFd<'_>, addr: &SockAddr) -> Result<(), Errno> {
-    // SAFETY: `addr` points at `addr.len()` initialised bytes of a sockaddr.
-    match check(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }) {
-        Err(Errno::INTR) => finish_connect(fd, None),
-        other => other.map(drop),
+    loop {
+        // SAFETY: `addr` points at `addr.len()` initialised bytes of a sockaddr.
+        match check(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr(), addr.len()) }) {
+            Err(Errno::INTR) if addr.family() == libc::AF_UNIX as libc::sa_family_t => {}
+            Err(Errno::INTR) => return finish_connect(fd, None),
+            other => return other.map(drop),
+        }
     }
 }
 
 /// Waits up to `timeout` for a connect in progress and returns its outcome.
 ///
+/// Success is never taken on trust: after `SO_ERROR` reports none,
+/// `getpeername` confirms the socket is connected (a Unix socket whose
+/// connect was interrupted is writable at once, with no error, yet not
+/// connected: that is `ENOTCONN`).
+///
 /// # Errors
-/// `ETIMEDOUT` when the time runs out; the connect's own error otherwise.
+/// `ETIMEDOUT` when the time runs out; the connect's own error otherwise;
+/// `ENOTCONN` if no connection was made.
 ///
 /// # System calls
-/// `poll`, `clock_gettime`, `getsockopt(SO_ERROR)`.
+/// `poll`, `clock_gettime`, `getsockopt(SO_ERROR)`, `getpeername`.
 pub fn finish_connect(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<(), Errno> {
     let mut fds = [PollFd::new(fd, PollFlags::OUT)];
     if poll(&mut fds, timeout)? == 0 {
         return Err(Errno::TIMEDOUT);
     }
     match socket_error(fd)? {
-        None => Ok(()),
+        None => getpeername(fd).map(drop),
         Some(e) => Err(e),
     }
 }

@@ -92,8 +92,14 @@ fn server(args: &[String]) -> Result<(), Failure> {
     for n in 1..=args.conns {
         match listener.accept() {
             Ok((mut conn, peer)) => {
-                if let Err(e) = echo_all(&mut conn) {
-                    eprintln!("echo: connection {n} from {peer}: {e}");
+                match echo_all(&mut conn) {
+                    Ok(()) => {}
+                    // Gone otherwise than between messages: killed, or left
+                    // with a reply unread (ECONNRESET) or a message cut short.
+                    Err(e) if e.is_disconnect() => {
+                        eprintln!("echo: connection {n} from {peer}: client gone: {e}")
+                    }
+                    Err(e) => eprintln!("echo: connection {n} from {peer}: {e}"),
                 }
             }
             Err(e) => eprintln!("echo: connection {n}: {e}"),
@@ -106,9 +112,7 @@ fn server(args: &[String]) -> Result<(), Failure> {
 fn echo_all(conn: &mut Connection) -> Result<(), Error> {
     loop {
         let mut msg = match conn.recv_bytes() {
-            // A client may leave between messages (`Eof`) or with a reply
-            // unread (`ECONNRESET`): either way this connection is done.
-            Err(e) if e.is_disconnect() => return Ok(()),
+            Err(Error::Eof) => return Ok(()),
             other => other?,
         };
         msg.reverse();

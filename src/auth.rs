@@ -1,15 +1,24 @@
-//! Running the authkey handshake on a freshly opened connection.
+//! Running the authkey handshake over a freshly opened socket: one step at
+//! a time and never waiting, so a listener can drive many at once (see
+//! [`Listener::accept`](crate::Listener::accept)) and a client can bound
+//! its wait with `poll`.
 
 use core::time::Duration;
 
+use crate::frame::{Decoder, FrameError, Header, MAX_HEADER_LEN};
 use crate::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAGE_LEN, NONCE_LEN};
-use crate::sys;
-use crate::{Connection, Error};
+use crate::sys::{self, BorrowedFd, Errno, PollFd, PollFlags};
+use crate::Error;
 
 /// How long a handshake may take by default, on either side: long enough
 /// for a loaded machine, short enough that a silent or half-open peer, or a
-/// peer without a key, cannot hold an `accept` loop or a client for long.
+/// peer without a key, cannot hold a client for long or a listener's
+/// handshake slot for long.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest message we send: a challenge, `#CHALLENGE#{sha256}` and the
+/// nonce, with its 4-byte header.
+const MAX_OUT_LEN: usize = 4 + 64;
 
 /// The authentication settings of a listener or client.
 #[derive(Clone, Debug)]
@@ -27,50 +36,192 @@ impl Auth {
         }
     }
 
-    /// Authenticates both ways over `conn` within `timeout`.
+    /// Authenticates both ways over the socket `fd`, waiting for the peer
+    /// until `deadline` (on the monotonic clock), then `ETIMEDOUT`.
     ///
     /// No application message can be read before this succeeds, and on
-    /// failure the caller drops the connection.
+    /// failure the caller drops the socket.
     ///
     /// # System calls
-    /// `getrandom`; `sendmsg`; `read`, `poll`, `clock_gettime`.
+    /// `getrandom`; `sendto`, `recvfrom`; `poll`, `clock_gettime`.
     pub(crate) fn handshake(
         &self,
-        conn: &mut Connection,
+        fd: BorrowedFd<'_>,
         role: Role,
-        timeout: Duration,
+        deadline: Duration,
     ) -> Result<(), Error> {
+        let mut shake = Shake::new(self, role, deadline)?;
+        loop {
+            let wanted = match shake.step(fd) {
+                Step::Done(outcome) => return outcome,
+                Step::Wait(wanted) => wanted,
+            };
+            let left = deadline.saturating_sub(sys::monotonic_now()?);
+            if sys::poll(&mut [PollFd::new(fd, wanted)], Some(left))? == 0 {
+                return Err(Error::Io(Errno::TIMEDOUT));
+            }
+        }
+    }
+}
+
+/// What a handshake needs before it can go on.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The socket must become ready for these events (`POLLIN` or `POLLOUT`).
+    Wait(PollFlags),
+    /// The handshake is over, with this outcome.
+    Done(Result<(), Error>),
+}
+
+/// One side of one handshake over a socket, moved on by [`step`](Shake::step)
+/// as far as the socket allows without waiting. Holds no descriptor and
+/// nothing on the heap: a few hundred bytes, mostly the keyed digests.
+pub(crate) struct Shake {
+    machine: Handshake,
+    /// When the peer's time is up, on the monotonic clock.
+    pub(crate) deadline: Duration,
+    out: Outbox,
+    inbox: Inbox,
+}
+
+impl Shake {
+    /// Starts a handshake with a fresh nonce.
+    ///
+    /// # System calls
+    /// `getrandom`.
+    pub(crate) fn new(auth: &Auth, role: Role, deadline: Duration) -> Result<Shake, Errno> {
         let mut nonce = [0; NONCE_LEN];
         sys::getrandom(&mut nonce)?;
-        let deadline = sys::monotonic_now()?.saturating_add(timeout);
-        let mut shake = Handshake::new(role, &self.key, nonce, self.allow_md5);
-        let mut buf = [0; MAX_MESSAGE_LEN];
+        Ok(Shake {
+            machine: Handshake::new(role, &auth.key, nonce, auth.allow_md5),
+            deadline,
+            out: Outbox {
+                frame: [0; MAX_OUT_LEN],
+                len: 0,
+                sent: 0,
+            },
+            inbox: Inbox {
+                decoder: Decoder::new(MAX_MESSAGE_LEN as u64),
+                msg: [0; MAX_MESSAGE_LEN],
+            },
+        })
+    }
+
+    /// Sends and receives what the handshake needs until the socket would
+    /// make it wait, or until it is over. Reads never take a byte past the
+    /// handshake's last message: the peer may send descriptors right after
+    /// it, and a read that met them would make the kernel close them.
+    ///
+    /// # System calls
+    /// `sendto`, `recvfrom`.
+    pub(crate) fn step(&mut self, fd: BorrowedFd<'_>) -> Step {
         loop {
-            match shake.action() {
-                Action::Send(msg) => {
-                    if let Err(e) = conn.send_bytes(msg) {
-                        // A failing peer may hang up before our `#FAILURE#`
-                        // arrives: its failure says more than the lost verdict.
-                        return Err(match shake.action() {
-                            Action::Done(Err(auth)) => Error::Auth(auth),
-                            _ => e,
-                        });
-                    }
+            if let Err(e) = self.out.flush(fd) {
+                if e == Error::Io(Errno::AGAIN) {
+                    return Step::Wait(PollFlags::OUT);
                 }
-                Action::Receive => {
-                    // Exactly one message, never a byte past it: the peer may
-                    // send descriptors right after the handshake, and a read
-                    // that met them would make the kernel close them.
-                    let n = match conn.recv_exact_before(&mut buf, Some(deadline)) {
-                        Err(Error::BufferTooSmall { .. }) => {
-                            return Err(Error::Auth(AuthError::TooLong))
-                        }
-                        other => other?,
-                    };
-                    shake.receive(&buf[..n]);
-                }
-                Action::Done(outcome) => return outcome.map_err(Error::Auth),
+                // A failing peer may hang up before our `#FAILURE#` arrives:
+                // its failure says more than the lost verdict.
+                return Step::Done(Err(match self.machine.action() {
+                    Action::Done(Err(auth)) => Error::Auth(auth),
+                    _ => e,
+                }));
             }
+            match self.machine.action() {
+                Action::Send(msg) => self.out.load(msg),
+                Action::Receive => match self.inbox.read(fd) {
+                    Ok(Some(msg)) => self.machine.receive(msg),
+                    Ok(None) => return Step::Wait(PollFlags::IN),
+                    Err(e) => return Step::Done(Err(e)),
+                },
+                Action::Done(outcome) => return Step::Done(outcome.map_err(Error::Auth)),
+            }
+        }
+    }
+}
+
+/// The frame being sent, and how much of it is out.
+struct Outbox {
+    frame: [u8; MAX_OUT_LEN],
+    len: usize,
+    sent: usize,
+}
+
+impl Outbox {
+    /// Frames `msg` (at most 64 bytes: the handshake's own messages).
+    fn load(&mut self, msg: &[u8]) {
+        let header = Header::new(msg.len() as u64);
+        let head = header.as_bytes();
+        self.len = head.len() + msg.len();
+        self.frame[..head.len()].copy_from_slice(head);
+        self.frame[head.len()..self.len].copy_from_slice(msg);
+        self.sent = 0;
+    }
+
+    /// Sends what is left of the frame; `Io(AGAIN)` if the socket is full.
+    fn flush(&mut self, fd: BorrowedFd<'_>) -> Result<(), Error> {
+        while self.sent < self.len {
+            match sys::send_nowait(fd, &self.frame[self.sent..self.len])? {
+                0 => return Err(Error::Io(Errno::IO)),
+                n => self.sent += n,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The message being received, read exactly: its header, then its payload.
+struct Inbox {
+    decoder: Decoder,
+    msg: [u8; MAX_MESSAGE_LEN],
+}
+
+impl Inbox {
+    /// Reads what is waiting of the current message, never past its end;
+    /// returns it once whole, `None` while more must come.
+    fn read(&mut self, fd: BorrowedFd<'_>) -> Result<Option<&[u8]>, Error> {
+        loop {
+            let Some((len, left)) = self.decoder.payload() else {
+                if !self.read_header(fd)? {
+                    return Ok(None);
+                }
+                continue;
+            };
+            // Both fit in `msg`: the decoder refuses longer payloads.
+            let (len, got) = (len as usize, (len - left) as usize);
+            if left == 0 {
+                self.decoder.decode(&[])?; // the frame's end
+                return Ok(Some(&self.msg[..len]));
+            }
+            let n = match sys::recv_nowait(fd, &mut self.msg[got..len]) {
+                Err(Errno::AGAIN) => return Ok(None),
+                other => other?,
+            };
+            if n == 0 {
+                return Err(Error::Truncated);
+            }
+            self.decoder.decode(&self.msg[got..got + n])?;
+        }
+    }
+
+    /// Reads the bytes the header still lacks, as many as are waiting;
+    /// `false` when none were.
+    fn read_header(&mut self, fd: BorrowedFd<'_>) -> Result<bool, Error> {
+        let mut head = [0; MAX_HEADER_LEN];
+        let want = (self.decoder.wanted() as usize).min(MAX_HEADER_LEN);
+        let n = match sys::recv_nowait(fd, &mut head[..want]) {
+            Err(Errno::AGAIN) => return Ok(false),
+            other => other?,
+        };
+        if n == 0 {
+            return Err(match self.decoder.finish() {
+                Ok(()) => Error::Eof,
+                Err(e) => e.into(),
+            });
+        }
+        match self.decoder.decode(&head[..n]) {
+            Err(FrameError::TooLong { .. }) => Err(Error::Auth(AuthError::TooLong)),
+            other => other.map(|_| true).map_err(Error::from),
         }
     }
 }

@@ -79,7 +79,7 @@ impl Client {
     /// `socket`, `connect`, `setsockopt` (TCP); with a timeout, or after a
     /// signal on TCP, also `fcntl`, `poll`, `clock_gettime`, `getsockopt`,
     /// `getpeername`; with an authkey, those of the
-    /// handshake: `getrandom`, `sendmsg`, `read`, `poll`, `clock_gettime`.
+    /// handshake: `getrandom`, `sendto`, `recvfrom`, `poll`, `clock_gettime`.
     pub fn connect(&self, addr: &Address) -> Result<Connection, Error> {
         let sockaddr = SockAddr::encode(addr)?;
         let fd = sys::socket(sockaddr.family())?;
@@ -90,12 +90,12 @@ impl Client {
         if let Address::Tcp(_) = addr {
             sys::set_nodelay(fd.as_fd())?;
         }
-        let mut conn = Connection::new(fd, true, Access::Duplex);
         if let Some(auth) = &self.auth {
             let timeout = self.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
-            auth.handshake(&mut conn, Role::Client, timeout)?;
+            let deadline = sys::monotonic_now()?.saturating_add(timeout);
+            auth.handshake(fd.as_fd(), Role::Client, deadline)?;
         }
-        Ok(conn)
+        Ok(Connection::new(fd, true, Access::Duplex))
     }
 }
 

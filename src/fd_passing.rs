@@ -208,24 +208,6 @@ impl Connection {
         Ok(out.msg)
     }
 
-    /// Receives one message into `buf` reading exactly its bytes with plain
-    /// reads, giving up with `ETIMEDOUT` when the monotonic clock passes
-    /// `deadline`: the handshake's receive, which must leave whatever the
-    /// peer sends next (descriptors included) to the next receive.
-    pub(crate) fn recv_exact_before(
-        &mut self,
-        buf: &mut [u8],
-        deadline: Option<Duration>,
-    ) -> Result<usize, Error> {
-        self.recv_into_exact(
-            buf,
-            &mut Reads {
-                fds: None,
-                deadline,
-            },
-        )
-    }
-
     /// The end of this receive's wait under the receive timeout.
     fn recv_deadline(&mut self) -> Result<Option<Duration>, Error> {
         match self.recv_parts().timeout {

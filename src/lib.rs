@@ -98,7 +98,7 @@ pub use connection::{Access, Connection, DEFAULT_MAX_LEN};
 #[cfg(unix)]
 pub use error::Error;
 #[cfg(unix)]
-pub use listener::{Listener, BACKLOG};
+pub use listener::{Listener, BACKLOG, MAX_HANDSHAKES};
 #[cfg(unix)]
 pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]

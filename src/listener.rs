@@ -3,16 +3,45 @@
 
 use core::time::Duration;
 
-use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
+use crate::auth::{Auth, Shake, Step, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection};
 use crate::handshake::Role;
-use crate::sys::{self, Errno, FileId, OwnedFd, SockAddr};
+use crate::sys::{self, Errno, FileId, OwnedFd, PollFd, PollFlags, SockAddr};
 use crate::{Address, Error, UnixName};
 
 /// How many connections may wait to be accepted. Python's `Listener` uses 1,
 /// so a second client connecting while the first is being served can be
 /// refused (`EAGAIN` on a Unix socket); 128 absorbs a burst of clients.
 pub const BACKLOG: i32 = 128;
+
+/// How many authkey handshakes a [`Listener`] keeps in progress at once.
+/// When a new client comes and all are taken, the oldest is dropped (its
+/// connection closed), so a flood of clients that never finish costs
+/// bounded memory (about 1 KiB each, taken on the first keyed client) and
+/// bounded descriptors.
+#[cfg(feature = "alloc")]
+pub const MAX_HANDSHAKES: usize = 64;
+/// How many authkey handshakes a [`Listener`] keeps in progress at once
+/// (fewer without `alloc`: they live inside the listener).
+#[cfg(not(feature = "alloc"))]
+pub const MAX_HANDSHAKES: usize = 8;
+
+/// What [`Listener::accept`] returns.
+type Accepted = Result<(Connection, Address), Error>;
+
+/// A client whose handshake is under way.
+struct Pending {
+    fd: OwnedFd,
+    peer: Address,
+    shake: Shake,
+    /// What its socket must become ready for.
+    wanted: PollFlags,
+}
+
+#[cfg(feature = "alloc")]
+type Slots = alloc::boxed::Box<[Option<Pending>]>;
+#[cfg(not(feature = "alloc"))]
+type Slots = [Option<Pending>; MAX_HANDSHAKES];
 
 /// A listening socket that hands out a [`Connection`] per client.
 ///
@@ -21,7 +50,7 @@ pub const BACKLOG: i32 = 128;
 ///
 /// ```
 /// use ipcwire::{Address, Client, Listener};
-/// let listener = Listener::bind(&"tcp:127.0.0.1:0".parse()?)?;
+/// let mut listener = Listener::bind(&"tcp:127.0.0.1:0".parse()?)?;
 /// let addr = *listener.local_addr(); // the port the kernel picked
 /// let client = std::thread::spawn(move || -> Result<_, ipcwire::Error> {
 ///     let mut conn = Client::new().connect(&addr)?;
@@ -41,6 +70,8 @@ pub struct Listener {
     socket_file: Option<FileId>,
     auth: Option<Auth>,
     handshake_timeout: Duration,
+    /// Handshakes in progress (with an authkey), in no order.
+    handshakes: Slots,
 }
 
 impl Listener {
@@ -72,6 +103,9 @@ impl Listener {
     pub fn bind(addr: &Address) -> Result<Listener, Error> {
         let sockaddr = SockAddr::encode(addr)?;
         let fd = sys::socket(sockaddr.family())?;
+        // `accept` takes clients only when `poll` says one waits, but
+        // another process sharing the socket may take it first.
+        sys::set_nonblocking(fd.as_fd(), true)?;
         if let Address::Tcp(_) = addr {
             sys::set_reuseaddr(fd.as_fd())?;
         }
@@ -94,6 +128,7 @@ impl Listener {
             socket_file,
             auth: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            handshakes: no_slots(),
         })
     }
 
@@ -118,9 +153,11 @@ impl Listener {
         self
     }
 
-    /// Bounds how long [`accept`](Self::accept) waits for a client to finish
-    /// the handshake (default [`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s). Python
-    /// has no such bound: one silent client blocks its `accept` forever.
+    /// Bounds how long each client has to finish the handshake (default
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s), counted from when
+    /// [`accept`](Self::accept) took it. Python has no such bound, and runs
+    /// one handshake at a time: one silent client blocks its `accept`
+    /// forever.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Listener {
         self.handshake_timeout = timeout;
         self
@@ -135,38 +172,185 @@ impl Listener {
     /// `accept()`: waits for the next client and returns its connection and
     /// address ([`Address::Unnamed`] for a typical Unix client).
     ///
-    /// With an [`authkey`](Self::authkey), the handshake runs here, bounded
-    /// by the [`handshake_timeout`](Self::handshake_timeout); a client that
-    /// fails it is disconnected and reported as an error, and the listener
-    /// stays ready for the next `accept`.
+    /// With an [`authkey`](Self::authkey), only clients that pass the
+    /// handshake are returned, and a slow or silent client never delays
+    /// another's: `accept` drives up to [`MAX_HANDSHAKES`] handshakes at
+    /// once over one `poll` (the listening socket and every handshake in
+    /// progress, each with its own [`handshake_timeout`](Self::handshake_timeout)),
+    /// returns the first to succeed, and keeps the others for the next
+    /// call. When all slots are taken, a new client displaces the oldest
+    /// handshake, whose connection is closed without a report.
     ///
-    /// The new socket is close-on-exec; TCP connections get `TCP_NODELAY`.
+    /// A client that fails its handshake is disconnected and reported as
+    /// this call's error, one per call; the listener stays ready, so call
+    /// `accept` again (see [`Error::is_disconnect`] for the clients that
+    /// simply left).
+    ///
+    /// The listening socket is non-blocking (clients are taken when `poll`
+    /// says one waits); the returned socket is blocking and close-on-exec,
+    /// and TCP connections get `TCP_NODELAY`.
     ///
     /// # Errors
-    /// [`Error::Auth`] when the client fails the handshake; [`Error::Io`]
-    /// with `ETIMEDOUT` when it is too slow, `EMFILE` (out of descriptors),
-    /// `ECONNABORTED`; [`Error::Eof`] when it hangs up during the handshake.
+    /// For the client at hand: [`Error::Auth`] when it fails the handshake;
+    /// [`Error::Io`] with `ETIMEDOUT` when its time is up; a disconnect
+    /// ([`Error::Eof`], `Io(ECONNRESET)`, ...) when it hangs up during the
+    /// handshake. For the listener: [`Error::Io`] with `EMFILE` (out of
+    /// descriptors), `ECONNABORTED`.
     ///
     /// # System calls
-    /// `accept4`; `setsockopt` for TCP; with an authkey, those of the
-    /// handshake: `getrandom`, `sendmsg`, `read`, `poll`, `clock_gettime`.
-    pub fn accept(&self) -> Result<(Connection, Address), Error> {
-        let (fd, peer) = sys::accept(self.fd.as_fd())?;
+    /// `poll`, `clock_gettime`, `accept4`; `setsockopt` for TCP; with an
+    /// authkey, those of the handshakes: `getrandom`, `sendto`, `recvfrom`,
+    /// and `close` for those that end.
+    pub fn accept(&mut self) -> Result<(Connection, Address), Error> {
+        loop {
+            let now = sys::monotonic_now()?;
+            if let Some(late) = self.take_late(now) {
+                drop(late);
+                return Err(Error::Io(Errno::TIMEDOUT));
+            }
+            let (newcomer, ready) = self.wait(now)?;
+            for (slot, events) in self.handshakes.iter_mut().zip(ready) {
+                if events.is_empty() {
+                    continue;
+                }
+                if let Some(done) = step(slot) {
+                    return done;
+                }
+            }
+            if newcomer {
+                if let Some(done) = self.take_client(now) {
+                    return done;
+                }
+            }
+        }
+    }
+
+    /// Waits until a client knocks, a handshake's socket is ready, or the
+    /// first handshake deadline passes. Returns whether the listening socket
+    /// is ready, and each slot's events.
+    fn wait(&self, now: Duration) -> Result<(bool, [PollFlags; MAX_HANDSHAKES]), Errno> {
+        let listening = PollFd::new(self.fd.as_fd(), PollFlags::IN);
+        let mut fds: [PollFd<'_>; MAX_HANDSHAKES + 1] =
+            core::array::from_fn(|_| PollFd::new(self.fd.as_fd(), PollFlags::empty()));
+        fds[0] = listening;
+        let mut n = 1;
+        let mut slot_of = [usize::MAX; MAX_HANDSHAKES + 1];
+        let mut first_deadline = None::<Duration>;
+        for (i, pending) in self.handshakes.iter().enumerate() {
+            let Some(p) = pending else { continue };
+            fds[n] = PollFd::new(p.fd.as_fd(), p.wanted);
+            slot_of[n] = i;
+            n += 1;
+            let d = p.shake.deadline;
+            first_deadline = Some(first_deadline.map_or(d, |f: Duration| f.min(d)));
+        }
+        let timeout = first_deadline.map(|d| d.saturating_sub(now));
+        sys::poll(&mut fds[..n], timeout)?;
+        let mut ready = [PollFlags::empty(); MAX_HANDSHAKES];
+        for (fd, &slot) in fds[1..n].iter().zip(&slot_of[1..n]) {
+            ready[slot] = fd.revents();
+        }
+        Ok((!fds[0].revents().is_empty(), ready))
+    }
+
+    /// Takes out a handshake whose time is up, if any.
+    fn take_late(&mut self, now: Duration) -> Option<Pending> {
+        self.handshakes
+            .iter_mut()
+            .find(|slot| slot.as_ref().is_some_and(|p| p.shake.deadline <= now))
+            .and_then(Option::take)
+    }
+
+    /// Accepts the client that knocked: returns it at once without an
+    /// authkey, else starts its handshake in a slot (displacing the oldest
+    /// when all are taken). `None` when another process took the client.
+    fn take_client(&mut self, now: Duration) -> Option<Accepted> {
+        let (fd, peer) = match sys::accept(self.fd.as_fd()) {
+            Err(Errno::AGAIN) => return None,
+            Err(e) => return Some(Err(e.into())),
+            Ok(client) => client,
+        };
         if let Address::Tcp(_) = self.addr {
-            sys::set_nodelay(fd.as_fd())?;
+            if let Err(e) = sys::set_nodelay(fd.as_fd()) {
+                return Some(Err(e.into()));
+            }
         }
         let peer = peer.address().unwrap_or(Address::Unnamed);
-        let mut conn = Connection::new(fd, true, Access::Duplex);
-        if let Some(auth) = &self.auth {
-            auth.handshake(&mut conn, Role::Listener, self.handshake_timeout)?;
-        }
-        Ok((conn, peer))
+        let Some(auth) = &self.auth else {
+            return Some(Ok((Connection::new(fd, true, Access::Duplex), peer)));
+        };
+        let deadline = now.saturating_add(self.handshake_timeout);
+        let shake = match Shake::new(auth, Role::Listener, deadline) {
+            Ok(shake) => shake,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let slot = free_slot(slots(&mut self.handshakes));
+        *slot = Some(Pending {
+            fd,
+            peer,
+            shake,
+            wanted: PollFlags::OUT,
+        });
+        step(slot)
     }
 
     /// Borrows the listening socket, to `poll` it for pending clients.
     pub fn as_fd(&self) -> sys::BorrowedFd<'_> {
         self.fd.as_fd()
     }
+}
+
+/// Moves one handshake on; when it is over, empties its slot and returns
+/// the outcome.
+fn step(slot: &mut Option<Pending>) -> Option<Accepted> {
+    let pending = slot.as_mut()?;
+    match pending.shake.step(pending.fd.as_fd()) {
+        Step::Wait(wanted) => {
+            pending.wanted = wanted;
+            None
+        }
+        Step::Done(outcome) => {
+            let Pending { fd, peer, .. } = slot.take()?;
+            Some(outcome.map(|()| (Connection::new(fd, true, Access::Duplex), peer)))
+        }
+    }
+}
+
+/// A free slot, made by dropping the oldest handshake (the one with the
+/// earliest deadline: all have the same timeout) when all are taken.
+fn free_slot(slots: &mut [Option<Pending>]) -> &mut Option<Pending> {
+    let oldest = slots
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, slot)| slot.as_ref().map(|p| p.shake.deadline))
+        .map_or(0, |(i, _)| i);
+    let slot = &mut slots[oldest];
+    *slot = None;
+    slot
+}
+
+/// The slots, taken from the heap at the first keyed client.
+#[cfg(feature = "alloc")]
+fn slots(slots: &mut Slots) -> &mut [Option<Pending>] {
+    if slots.is_empty() {
+        *slots = (0..MAX_HANDSHAKES).map(|_| None).collect();
+    }
+    slots
+}
+
+#[cfg(not(feature = "alloc"))]
+fn slots(slots: &mut Slots) -> &mut [Option<Pending>] {
+    slots
+}
+
+#[cfg(feature = "alloc")]
+fn no_slots() -> Slots {
+    alloc::boxed::Box::new([])
+}
+
+#[cfg(not(feature = "alloc"))]
+fn no_slots() -> Slots {
+    [const { None }; MAX_HANDSHAKES]
 }
 
 /// Removes a Unix socket file nobody listens on; anything else is in use.

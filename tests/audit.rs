@@ -442,7 +442,7 @@ fn pipe_capacity_and_from_fd() {
 
 fn listener_and_client(kind: &str, address: &str) {
     let address = address.replace("{pid}", &std::process::id().to_string());
-    let listener = bracket("Listener::bind", || {
+    let mut listener = bracket("Listener::bind", || {
         Listener::bind(&address.parse().expect("address")).map(|l| l.authkey(b"audit"))
     })
     .expect("bind");

@@ -26,7 +26,7 @@ fn spawn_client(
 }
 
 /// Accepts one client and echoes one message.
-fn serve_one(listener: &Listener) -> Result<(), Error> {
+fn serve_one(listener: &mut Listener) -> Result<(), Error> {
     let (mut conn, _) = listener.accept()?;
     let msg = conn.recv_bytes()?;
     conn.send_bytes(&msg)
@@ -41,7 +41,7 @@ fn the_same_key_gets_in_on_every_family() {
         name,
         "tcp:127.0.0.1:0".to_owned(),
     ] {
-        let listener = Listener::bind(&text.parse().unwrap())
+        let mut listener = Listener::bind(&text.parse().unwrap())
             .unwrap()
             .authkey(b"secret");
         let client = spawn_client(
@@ -49,14 +49,14 @@ fn the_same_key_gets_in_on_every_family() {
             *listener.local_addr(),
             b"hi",
         );
-        serve_one(&listener).unwrap();
+        serve_one(&mut listener).unwrap();
         assert_eq!(client.join().unwrap(), Ok(b"hi".to_vec()), "{text}");
     }
 }
 
 #[test]
 fn a_wrong_key_fails_on_both_sides_and_the_listener_goes_on() {
-    let listener = tcp_listener().authkey(b"secret");
+    let mut listener = tcp_listener().authkey(b"secret");
     let addr = *listener.local_addr();
     let intruder = spawn_client(Client::new().authkey(b"guess"), addr, b"let me in");
     assert_eq!(
@@ -68,13 +68,13 @@ fn a_wrong_key_fails_on_both_sides_and_the_listener_goes_on() {
         Err(Error::Auth(AuthError::Rejected))
     );
     let friend = spawn_client(Client::new().authkey(b"secret"), addr, b"hello");
-    serve_one(&listener).unwrap();
+    serve_one(&mut listener).unwrap();
     assert_eq!(friend.join().unwrap(), Ok(b"hello".to_vec()));
 }
 
 #[test]
 fn a_keyless_client_never_delivers_a_message() {
-    let listener = tcp_listener().authkey(b"secret");
+    let mut listener = tcp_listener().authkey(b"secret");
     let addr = *listener.local_addr();
     // Its first message is taken as a (wrong) digest; accept fails at once.
     let keyless = spawn_client(Client::new(), addr, b"application data");
@@ -91,7 +91,7 @@ fn a_keyless_client_never_delivers_a_message() {
 
 #[test]
 fn a_keyed_client_against_a_keyless_listener_times_out() {
-    let listener = tcp_listener();
+    let mut listener = tcp_listener();
     let addr = *listener.local_addr();
     let started = Instant::now();
     let client = thread::spawn(move || {
@@ -112,7 +112,7 @@ fn a_keyed_client_against_a_keyless_listener_times_out() {
 
 #[test]
 fn a_silent_client_cannot_hold_accept_beyond_the_timeout() {
-    let listener = tcp_listener()
+    let mut listener = tcp_listener()
         .authkey(b"secret")
         .handshake_timeout(Duration::from_millis(200));
     let addr = *listener.local_addr();
@@ -128,13 +128,13 @@ fn a_silent_client_cannot_hold_accept_beyond_the_timeout() {
     drop(silent);
     // The next, honest client is served.
     let friend = spawn_client(Client::new().authkey(b"secret"), addr, b"ok");
-    serve_one(&listener).unwrap();
+    serve_one(&mut listener).unwrap();
     assert_eq!(friend.join().unwrap(), Ok(b"ok".to_vec()));
 }
 
 #[test]
 fn an_oversized_handshake_message_is_refused_without_reading_it() {
-    let listener = tcp_listener().authkey(b"secret");
+    let mut listener = tcp_listener().authkey(b"secret");
     let addr = *listener.local_addr();
     let flooder = thread::spawn(move || {
         let mut conn = Client::new().connect(&addr).unwrap();
@@ -151,9 +151,9 @@ fn an_oversized_handshake_message_is_refused_without_reading_it() {
 
 #[test]
 fn require_sha256_still_admits_sha256_peers() {
-    let listener = tcp_listener().authkey(b"secret").require_sha256();
+    let mut listener = tcp_listener().authkey(b"secret").require_sha256();
     let client = Client::new().authkey(b"secret").require_sha256();
     let handle = spawn_client(client, *listener.local_addr(), b"modern");
-    serve_one(&listener).unwrap();
+    serve_one(&mut listener).unwrap();
     assert_eq!(handle.join().unwrap(), Ok(b"modern".to_vec()));
 }

@@ -426,7 +426,7 @@ fn check_dead_after_handshake(conn: &mut Connection, what: &str) {
 fn client_killed_inside_the_handshake() {
     let _g = lock();
     for addr in addresses() {
-        let listener = Listener::bind(&addr)
+        let mut listener = Listener::bind(&addr)
             .expect("bind")
             .authkey(KEY)
             .handshake_timeout(PATIENCE);
@@ -486,7 +486,7 @@ fn listener_killed_inside_the_handshake() {
     let _g = lock();
     for addr in addresses() {
         // No key here: the child runs the listener's side by hand.
-        let listener = Listener::bind(&addr).expect("bind");
+        let mut listener = Listener::bind(&addr).expect("bind");
         let addr = *listener.local_addr();
         for point in LISTENER_KILLED {
             let what = format!(
@@ -536,7 +536,7 @@ fn listener_killed_inside_the_handshake() {
 #[test]
 fn silent_client_is_cut_off_by_the_handshake_timeout() {
     let _g = lock();
-    let listener = Listener::bind(&addresses()[1])
+    let mut listener = Listener::bind(&addresses()[1])
         .expect("bind")
         .authkey(KEY)
         .handshake_timeout(Duration::from_millis(300));

@@ -636,7 +636,7 @@ fn pipes_and_tcp_carry_no_descriptors() {
         reader.recv_bytes_with_fds(&mut fds),
         Err(Error::Io(Errno::NOTSOCK))
     );
-    let listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = *listener.local_addr();
     let mut client = Client::new().connect(&addr).unwrap();
     let (mut server, _) = listener.accept().unwrap();
@@ -659,7 +659,7 @@ fn a_handle_sent_right_after_the_handshake_arrives() {
     let _g = lock();
     let path = temp_path("handshake.sock");
     let addr: ipcwire::Address = format!("unix:{}", path.display()).parse().unwrap();
-    let listener = Listener::bind(&addr).unwrap().authkey(b"key");
+    let mut listener = Listener::bind(&addr).unwrap().authkey(b"key");
     for round in 0..50 {
         let (r, w) = sys::pipe().unwrap();
         let client = std::thread::spawn(move || {

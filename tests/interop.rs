@@ -985,7 +985,7 @@ fn fds_exchange(conn: &mut Connection) -> Result<(), String> {
 fn python_handle_client(python: &Python) -> Result<(), String> {
     let path = TempPath::new();
     let addr = rust_address(Family::Unix, &path.text())?;
-    let listener = Listener::bind(&addr)
+    let mut listener = Listener::bind(&addr)
         .map_err(|e| format!("bind: {e:?}"))?
         .authkey(b"handles");
     let mut cmd = python.script(PEER);

@@ -285,7 +285,7 @@ fn dicts_both_ways_over_keyed_listener_and_client() {
         let addr: Address = format!("unix:{path}")
             .parse()
             .map_err(|e| format!("{e:?}"))?;
-        let listener = Listener::bind(&addr)
+        let mut listener = Listener::bind(&addr)
             .map_err(|e| format!("bind: {e}"))?
             .authkey(b"pickle key");
         let mut cmd = python.script(SCRIPT);

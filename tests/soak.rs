@@ -666,7 +666,7 @@ fn soak() {
         "tcp:127.0.0.1:0".parse().expect("tcp"),
     ];
     for (k, addr) in addrs.iter().enumerate() {
-        let listener = Listener::bind(addr)
+        let mut listener = Listener::bind(addr)
             .expect("bind")
             .authkey(KEY)
             .handshake_timeout(PATIENCE);

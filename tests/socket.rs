@@ -185,7 +185,7 @@ fn fork_child(child: impl FnOnce() -> i32) -> Forked {
 /// sends 0 bytes, 1 byte and 3 MiB (each echoed reversed), then a message
 /// from the server first, and returns the peer address `accept` reported.
 fn exercise(addr: &Address) -> (Address, Address) {
-    let listener = Listener::bind(addr).expect("bind");
+    let mut listener = Listener::bind(addr).expect("bind");
     let local = *listener.local_addr();
     let text = local.to_string();
     assert_eq!(
@@ -334,7 +334,7 @@ fn clients_one_after_another() {
     let path = TempPath::new("serial");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
     for addr in [path.addr(), abstract_addr("serial"), tcp] {
-        let listener = Listener::bind(&addr).expect("bind");
+        let mut listener = Listener::bind(&addr).expect("bind");
         let local = *listener.local_addr();
         let clients = thread::spawn(move || {
             for k in 0..6 {
@@ -356,7 +356,7 @@ fn eight_clients_at_once() {
     let path = TempPath::new("concurrent");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
     for addr in [path.addr(), tcp] {
-        let listener = Listener::bind(&addr).expect("bind");
+        let mut listener = Listener::bind(&addr).expect("bind");
         let local = *listener.local_addr();
         let all_connected = Arc::new(Barrier::new(8));
         let clients: Vec<_> = (0..8)
@@ -398,7 +398,7 @@ fn client_gone_mid_message_is_truncated_and_listener_goes_on() {
     let path = TempPath::new("truncated");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
     for addr in [path.addr(), abstract_addr("truncated"), tcp] {
-        let listener = Listener::bind(&addr).expect("bind");
+        let mut listener = Listener::bind(&addr).expect("bind");
         let local = *listener.local_addr();
         let broken = thread::spawn(move || {
             let conn = Client::new().connect(&local).expect("connect");
@@ -423,7 +423,7 @@ fn client_gone_mid_message_is_truncated_and_listener_goes_on() {
 // Socket files: stale, live, foreign, removed on drop.
 
 /// Serves one client on `listener` and checks the exchange.
-fn serve_one(listener: &Listener) {
+fn serve_one(listener: &mut Listener) {
     let client = client_round_trip(*listener.local_addr(), vec![b"ping".to_vec()]);
     let (mut conn, _) = listener.accept().expect("accept");
     assert_eq!(echo_reversed(&mut conn), Ok(1));
@@ -456,8 +456,8 @@ fn stale_socket_file_of_killed_process_is_replaced() {
     assert_eq!(child.wait(), ExitStatus::Signaled(SIGKILL));
     assert!(is_socket_file(&path.0), "a killed owner leaves its file");
 
-    let listener = Listener::bind(&addr).expect("bind over a stale file");
-    serve_one(&listener);
+    let mut listener = Listener::bind(&addr).expect("bind over a stale file");
+    serve_one(&mut listener);
     drop(listener);
     assert!(!is_socket_file(&path.0), "removed on drop");
 }
@@ -478,8 +478,8 @@ fn stale_socket_file_never_listened_is_replaced() {
     drop(fd);
     assert!(is_socket_file(&path.0), "a closed socket leaves its file");
 
-    let listener = Listener::bind(&addr).expect("bind over a stale file");
-    serve_one(&listener);
+    let mut listener = Listener::bind(&addr).expect("bind over a stale file");
+    serve_one(&mut listener);
 }
 
 /// Whether a connection waits to be accepted on `listener`.
@@ -492,7 +492,7 @@ fn has_pending(listener: &Listener) -> bool {
 fn live_listener_path_is_in_use() {
     let _g = lock();
     let path = TempPath::new("live");
-    let first = Listener::bind(&path.addr()).expect("first bind");
+    let mut first = Listener::bind(&path.addr()).expect("first bind");
     let before = fs::symlink_metadata(&path.0).expect("socket file").ino();
     assert_eq!(
         Listener::bind(&path.addr()).err(),
@@ -510,8 +510,8 @@ fn live_listener_path_is_in_use() {
         let (mut probe, _) = first.accept().expect("accept probe");
         assert_eq!(probe.recv_bytes(), Err(Error::Eof));
     }
-    serve_one(&first);
-    serve_one(&first);
+    serve_one(&mut first);
+    serve_one(&mut first);
     drop(first);
     assert!(!is_socket_file(&path.0));
 }
@@ -524,7 +524,7 @@ fn failed_bind_probe_reaches_the_live_listener_as_one_empty_connection() {
     // closes, and then serves real clients as before.
     let _g = lock();
     let path = TempPath::new("live-queue");
-    let live = Listener::bind(&path.addr()).expect("first bind");
+    let mut live = Listener::bind(&path.addr()).expect("first bind");
     assert!(!has_pending(&live));
     assert_eq!(
         Listener::bind(&path.addr()).err(),
@@ -534,7 +534,7 @@ fn failed_bind_probe_reaches_the_live_listener_as_one_empty_connection() {
     let (mut probe, _) = live.accept().expect("accept probe");
     assert_eq!(probe.recv_bytes(), Err(Error::Eof));
     assert!(!has_pending(&live), "exactly one probe connection");
-    serve_one(&live);
+    serve_one(&mut live);
 }
 
 #[test]
@@ -609,10 +609,10 @@ fn drop_removes_own_socket_file_only() {
     // Replaced by another listener's socket: left alone, and it still works.
     let old = Listener::bind(&path.addr()).unwrap();
     fs::remove_file(&path.0).unwrap();
-    let new = Listener::bind(&path.addr()).unwrap();
+    let mut new = Listener::bind(&path.addr()).unwrap();
     drop(old);
     assert!(is_socket_file(&path.0), "the new listener's file stays");
-    serve_one(&new);
+    serve_one(&mut new);
     drop(new);
     assert!(!path.0.exists());
 
@@ -735,7 +735,7 @@ fn peer_credentials_of_a_thread_client() {
     let _g = lock();
     let path = TempPath::new("cred");
     for addr in [path.addr(), abstract_addr("cred")] {
-        let listener = Listener::bind(&addr).unwrap();
+        let mut listener = Listener::bind(&addr).unwrap();
         let client = thread::spawn(move || {
             let conn = Client::new().connect(&addr).expect("connect");
             let cred = conn.peer_cred().expect("client's peer_cred");
@@ -760,7 +760,7 @@ fn peer_credentials_of_a_forked_client() {
     let _g = lock();
     let path = TempPath::new("cred-fork");
     let addr = path.addr();
-    let listener = Listener::bind(&addr).unwrap();
+    let mut listener = Listener::bind(&addr).unwrap();
     let mut child = fork_child(|| {
         let Ok(mut conn) = Client::new().connect(&addr) else {
             return 1;
@@ -791,7 +791,7 @@ fn peer_credentials_of_a_forked_client() {
 #[test]
 fn tcp_nodelay_on_both_ends() {
     let _g = lock();
-    let listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = *listener.local_addr();
     for client in [Client::new(), Client::new().timeout(Duration::from_secs(2))] {
         let connector = thread::spawn(move || client.connect(&addr).expect("connect"));
@@ -808,7 +808,7 @@ fn sockets_are_close_on_exec_and_blocking() {
     let path = TempPath::new("cloexec");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
     for addr in [path.addr(), abstract_addr("cloexec"), tcp] {
-        let listener = Listener::bind(&addr).unwrap();
+        let mut listener = Listener::bind(&addr).unwrap();
         let local = *listener.local_addr();
         assert_ne!(fd_flags(listener.as_raw_fd()) & O_CLOEXEC, 0, "listener");
         for client in [Client::new(), Client::new().timeout(Duration::from_secs(2))] {
@@ -839,7 +839,7 @@ fn no_descriptor_leaks_over_many_cycles() {
         // Failed binds are tried on another live listener's path, so
         // their probes never land in the queue of the one under test.
         let other_listener = Listener::bind(&other.addr()).unwrap();
-        let listener = Listener::bind(&path.addr()).unwrap();
+        let mut listener = Listener::bind(&path.addr()).unwrap();
         let addr = *listener.local_addr();
         let clients = thread::spawn(move || {
             for i in 0..1000 {
@@ -878,7 +878,7 @@ fn no_descriptor_leaks_over_many_cycles() {
 #[test]
 fn peer_credentials_are_refused_where_the_kernel_has_none() {
     let _g = lock();
-    let listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap();
     let client = Client::new().connect(listener.local_addr()).unwrap();
     let (server, _) = listener.accept().unwrap();
     for conn in [&client, &server] {

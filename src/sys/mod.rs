@@ -56,7 +56,7 @@ pub use rights::{
     is_unix_socket, recv_with_fds, send_with_fds, Received, ReceivedFds, TakeFds, MAX_FDS,
 };
 pub use signal::writev_nosigpipe;
-pub use socket::{send, send_vectored, shutdown, socketpair, Shutdown};
+pub use socket::{recv_nowait, send, send_nowait, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;
 
 /// Maps the C convention "`-1` means failure, see `errno`" to a `Result`.

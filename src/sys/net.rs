@@ -88,7 +88,8 @@ pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<(), Errno> {
 /// macOS has no `accept4`: the socket comes from `accept` and is marked
 /// close-on-exec right after with `fcntl` (a `fork`+`exec` in another
 /// thread in between can inherit it), and gets `SO_NOSIGPIPE`. Unlike
-/// `accept4`, `accept` gives the new socket the listener's `O_NONBLOCK`.
+/// `accept4`, `accept` gives the new socket the listener's `O_NONBLOCK`,
+/// which is then cleared, so the new socket blocks as it does elsewhere.
 ///
 /// # Errors
 /// `EAGAIN` on a non-blocking listener with nobody waiting, `EMFILE`,
@@ -108,7 +109,10 @@ pub fn accept(fd: BorrowedFd<'_>) -> Result<(OwnedFd, SockAddr), Errno> {
     // SAFETY: `new` is a new descriptor that nothing else owns.
     let new = unsafe { OwnedFd::from_raw_fd(new) };
     #[cfg(target_vendor = "apple")]
-    finish_socket(new.as_fd())?;
+    {
+        finish_socket(new.as_fd())?;
+        super::fd::set_nonblocking(new.as_fd(), false)?;
+    }
     Ok((new, peer))
 }
 

@@ -1,4 +1,5 @@
-//! `socketpair`, `send`/`sendmsg` without `SIGPIPE`, and `shutdown`.
+//! `socketpair`, `send`/`sendmsg` without `SIGPIPE`, `recv` and `send`
+//! that never wait, and `shutdown`.
 
 use core::mem::{self, MaybeUninit};
 
@@ -87,6 +88,53 @@ pub fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, 
         // SAFETY: `msg` points at `n` iovecs over live, readable buffers and
         // carries no address or control data.
         check(unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, NOSIGNAL) })
+    })
+    .map(to_usize)
+}
+
+/// `send(fd, buf, MSG_NOSIGNAL | MSG_DONTWAIT)`: as [`send`], but never
+/// waits, whatever the socket's blocking mode: `EAGAIN` when the socket
+/// buffer is full. For stepping a handshake among others without changing
+/// the socket's flags.
+///
+/// # Errors
+/// As for [`send`], and `EAGAIN`.
+///
+/// # System calls
+/// `sendto` (repeated on `EINTR`).
+pub fn send_nowait(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
+    let flags = NOSIGNAL | libc::MSG_DONTWAIT;
+    retry(|| {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        check(unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags) })
+    })
+    .map(to_usize)
+}
+
+/// `recv(fd, buf, MSG_DONTWAIT)`: reads what a socket holds, up to
+/// `buf.len()` bytes, without waiting, whatever the socket's blocking mode.
+/// `Ok(0)` is end of stream.
+///
+/// On a Unix socket, descriptors that ride with the bytes read are closed
+/// by the kernel (no room for them is given): read exactly what belongs to
+/// the message at hand.
+///
+/// # Errors
+/// `EAGAIN` when nothing is waiting, `ECONNRESET`, `ENOTSOCK`.
+///
+/// # System calls
+/// `recvfrom` (repeated on `EINTR`).
+pub fn recv_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    retry(|| {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        check(unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        })
     })
     .map(to_usize)
 }

@@ -17,8 +17,8 @@ pub const BACKLOG: i32 = 128;
 /// How many authkey handshakes a [`Listener`] keeps in progress at once.
 /// When a new client comes and all are taken, the oldest is dropped (its
 /// connection closed), so a flood of clients that never finish costs
-/// bounded memory (about 1 KiB each, taken on the first keyed client) and
-/// bounded descriptors.
+/// bounded memory (about 1 KiB each, taken by
+/// [`Listener::authkey`]) and bounded descriptors.
 #[cfg(feature = "alloc")]
 pub const MAX_HANDSHAKES: usize = 64;
 /// How many authkey handshakes a [`Listener`] keeps in progress at once
@@ -141,6 +141,8 @@ impl Listener {
     /// [`require_sha256`](Self::require_sha256).
     pub fn authkey(mut self, key: &[u8]) -> Listener {
         self.auth = Some(Auth::new(key));
+        // Taken here, once, so that `accept` never allocates.
+        self.handshakes = slots();
         self
     }
 
@@ -284,7 +286,7 @@ impl Listener {
             Ok(shake) => shake,
             Err(e) => return Some(Err(e.into())),
         };
-        let slot = free_slot(slots(&mut self.handshakes));
+        let slot = free_slot(&mut self.handshakes);
         *slot = Some(Pending {
             fd,
             peer,
@@ -318,31 +320,28 @@ fn step(slot: &mut Option<Pending>) -> Option<Accepted> {
 
 /// A free slot, made by dropping the oldest handshake (the one with the
 /// earliest deadline: all have the same timeout) when all are taken.
+/// `slots` is never empty: [`Listener::authkey`] fills it.
 fn free_slot(slots: &mut [Option<Pending>]) -> &mut Option<Pending> {
-    let oldest = slots
-        .iter()
-        .enumerate()
-        .min_by_key(|(_, slot)| slot.as_ref().map(|p| p.shake.deadline))
-        .map_or(0, |(i, _)| i);
-    let slot = &mut slots[oldest];
+    let slot = slots
+        .iter_mut()
+        .min_by_key(|slot| slot.as_ref().map(|p| p.shake.deadline))
+        .expect("a keyed listener has handshake slots");
     *slot = None;
     slot
 }
 
-/// The slots, taken from the heap at the first keyed client.
+/// Room for [`MAX_HANDSHAKES`] handshakes, all free.
 #[cfg(feature = "alloc")]
-fn slots(slots: &mut Slots) -> &mut [Option<Pending>] {
-    if slots.is_empty() {
-        *slots = (0..MAX_HANDSHAKES).map(|_| None).collect();
-    }
-    slots
+fn slots() -> Slots {
+    (0..MAX_HANDSHAKES).map(|_| None).collect()
 }
 
 #[cfg(not(feature = "alloc"))]
-fn slots(slots: &mut Slots) -> &mut [Option<Pending>] {
-    slots
+fn slots() -> Slots {
+    [const { None }; MAX_HANDSHAKES]
 }
 
+/// No room: a listener without an authkey keeps no handshakes.
 #[cfg(feature = "alloc")]
 fn no_slots() -> Slots {
     alloc::boxed::Box::new([])
@@ -350,7 +349,7 @@ fn no_slots() -> Slots {
 
 #[cfg(not(feature = "alloc"))]
 fn no_slots() -> Slots {
-    [const { None }; MAX_HANDSHAKES]
+    slots()
 }
 
 /// Removes a Unix socket file nobody listens on; anything else is in use.

@@ -17,7 +17,7 @@
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
-//! makes none. `clock_gettime` normally runs in the vDSO and enters the
+//! makes none; nor is the `futex` a multi-threaded allocator may wait on. `clock_gettime` normally runs in the vDSO and enters the
 //! kernel only where no vDSO exists.
 //!
 //! ```

@@ -8,8 +8,8 @@
 //! - deliver: send `#CHALLENGE#{sha256}` + 40 random bytes; read the
 //!   response; send `#WELCOME#` if it is the right MAC, else `#FAILURE#`.
 //! - answer: read a `#CHALLENGE#` message, send its MAC, read the verdict.
-//!   A challenge with under 20 random bytes is refused, as CPython 3.12+
-//!   refuses it.
+//!   A challenge with under 20 random bytes is refused (CPython 3.12+
+//!   refuses one under 20 bytes, counting a `{digest}` tag).
 //!
 //! The listener delivers then answers; the client answers then delivers.
 //! Responses accepted: `{sha256}` + HMAC-SHA256 (Python 3.12+), and raw or
@@ -98,8 +98,10 @@ pub enum AuthError {
     /// A handshake message was longer than [`MAX_MESSAGE_LEN`] bytes.
     TooLong,
     /// The challenge's random part is shorter than 20 bytes, with or
-    /// without a `{digest}` tag. CPython 3.12+ refuses such challenges too;
-    /// a short nonce lets the listener choose what we MAC. We sent nothing.
+    /// without a `{digest}` tag. CPython 3.12+ refuses a challenge under 20
+    /// bytes, tag included; ipcwire wants 20 bytes after the tag too (no
+    /// listener sends fewer). A short nonce lets the listener choose what we
+    /// MAC. We sent nothing.
     ChallengeTooShort,
 }
 

@@ -72,6 +72,8 @@ pub struct Listener {
     handshake_timeout: Duration,
     /// Handshakes in progress (with an authkey), in no order.
     handshakes: Slots,
+    /// When `accept` last returned: handshakes do not age until it runs again.
+    paused_at: Option<Duration>,
 }
 
 impl Listener {
@@ -129,6 +131,7 @@ impl Listener {
             auth: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             handshakes: no_slots(),
+            paused_at: None,
         })
     }
 
@@ -157,7 +160,8 @@ impl Listener {
 
     /// Bounds how long each client has to finish the handshake (default
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s), counted from when
-    /// [`accept`](Self::accept) took it. Python has no such bound, and runs
+    /// [`accept`](Self::accept) took it, and only while `accept` runs: time
+    /// the program spends between calls (serving a client) does not count. Python has no such bound, and runs
     /// one handshake at a time: one silent client blocks its `accept`
     /// forever.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Listener {
@@ -196,14 +200,39 @@ impl Listener {
     /// For the client at hand: [`Error::Auth`] when it fails the handshake;
     /// [`Error::Io`] with `ETIMEDOUT` when its time is up; a disconnect
     /// ([`Error::Eof`], `Io(ECONNRESET)`, ...) when it hangs up during the
-    /// handshake. For the listener: [`Error::Io`] with `EMFILE` (out of
-    /// descriptors), `ECONNABORTED`.
+    /// handshake; `Io(ECONNABORTED)` when it left before it was taken. For
+    /// the listener: [`Error::Io`] with `EMFILE` or `ENFILE` (out of
+    /// descriptors), after which `accept` may succeed again once some are
+    /// closed.
     ///
     /// # System calls
     /// `poll`, `clock_gettime`, `accept4`; `setsockopt` for TCP; with an
     /// authkey, those of the handshakes: `getrandom`, `sendto`, `recvfrom`,
     /// and `close` for those that end.
     pub fn accept(&mut self) -> Result<(Connection, Address), Error> {
+        self.resume_clock()?;
+        let next = self.next_client();
+        // A clock that fails here must not cost the client just accepted.
+        self.paused_at = sys::monotonic_now().ok();
+        next
+    }
+
+    /// Handshakes age only while `accept` runs: the time since the last
+    /// call returned (spent serving its client, say) is added to every
+    /// deadline, so no client times out for the program's slowness.
+    fn resume_clock(&mut self) -> Result<(), Errno> {
+        let Some(paused_at) = self.paused_at.take() else {
+            return Ok(());
+        };
+        let away = sys::monotonic_now()?.saturating_sub(paused_at);
+        for pending in self.handshakes.iter_mut().flatten() {
+            pending.shake.deadline = pending.shake.deadline.saturating_add(away);
+        }
+        Ok(())
+    }
+
+    /// The loop of [`accept`](Self::accept).
+    fn next_client(&mut self) -> Result<(Connection, Address), Error> {
         loop {
             let now = sys::monotonic_now()?;
             if let Some(late) = self.take_late(now) {
@@ -220,7 +249,7 @@ impl Listener {
                 }
             }
             if newcomer {
-                if let Some(done) = self.take_client(now) {
+                if let Some(done) = self.take_client() {
                     return done;
                 }
             }
@@ -266,7 +295,7 @@ impl Listener {
     /// Accepts the client that knocked: returns it at once without an
     /// authkey, else starts its handshake in a slot (displacing the oldest
     /// when all are taken). `None` when another process took the client.
-    fn take_client(&mut self, now: Duration) -> Option<Accepted> {
+    fn take_client(&mut self) -> Option<Accepted> {
         let (fd, peer) = match sys::accept(self.fd.as_fd()) {
             Err(Errno::AGAIN) => return None,
             Err(e) => return Some(Err(e.into())),
@@ -281,7 +310,11 @@ impl Listener {
         let Some(auth) = &self.auth else {
             return Some(Ok((Connection::new(fd, true, Access::Duplex), peer)));
         };
-        let deadline = now.saturating_add(self.handshake_timeout);
+        // The clock is read now, not before the wait for this client.
+        let deadline = match sys::monotonic_now() {
+            Ok(now) => now.saturating_add(self.handshake_timeout),
+            Err(e) => return Some(Err(e.into())),
+        };
         let shake = match Shake::new(auth, Role::Listener, deadline) {
             Ok(shake) => shake,
             Err(e) => return Some(Err(e.into())),

@@ -4,7 +4,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ipcwire::handshake::AuthError;
+use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role};
 use ipcwire::sys::Errno;
 use ipcwire::{Address, Client, Error, Listener};
 
@@ -156,4 +156,68 @@ fn require_sha256_still_admits_sha256_peers() {
     let handle = spawn_client(client, *listener.local_addr(), b"modern");
     serve_one(&mut listener).unwrap();
     assert_eq!(handle.join().unwrap(), Ok(b"modern".to_vec()));
+}
+
+/// A keyed client that pauses `pause` before each of its messages, driving
+/// the handshake state machine by hand over a keyless connection.
+fn slow_client(addr: Address, pause: Duration) -> Result<Vec<u8>, Error> {
+    let mut conn = Client::new().connect(&addr)?;
+    let key = AuthKey::new(b"secret");
+    let mut shake = Handshake::new(Role::Client, &key, [7; 40], true);
+    loop {
+        match shake.action() {
+            Action::Send(msg) => {
+                let msg = msg.to_vec();
+                thread::sleep(pause);
+                conn.send_bytes(&msg)?;
+            }
+            Action::Receive => shake.receive(&conn.recv_bytes()?),
+            Action::Done(Ok(())) => {
+                conn.send_bytes(b"late")?;
+                return conn.recv_bytes();
+            }
+            Action::Done(Err(e)) => return Err(Error::Auth(e)),
+        }
+    }
+}
+
+/// A client that arrives after the listener waited longer than the
+/// handshake timeout still gets the whole timeout for its handshake.
+#[test]
+fn a_client_after_a_long_idle_accept_gets_its_whole_timeout() {
+    let mut listener = tcp_listener()
+        .authkey(b"secret")
+        .handshake_timeout(Duration::from_millis(400));
+    let addr = *listener.local_addr();
+    let late = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(600));
+        // Three answers of 50 ms each: well within the timeout.
+        slow_client(addr, Duration::from_millis(50))
+    });
+    serve_one(&mut listener).expect("the late client is served");
+    assert_eq!(late.join().unwrap(), Ok(b"late".to_vec()));
+}
+
+/// Handshakes age only while `accept` runs: clients whose handshakes are
+/// in progress while the program serves another client for longer than the
+/// handshake timeout are still served by the next `accept`.
+#[test]
+fn handshakes_do_not_age_while_the_program_serves_a_client() {
+    let mut listener = tcp_listener()
+        .authkey(b"secret")
+        .handshake_timeout(Duration::from_millis(300));
+    let addr = *listener.local_addr();
+    let clients: Vec<_> = (0..3)
+        .map(|_| spawn_client(Client::new().authkey(b"secret"), addr, b"hi"))
+        .collect();
+    for _ in 0..3 {
+        let (mut conn, _) = listener.accept().expect("accept");
+        let msg = conn.recv_bytes().expect("recv");
+        // Serving takes longer than the handshake timeout.
+        thread::sleep(Duration::from_millis(500));
+        conn.send_bytes(&msg).expect("send");
+    }
+    for client in clients {
+        assert_eq!(client.join().unwrap(), Ok(b"hi".to_vec()));
+    }
 }

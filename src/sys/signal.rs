@@ -54,7 +54,9 @@ fn has_sigpipe(set: &libc::sigset_t) -> bool {
 /// pending before the call (because the caller blocks it) stays pending;
 /// the one this write raised is taken back, unless the program has a
 /// handler for `SIGPIPE` at that moment: then it stays pending and the
-/// handler runs when the mask is restored, as it would without the guard. The kernel raises it also
+/// handler runs when the mask is restored, as it would without the guard.
+/// (Should another thread restore the default action in the instant
+/// between that look and the mask's restoring, the default applies.) The kernel raises it also
 /// when the reader leaves while a write that already moved some bytes
 /// sleeps: that write returns its short count, not `EPIPE`, so a short
 /// write is checked too.

@@ -474,6 +474,134 @@ pub fn connection_nonblocking(data: &[u8]) {
     }
 }
 
+/// `handshake_wire`: a keyed `Listener::accept` against a client over a
+/// real Unix socket that follows the protocol or breaks from it at any of
+/// its messages (sending any bytes instead, in one piece, then hanging up).
+/// `accept` always returns; it succeeds only if the client answered the
+/// listener's challenge with the right MAC; it succeeds whenever the client
+/// broke from nothing, and then the message the client sent in the same
+/// write as its last handshake message, and one after with a descriptor
+/// riding on it, arrive whole (no handshake read took a byte past the
+/// handshake, so the descriptor was not closed).
+#[cfg(target_os = "linux")]
+pub fn handshake_wire(data: &[u8]) {
+    use ipcwire::{Listener, ReceivedFds};
+    use std::sync::{Mutex, OnceLock};
+
+    static LISTENER: OnceLock<Mutex<Listener>> = OnceLock::new();
+    let listener = LISTENER.get_or_init(|| {
+        let name = format!("ipcwire-fuzz-handshake-{}", std::process::id());
+        let addr = ipcwire::Address::abstract_name(name.as_bytes()).expect("name");
+        let listener = Listener::bind(&addr).expect("bind").authkey(KEY);
+        Mutex::new(listener.handshake_timeout(std::time::Duration::from_secs(5)))
+    });
+    let mut listener = listener.lock().unwrap_or_else(|e| e.into_inner());
+    let addr = *listener.local_addr();
+    let plan = data.to_vec();
+    let client = std::thread::spawn(move || wire_client(&addr, &plan));
+    let accepted = listener.accept();
+    let client = client.join().expect("client thread");
+    let (mut conn, _) = match accepted {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            assert!(
+                !client.honest,
+                "a client that broke from nothing was refused: {e:?}"
+            );
+            return;
+        }
+    };
+    assert!(client.answered, "accepted a client that never sent the MAC");
+    if let Some(tail) = client.tail {
+        // Exact reads: a plain receive's read-ahead would take the next
+        // message's descriptor with it.
+        let mut fds = ReceivedFds::new();
+        let got = conn.recv_bytes_with_fds(&mut fds);
+        assert_eq!(got, Ok(tail), "the message after the handshake");
+        let got = conn.recv_bytes_with_fds(&mut fds);
+        assert_eq!(got, Ok(b"fd".to_vec()), "the message with a descriptor");
+        assert_eq!(fds.len(), 1, "its descriptor");
+    }
+}
+
+/// What the client of `handshake_wire` did.
+#[cfg(target_os = "linux")]
+struct WireClient {
+    /// It answered the listener's challenge with the right MAC.
+    answered: bool,
+    /// It sent every message the protocol asked for, and nothing else.
+    honest: bool,
+    /// The message it sent with its last handshake message, if it got
+    /// that far (and then `b"fd"` with a descriptor).
+    tail: Option<Vec<u8>>,
+}
+
+/// The client of `handshake_wire`: at each message it sends, the plan says
+/// whether to send it or bytes of its own (and then hang up).
+#[cfg(target_os = "linux")]
+fn wire_client(addr: &ipcwire::Address, plan: &[u8]) -> WireClient {
+    let mut input = Input(plan);
+    let mut me = WireClient {
+        answered: false,
+        honest: true,
+        tail: None,
+    };
+    let mut conn = ipcwire::Client::new().connect(addr).expect("connect");
+    let key = AuthKey::new(KEY);
+    let nonce = core::array::from_fn(|_| input.byte());
+    let mut shake = Handshake::new(Role::Client, &key, nonce, input.byte() & 1 == 0);
+    // Each message is held until the client must wait for an answer, so the
+    // last one leaves in one write with the message after the handshake.
+    let mut held = Vec::new();
+    loop {
+        match shake.action() {
+            Action::Receive => {
+                if wire_send(&conn, &core::mem::take(&mut held)).is_err() {
+                    return me;
+                }
+                match conn.recv_bytes() {
+                    Ok(msg) => shake.receive(&msg),
+                    Err(_) => return me,
+                }
+            }
+            Action::Send(msg) => {
+                if input.byte() % 4 == 0 {
+                    me.honest = false;
+                    held.extend_from_slice(input.chunk(300));
+                    let _ = wire_send(&conn, &held);
+                    return me;
+                }
+                me.answered |= !me.answered && !msg.starts_with(b"#CHALLENGE#");
+                held.extend_from_slice(Header::new(msg.len() as u64).as_bytes());
+                held.extend_from_slice(msg);
+            }
+            Action::Done(Ok(())) => {
+                let tail = input.rest().to_vec();
+                held.extend_from_slice(Header::new(tail.len() as u64).as_bytes());
+                held.extend_from_slice(&tail);
+                let (r, _w) = ipcwire::sys::pipe().expect("pipe");
+                if wire_send(&conn, &held).is_ok()
+                    && conn.send_bytes_with_fds(b"fd", &[r.as_fd()]).is_ok()
+                {
+                    me.tail = Some(tail);
+                }
+                return me;
+            }
+            Action::Done(Err(_)) => return me,
+        }
+    }
+}
+
+/// Writes all of `bytes` to the connection's socket, as they are.
+#[cfg(target_os = "linux")]
+fn wire_send(conn: &ipcwire::Connection, mut bytes: &[u8]) -> Result<(), ipcwire::sys::Errno> {
+    while !bytes.is_empty() {
+        let n = ipcwire::sys::send(conn.as_fd(), bytes)?;
+        bytes = &bytes[n..];
+    }
+    Ok(())
+}
+
 /// A `struct cmsghdr` layout as the C headers give it, written down apart
 /// from ipcwire's so the reference below shares nothing with the walker.
 pub struct Layout {

@@ -14,11 +14,12 @@ mod pickle_checks;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 10] = [
+const TARGETS: [(&str, Check); 11] = [
     ("frame_decode", checks::frame_decode),
     ("frame_chunks", checks::frame_chunks),
     ("frame_roundtrip", checks::frame_roundtrip),
     ("handshake", checks::handshake),
+    ("handshake_wire", checks::handshake_wire),
     ("address_parse", checks::address_parse),
     ("connection_recv", checks::connection_recv),
     ("connection_nonblocking", checks::connection_nonblocking),

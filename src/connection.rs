@@ -64,6 +64,10 @@ pub struct Connection {
     partial: alloc::vec::Vec<u8>,
     /// Whether a frame is part-way out, paused or torn.
     sending: SendState,
+    /// Set once `SIGPIPE` was seen not ignored at a pipe write: from then on
+    /// every pipe write holds it off without looking (the guard is right
+    /// whatever the action, so this never needs undoing).
+    sigpipe_guard: bool,
 }
 
 /// The send side: ready, a frame paused part-way out, or a frame torn by
@@ -142,6 +146,7 @@ impl Connection {
             #[cfg(feature = "alloc")]
             partial: alloc::vec::Vec::new(),
             sending: SendState::Ready,
+            sigpipe_guard: false,
         }
     }
 
@@ -221,11 +226,14 @@ impl Connection {
     /// whole message is out. No allocation.
     ///
     /// On a pipe, `SIGPIPE` never kills the process, whatever the program
-    /// does to its disposition, before or between sends or in another
-    /// thread: each write blocks it for the thread and takes back a
-    /// `SIGPIPE` the write raised (a handler installed at that moment gets
-    /// it instead), at the cost of two more system calls per write. Sockets
-    /// use `MSG_NOSIGNAL` and pay nothing.
+    /// does to its disposition between sends. Each write looks the action
+    /// up (one `rt_sigaction`): ignored, the write goes as it is; otherwise
+    /// this and every later write on the connection blocks `SIGPIPE` for the
+    /// thread and takes back a `SIGPIPE` the write raised (a handler
+    /// installed at that moment gets it instead), two more system calls per
+    /// write instead of the look-up. Sockets use `MSG_NOSIGNAL` and pay
+    /// nothing. The one case left: another thread restoring the default
+    /// action in the instant between the look-up and the write.
     ///
     /// # Errors
     /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or
@@ -244,9 +252,10 @@ impl Connection {
     ///
     /// # System calls
     /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
-    /// `sendto` while the rest is pending. Pipes: `writev` between two
-    /// `rt_sigprocmask` for each write, and `rt_sigpending`, `rt_sigaction`,
-    /// `rt_sigtimedwait` when needed.
+    /// `sendto` while the rest is pending. Pipes: `rt_sigaction` then
+    /// `write` (or `writev` over 256 bytes) while `SIGPIPE` is ignored;
+    /// under the guard, `writev` between two `rt_sigprocmask`, and
+    /// `rt_sigpending`, `rt_sigaction`, `rt_sigtimedwait` when needed.
     pub fn send_bytes(&mut self, msg: &[u8]) -> Result<(), Error> {
         if self.access == Access::Read {
             return Err(Error::NotWritable);
@@ -307,12 +316,9 @@ impl Connection {
         Ok(())
     }
 
-    /// One write of `first` then `then` (a vectored one only when `then`
-    /// is not empty, on a socket).
-    ///
-    /// A pipe write always holds off `SIGPIPE`: the disposition may change
-    /// at any moment in another thread, so it is never looked up ahead.
+    /// One write of `first` then `then`; plain `write` when `then` is empty.
     fn write(&mut self, first: &[u8], then: &[u8]) -> Result<usize, Error> {
+        let guard = !self.socket && self.needs_sigpipe_guard()?;
         let fd = self.fd.as_fd();
         let both = [IoSlice::new(first), IoSlice::new(then)];
         let bufs = if then.is_empty() {
@@ -323,9 +329,22 @@ impl Connection {
         let n = match (self.socket, then.is_empty()) {
             (true, true) => sys::send(fd, first)?,
             (true, false) => sys::send_vectored(fd, bufs)?,
-            (false, _) => sys::writev_nosigpipe(fd, bufs)?,
+            (false, _) if guard => sys::writev_nosigpipe(fd, bufs)?,
+            (false, true) => sys::write(fd, first)?,
+            (false, false) => sys::writev(fd, bufs)?,
         };
         nonzero(n)
+    }
+
+    /// Whether this pipe write must hold off `SIGPIPE`. While it is ignored
+    /// the write is safe as it is, but any thread may restore the default
+    /// action at any moment: so it is looked up at every write, until it is
+    /// seen not ignored once; from then on every write is guarded.
+    fn needs_sigpipe_guard(&mut self) -> Result<bool, Errno> {
+        if !self.sigpipe_guard {
+            self.sigpipe_guard = !sys::sigpipe_is_ignored()?;
+        }
+        Ok(self.sigpipe_guard)
     }
 
     /// `recv_bytes_into(buf)`: receives the next message into `buf` and

@@ -88,6 +88,7 @@ pub const INVENTORY: &[Entry] = &[
             "getsockname",
             "sendmsg",
             "sendto",
+            "write",
             "writev",
             "rt_sigaction",
             "rt_sigprocmask",
@@ -266,6 +267,7 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::getpid", &["getpid"]),
     entry("sys::kill", &["kill"]),
     entry("sys::getrandom", &["getrandom"]),
+    entry("sys::sigpipe_is_ignored", &["rt_sigaction"]),
     entry(
         "sys::writev_nosigpipe",
         &[
@@ -293,6 +295,7 @@ pub const INVENTORY: &[Entry] = &[
 /// be kept, waiting under a receive timeout.
 /// `send_bytes` and `send`: a message on a pipe or socket.
 const SEND: &[&str] = &[
+    "write",
     "writev",
     "sendto",
     "sendmsg",

@@ -55,7 +55,7 @@ pub use random::getrandom;
 pub use rights::{
     is_unix_socket, recv_with_fds, send_with_fds, Received, ReceivedFds, TakeFds, MAX_FDS,
 };
-pub use signal::writev_nosigpipe;
+pub use signal::{sigpipe_is_ignored, writev_nosigpipe};
 pub use socket::{recv_nowait, send, send_nowait, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;
 

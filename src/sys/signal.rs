@@ -5,7 +5,8 @@
 //! the process. Changing the disposition would change the whole program's
 //! behaviour, so instead the writing thread blocks `SIGPIPE` around the
 //! write, takes back a `SIGPIPE` the write itself raised, and restores its
-//! mask: the caller sees `EPIPE`, and nothing else changes.
+//! mask: the caller sees `EPIPE`, and nothing else changes. Where `SIGPIPE`
+//! is ignored, [`sigpipe_is_ignored`] says the guard is not needed for now.
 
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -13,20 +14,35 @@ use core::ptr;
 use super::io::iov_parts;
 use super::{check, BorrowedFd, Errno, IoSlice};
 
-/// `sigaction(SIGPIPE, NULL, &old)`: whether `SIGPIPE` has a handler (an
-/// action other than the default, which kills, or ignoring it).
+/// `sigaction(SIGPIPE, NULL, &old)`: `SIGPIPE`'s action at this moment.
 ///
 /// # System calls
 /// `rt_sigaction` (reading only).
-fn sigpipe_has_handler() -> bool {
+fn sigpipe_action() -> Result<libc::sighandler_t, Errno> {
     let mut old = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only reads the current one into `old`.
-    if unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) } != 0 {
-        return false;
-    }
+    check(unsafe { libc::sigaction(libc::SIGPIPE, ptr::null(), old.as_mut_ptr()) })?;
     // SAFETY: sigaction succeeded, so it filled `old`.
-    let action = unsafe { old.assume_init() }.sa_sigaction;
-    action != libc::SIG_DFL && action != libc::SIG_IGN
+    Ok(unsafe { old.assume_init() }.sa_sigaction)
+}
+
+/// Whether `SIGPIPE` is ignored at this moment, so that a write to a pipe
+/// whose reader is gone gives `EPIPE` and nothing else.
+///
+/// Programs built with Rust's `std` ignore `SIGPIPE` from the start; `no_std`
+/// programs and C hosts usually do not, and any program may change it at
+/// any time, so the answer holds only for now.
+///
+/// # System calls
+/// `rt_sigaction` (reading only).
+pub fn sigpipe_is_ignored() -> Result<bool, Errno> {
+    Ok(sigpipe_action()? == libc::SIG_IGN)
+}
+
+/// Whether `SIGPIPE` has a handler (an action other than the default, which
+/// kills, or ignoring it).
+fn sigpipe_has_handler() -> bool {
+    sigpipe_action().is_ok_and(|action| action != libc::SIG_DFL && action != libc::SIG_IGN)
 }
 
 /// A set holding only `SIGPIPE`.

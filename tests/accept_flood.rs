@@ -4,6 +4,9 @@
 //! progress are bounded, and nothing leaks. (Its own file, alone, because
 //! it counts this process's descriptors.)
 
+#[path = "common/faults.rs"]
+mod faults;
+
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,15 +20,9 @@ const KEY: &[u8] = b"flood";
 const SILENT: usize = 50;
 const TRICKLING: usize = 10;
 
-fn count_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
-}
-
 #[test]
 fn silent_and_trickling_clients_never_delay_a_real_one() {
-    let before = count_fds();
+    let before = faults::count_fds();
     let mut listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap())
         .expect("bind")
         .authkey(KEY);
@@ -78,7 +75,7 @@ fn silent_and_trickling_clients_never_delay_a_real_one() {
     thread::sleep(Duration::from_millis(300));
     // Besides the clients' own sockets and the listening socket, what the
     // listener holds: its handshakes in progress.
-    let held = count_fds() - before - SILENT - TRICKLING - extra.len() - 1;
+    let held = faults::count_fds() - before - SILENT - TRICKLING - extra.len() - 1;
     assert!(
         held <= MAX_HANDSHAKES + 4,
         "{held} descriptors held for {MAX_HANDSHAKES} handshakes in progress"
@@ -114,5 +111,5 @@ fn silent_and_trickling_clients_never_delay_a_real_one() {
     );
 
     drop((conn, silent, extra, listener));
-    assert_eq!(count_fds(), before, "descriptors leaked");
+    assert_eq!(faults::count_fds(), before, "descriptors leaked");
 }

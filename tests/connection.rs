@@ -7,6 +7,9 @@
 //! simple work (on glibc, allocating after `fork` is safe) before leaving
 //! through the closure's return code.
 
+#[path = "common/faults.rs"]
+mod faults;
+
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -78,12 +81,6 @@ fn fd_flags(fd: i32) -> u32 {
 }
 
 const O_CLOEXEC: u32 = 0o2_000_000;
-
-fn count_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
-}
 
 // ---------------------------------------------------------------------------
 // Messages both ways between parent and child.
@@ -976,7 +973,7 @@ fn every_descriptor_is_close_on_exec() {
 #[test]
 fn no_descriptor_leaks() {
     let _g = lock();
-    let before = count_fds();
+    let before = faults::count_fds();
     for i in 0..1000 {
         let msg = pattern(i % 50);
         let (mut a, mut b) = pipe(true).unwrap();
@@ -1013,7 +1010,7 @@ fn no_descriptor_leaks() {
         let ((), status) = with_child(direction, |_| 0, drop);
         assert_eq!(status, ExitStatus::Exited(0));
     }
-    let after = count_fds();
+    let after = faults::count_fds();
     assert_eq!(before, after, "descriptors before and after");
 }
 

@@ -5,6 +5,9 @@
 //! Every test takes [`LOCK`]: they fork and count this process's
 //! descriptors, so they must not overlap.
 
+#[path = "common/faults.rs"]
+mod faults;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::sync::{Mutex, MutexGuard};
@@ -33,12 +36,6 @@ fn with_child<T>(
     let result = parent(conn);
     let status = child_proc.wait().expect("wait");
     (result, status)
-}
-
-fn count_fds() -> usize {
-    fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
 }
 
 /// What a descriptor refers to, as `/proc` names it: `pipe:[1234]`,
@@ -145,7 +142,7 @@ fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
 fn child_sends_back_what_it_received_thousands_of_times() {
     let _g = lock();
     const ROUNDS: usize = 2000;
-    let before = count_fds();
+    let before = faults::count_fds();
     let (mismatches, status) = with_child(
         |mut conn| {
             let mut fds = ReceivedFds::new();
@@ -190,7 +187,7 @@ fn child_sends_back_what_it_received_thousands_of_times() {
     );
     assert_eq!(status, ExitStatus::Exited(0));
     assert_eq!(mismatches, 0);
-    assert_eq!(count_fds(), before, "descriptors before and after");
+    assert_eq!(faults::count_fds(), before, "descriptors before and after");
 }
 
 // ---------------------------------------------------------------------------
@@ -490,13 +487,13 @@ fn a_plain_receive_lets_the_kernel_close_them() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = count_fds();
+    let before = faults::count_fds();
     for _ in 0..100 {
         a.send_bytes_with_fds(b"with a descriptor", &[r.as_fd()])
             .unwrap();
         assert_eq!(b.recv_bytes().unwrap(), b"with a descriptor");
     }
-    assert_eq!(count_fds(), before);
+    assert_eq!(faults::count_fds(), before);
 }
 
 #[test]
@@ -504,7 +501,7 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
     let _g = lock();
     let (a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = count_fds();
+    let before = faults::count_fds();
     sys::send(a.as_fd(), &[0, 0, 0, 6, b'a', b'b']).unwrap();
     sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"cdef")], &[r.as_fd()]).unwrap();
     let mut fds = ReceivedFds::new();
@@ -516,7 +513,7 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
         "plain receives too"
     );
     assert!(fds.is_empty());
-    assert_eq!(count_fds(), before);
+    assert_eq!(faults::count_fds(), before);
 }
 
 #[test]
@@ -524,7 +521,7 @@ fn recv_handle_after_a_plain_receive_read_ahead_says_so() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = count_fds();
+    let before = faults::count_fds();
     a.send_bytes(b"first").unwrap();
     a.send_handle(r.as_fd()).unwrap();
     a.send_bytes(b"then").unwrap();
@@ -539,7 +536,7 @@ fn recv_handle_after_a_plain_receive_read_ahead_says_so() {
         })
     );
     assert_eq!(b.recv_bytes().unwrap(), b"then", "still in step");
-    assert_eq!(count_fds(), before);
+    assert_eq!(faults::count_fds(), before);
     // Received in order, with the descriptor methods, it works.
     a.send_bytes(b"first").unwrap();
     a.send_handle(r.as_fd()).unwrap();
@@ -557,7 +554,7 @@ fn recv_handle_wants_exactly_one() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, w) = sys::pipe().unwrap();
-    let before = count_fds();
+    let before = faults::count_fds();
     a.send_fds(&[r.as_fd(), w.as_fd()]).unwrap();
     assert_eq!(
         b.recv_handle().err(),
@@ -566,7 +563,7 @@ fn recv_handle_wants_exactly_one() {
             arrived: 2
         })
     );
-    assert_eq!(count_fds(), before, "both closed");
+    assert_eq!(faults::count_fds(), before, "both closed");
     // A count byte that lies.
     sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(&[3])], &[r.as_fd()]).unwrap();
     let mut fds = ReceivedFds::new();
@@ -578,7 +575,7 @@ fn recv_handle_wants_exactly_one() {
         })
     );
     assert!(fds.is_empty());
-    assert_eq!(count_fds(), before);
+    assert_eq!(faults::count_fds(), before);
     a.send_fds(&[w.as_fd(), r.as_fd(), w.as_fd()]).unwrap();
     assert_eq!(b.recv_fds(&mut fds), Ok(3));
     drop(a);
@@ -590,7 +587,7 @@ fn thousands_of_passes_leak_nothing() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, w) = sys::pipe().unwrap();
-    let before = count_fds();
+    let before = faults::count_fds();
     let mut fds = ReceivedFds::new();
     for i in 0..5000 {
         match i % 4 {
@@ -615,7 +612,7 @@ fn thousands_of_passes_leak_nothing() {
         }
     }
     drop(fds);
-    assert_eq!(count_fds(), before);
+    assert_eq!(faults::count_fds(), before);
 }
 
 // ---------------------------------------------------------------------------
@@ -722,10 +719,10 @@ fn more_than_max_fds_from_python_are_all_closed() {
         .spawn()
         .expect("python3");
     let mut conn = Connection::from_fd(ours, Access::Duplex).unwrap();
-    let before = count_fds();
+    let before = faults::count_fds();
     let mut fds = ReceivedFds::new();
     assert_eq!(conn.recv_fds(&mut fds), Err(Error::ControlTruncated));
-    assert_eq!(count_fds(), before, "the 64 that fit were closed");
+    assert_eq!(faults::count_fds(), before, "the 64 that fit were closed");
     assert_eq!(conn.recv_bytes_with_fds(&mut fds).unwrap(), b"in step");
     assert_eq!(
         conn.recv_bytes_with_fds(&mut fds),
@@ -735,7 +732,7 @@ fn more_than_max_fds_from_python_are_all_closed() {
         conn.recv_bytes_with_fds(&mut fds),
         Err(Error::ControlTruncated)
     );
-    assert_eq!(count_fds(), before);
+    assert_eq!(faults::count_fds(), before);
     conn.send_bytes(b"done").unwrap();
     assert!(python.wait().unwrap().success());
 }

@@ -564,12 +564,6 @@ fn stall_report(link: &Link) -> String {
     )
 }
 
-fn count_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
-}
-
 /// Resident memory in KiB.
 fn vm_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -611,7 +605,7 @@ fn soak() {
             .as_nanos() as u64
     });
     eprintln!("soak: seed {seed} (IPCWIRE_SOAK_SEED), at least {seconds} s and {target} messages");
-    let fds_at_start = count_fds();
+    let fds_at_start = faults::count_fds();
     count_signals(libc::SIGALRM);
     let tape = Tape::new(seed);
     let mut rng = Rng::new(seed);
@@ -725,7 +719,7 @@ fn soak() {
         let messages: u64 = links.iter().map(|l| l.tx.seq + l.rx.seq).sum();
         let elapsed = start.elapsed();
         if warm.is_none() && elapsed.as_secs_f64() >= seconds as f64 / 5.0 {
-            warm = Some((count_fds(), vm_rss_kib(), elapsed));
+            warm = Some((faults::count_fds(), vm_rss_kib(), elapsed));
         }
         if elapsed >= Duration::from_secs(seconds) && messages >= target {
             for link in &mut links {
@@ -807,7 +801,7 @@ fn soak() {
     }
     let duration = start.elapsed();
     let (fds_warm, rss_warm, warm_at) = warm.expect("warm-up point");
-    let fds_end = count_fds();
+    let fds_end = faults::count_fds();
     let rss_end = vm_rss_kib();
     let signals = delivered() - signals_at_start;
     let storm_sent = storm.stop();
@@ -883,7 +877,7 @@ fn soak() {
     drop(conns);
     drop(links);
     let _ = std::fs::remove_file(&unix_path);
-    let fds_after = count_fds();
+    let fds_after = faults::count_fds();
     eprintln!(
         "soak: {total_msgs} messages, {:.1} MiB, {:.1} s, signals {} (parent {signals}, \
          children {child_signals}), faults injected {faults}, seed {seed}\n{}\n  \

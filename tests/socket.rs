@@ -127,13 +127,6 @@ fn client_round_trip(addr: Address, msgs: Vec<Vec<u8>>) -> JoinHandle<()> {
     })
 }
 
-/// The open descriptors of this process.
-fn count_fds() -> usize {
-    fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
-}
-
 /// The `flags:` field (octal) of `/proc/self/fdinfo/<fd>`.
 fn fd_flags(fd: i32) -> u32 {
     let info = fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).expect("fdinfo");
@@ -834,7 +827,7 @@ fn no_descriptor_leaks_over_many_cycles() {
     let missing = TempPath::new("leak-missing");
     let missing_addr = missing.addr();
     let other = TempPath::new("leak-other");
-    let before = count_fds();
+    let before = faults::count_fds();
     {
         // Failed binds are tried on another live listener's path, so
         // their probes never land in the queue of the one under test.
@@ -871,7 +864,7 @@ fn no_descriptor_leaks_over_many_cycles() {
         join(clients);
         drop(other_listener);
     }
-    assert_eq!(count_fds(), before, "descriptors leaked");
+    assert_eq!(faults::count_fds(), before, "descriptors leaked");
     assert!(!path.0.exists());
 }
 

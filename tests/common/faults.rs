@@ -264,6 +264,14 @@ pub fn fork(child: impl FnOnce() -> i32) -> Forked {
     }
 }
 
+/// The open descriptors of this process: compare before and after to find
+/// a leak.
+pub fn count_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
 /// Connects non-blocking clients to the Unix listener at `addr` until its
 /// backlog is full (the next connect would get `EAGAIN`). While they are
 /// held and nobody accepts, a blocking connect there sleeps in the kernel.

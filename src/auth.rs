@@ -20,24 +20,52 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// nonce, with its 4-byte header.
 const MAX_OUT_LEN: usize = 4 + 64;
 
-/// The authentication settings of a listener or client.
+/// The authentication settings of a listener or client: a key or none,
+/// and whether MD5 peers are accepted (each set in any order).
 #[derive(Clone, Debug)]
 pub(crate) struct Auth {
-    pub(crate) key: AuthKey,
+    pub(crate) key: Option<AuthKey>,
     pub(crate) allow_md5: bool,
 }
 
-impl Auth {
-    /// Settings for `key`, accepting MD5 peers until told otherwise.
-    pub(crate) fn new(key: &[u8]) -> Auth {
+impl Default for Auth {
+    /// No key; MD5 peers accepted until refused.
+    fn default() -> Auth {
         Auth {
-            key: AuthKey::new(key),
+            key: None,
             allow_md5: true,
         }
     }
+}
 
-    /// Authenticates both ways over the socket `fd`, waiting for the peer
-    /// until `deadline` (on the monotonic clock), then `ETIMEDOUT`.
+impl Auth {
+    /// Starts a handshake, or `None` without a key.
+    ///
+    /// # System calls
+    /// `getrandom`.
+    pub(crate) fn start(&self, role: Role, deadline: Duration) -> Result<Option<Shake>, Errno> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        let mut nonce = [0; NONCE_LEN];
+        sys::getrandom(&mut nonce)?;
+        Ok(Some(Shake {
+            machine: Handshake::new(role, key, nonce, self.allow_md5),
+            deadline,
+            out: Outbox {
+                frame: [0; MAX_OUT_LEN],
+                len: 0,
+                sent: 0,
+            },
+            inbox: Inbox {
+                decoder: Decoder::new(MAX_MESSAGE_LEN as u64),
+                msg: [0; MAX_MESSAGE_LEN],
+            },
+        }))
+    }
+
+    /// With a key, authenticates both ways over the socket `fd`, waiting for
+    /// the peer until `deadline` (on the monotonic clock), then `ETIMEDOUT`.
     ///
     /// No application message can be read before this succeeds, and on
     /// failure the caller drops the socket.
@@ -50,7 +78,9 @@ impl Auth {
         role: Role,
         deadline: Duration,
     ) -> Result<(), Error> {
-        let mut shake = Shake::new(self, role, deadline)?;
+        let Some(mut shake) = self.start(role, deadline)? else {
+            return Ok(());
+        };
         loop {
             let wanted = match shake.step(fd) {
                 Step::Done(outcome) => return outcome,
@@ -85,28 +115,6 @@ pub(crate) struct Shake {
 }
 
 impl Shake {
-    /// Starts a handshake with a fresh nonce.
-    ///
-    /// # System calls
-    /// `getrandom`.
-    pub(crate) fn new(auth: &Auth, role: Role, deadline: Duration) -> Result<Shake, Errno> {
-        let mut nonce = [0; NONCE_LEN];
-        sys::getrandom(&mut nonce)?;
-        Ok(Shake {
-            machine: Handshake::new(role, &auth.key, nonce, auth.allow_md5),
-            deadline,
-            out: Outbox {
-                frame: [0; MAX_OUT_LEN],
-                len: 0,
-                sent: 0,
-            },
-            inbox: Inbox {
-                decoder: Decoder::new(MAX_MESSAGE_LEN as u64),
-                msg: [0; MAX_MESSAGE_LEN],
-            },
-        })
-    }
-
     /// Sends and receives what the handshake needs until the socket would
     /// make it wait, or until it is over. Reads never take a byte past the
     /// handshake's last message: the peer may send descriptors right after

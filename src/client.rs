@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection};
-use crate::handshake::Role;
+use crate::handshake::{AuthKey, Role};
 use crate::sys::{self, BorrowedFd, Errno, SockAddr};
 use crate::{Address, Error};
 
@@ -23,7 +23,7 @@ use crate::{Address, Error};
 #[derive(Clone, Debug, Default)]
 pub struct Client {
     timeout: Option<Duration>,
-    auth: Option<Auth>,
+    auth: Auth,
 }
 
 impl Client {
@@ -46,16 +46,15 @@ impl Client {
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`] without one, so a listener that has no
     /// key (and so sends no challenge) is an error after that, not a hang.
     pub fn authkey(mut self, key: &[u8]) -> Client {
-        self.auth = Some(Auth::new(key));
+        self.auth.key = Some(AuthKey::new(key));
         self
     }
 
     /// Refuses listeners that speak only HMAC-MD5 (Python 3.11 and older).
-    /// Has an effect only with an [`authkey`](Self::authkey).
+    /// Has an effect only with an [`authkey`](Self::authkey), given before
+    /// or after.
     pub fn require_sha256(mut self) -> Client {
-        if let Some(auth) = &mut self.auth {
-            auth.allow_md5 = false;
-        }
+        self.auth.allow_md5 = false;
         self
     }
 
@@ -90,10 +89,10 @@ impl Client {
         if let Address::Tcp(_) = addr {
             sys::set_nodelay(fd.as_fd())?;
         }
-        if let Some(auth) = &self.auth {
+        if self.auth.key.is_some() {
             let timeout = self.timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
             let deadline = sys::monotonic_now()?.saturating_add(timeout);
-            auth.handshake(fd.as_fd(), Role::Client, deadline)?;
+            self.auth.handshake(fd.as_fd(), Role::Client, deadline)?;
         }
         Ok(Connection::new(fd, true, Access::Duplex))
     }

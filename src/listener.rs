@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use crate::auth::{Auth, Shake, Step, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection};
-use crate::handshake::Role;
+use crate::handshake::{AuthKey, Role};
 use crate::sys::{self, Errno, FileId, OwnedFd, PollFd, PollFlags, SockAddr};
 use crate::{Address, Error, UnixName};
 
@@ -68,7 +68,7 @@ pub struct Listener {
     addr: Address,
     /// The socket file this listener created, to remove on drop.
     socket_file: Option<FileId>,
-    auth: Option<Auth>,
+    auth: Auth,
     handshake_timeout: Duration,
     /// Handshakes in progress (with an authkey), in no order.
     handshakes: Slots,
@@ -128,7 +128,7 @@ impl Listener {
             fd,
             addr: local,
             socket_file,
-            auth: None,
+            auth: Auth::default(),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             handshakes: no_slots(),
             paused_at: None,
@@ -143,18 +143,17 @@ impl Listener {
     /// HMAC-MD5 (Python 3.11 and older) are accepted; see
     /// [`require_sha256`](Self::require_sha256).
     pub fn authkey(mut self, key: &[u8]) -> Listener {
-        self.auth = Some(Auth::new(key));
+        self.auth.key = Some(AuthKey::new(key));
         // Taken here, once, so that `accept` never allocates.
         self.handshakes = slots();
         self
     }
 
     /// Refuses clients that speak only HMAC-MD5 (Python 3.11 and older).
-    /// Has an effect only with an [`authkey`](Self::authkey).
+    /// Has an effect only with an [`authkey`](Self::authkey), given before
+    /// or after.
     pub fn require_sha256(mut self) -> Listener {
-        if let Some(auth) = &mut self.auth {
-            auth.allow_md5 = false;
-        }
+        self.auth.allow_md5 = false;
         self
     }
 
@@ -307,16 +306,14 @@ impl Listener {
             }
         }
         let peer = peer.address().unwrap_or(Address::Unnamed);
-        let Some(auth) = &self.auth else {
-            return Some(Ok((Connection::new(fd, true, Access::Duplex), peer)));
-        };
         // The clock is read now, not before the wait for this client.
         let deadline = match sys::monotonic_now() {
             Ok(now) => now.saturating_add(self.handshake_timeout),
             Err(e) => return Some(Err(e.into())),
         };
-        let shake = match Shake::new(auth, Role::Listener, deadline) {
-            Ok(shake) => shake,
+        let shake = match self.auth.start(Role::Listener, deadline) {
+            Ok(Some(shake)) => shake,
+            Ok(None) => return Some(Ok((Connection::new(fd, true, Access::Duplex), peer))),
             Err(e) => return Some(Err(e.into())),
         };
         let slot = free_slot(&mut self.handshakes);

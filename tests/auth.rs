@@ -221,3 +221,55 @@ fn handshakes_do_not_age_while_the_program_serves_a_client() {
         assert_eq!(client.join().unwrap(), Ok(b"hi".to_vec()));
     }
 }
+
+/// `require_sha256` holds whether it comes before or after `authkey`, on
+/// both sides: against a peer that speaks only MD5, the handshake fails
+/// with `Md5Refused`.
+#[test]
+fn require_sha256_holds_in_either_order() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let frame = |msg: &[u8]| [&(msg.len() as u32).to_be_bytes()[..], msg].concat();
+    for client in [
+        Client::new().require_sha256().authkey(b"secret"),
+        Client::new().authkey(b"secret").require_sha256(),
+    ] {
+        // A listener offering a legacy challenge (Python 3.11's: 20 bytes).
+        let legacy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = Address::Tcp(legacy.local_addr().unwrap());
+        let server = thread::spawn(move || {
+            let (mut sock, _) = legacy.accept().unwrap();
+            sock.write_all(&frame(&[&b"#CHALLENGE#"[..], &[7; 20]].concat()))
+                .unwrap();
+            let mut rest = Vec::new();
+            let _ = sock.read_to_end(&mut rest);
+            rest
+        });
+        let got = client.connect(&addr).map(drop);
+        assert_eq!(got, Err(Error::Auth(AuthError::Md5Refused)));
+        assert_eq!(server.join().unwrap(), b"", "the client answered");
+    }
+    for order in 0..2 {
+        let listener = tcp_listener();
+        let mut listener = if order == 0 {
+            listener.require_sha256().authkey(b"secret")
+        } else {
+            listener.authkey(b"secret").require_sha256()
+        };
+        let addr = listener.local_addr().to_string();
+        let addr = addr.strip_prefix("tcp:").unwrap().to_owned();
+        // A client answering with a raw HMAC-MD5 (16 bytes), as Python 3.11.
+        let client = thread::spawn(move || {
+            let mut sock = TcpStream::connect(addr).unwrap();
+            sock.write_all(&frame(&[0; 16])).unwrap();
+            let mut rest = Vec::new();
+            let _ = sock.read_to_end(&mut rest);
+        });
+        assert_eq!(
+            listener.accept().err(),
+            Some(Error::Auth(AuthError::Md5Refused)),
+            "order {order}"
+        );
+        client.join().unwrap();
+    }
+}

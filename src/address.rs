@@ -1,23 +1,6 @@
 //! `Address`: where a [`Listener`](crate::Listener) listens and a
 //! [`Client`](crate::Client) connects, with a textual form for CLIs.
 //!
-//! | text | meaning |
-//! |---|---|
-//! | `unix:/run/app.sock` | a Unix socket file |
-//! | `abstract:app` | a Linux abstract socket name (no file; gone with its last socket) |
-//! | `tcp:127.0.0.1:8080` | TCP over IPv4 |
-//! | `tcp:[::1]:0` | TCP over IPv6; port 0 asks the kernel for a free port |
-//!
-//! Host names are not resolved: this crate makes no DNS queries.
-//!
-//! A path or name may hold any bytes (an abstract name even NUL), so the
-//! text form escapes what is not printable UTF-8: `\\` is a backslash and
-//! `\xNN` (two hex digits) is any byte. [`Address`]'s `Display` writes those
-//! escapes for a backslash, for bytes that are not UTF-8, and for control
-//! and invisible characters (and U+FFFD); `FromStr` reads them back, so
-//! display then parse gives the same address for every name the kernel
-//! accepts. `abstract:\x00app\xff` is the name `b"\0app\xff"`.
-//!
 //! This module is pure: no system calls, no allocation, no `unsafe`.
 #![forbid(unsafe_code)]
 
@@ -32,7 +15,35 @@ pub(crate) const SUN_PATH_LEN: usize = 108;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) const SUN_PATH_LEN: usize = 104;
 
-/// A socket address.
+/// A socket address, with a text form for command lines and logs.
+///
+/// | text | meaning |
+/// |---|---|
+/// | `unix:/run/app.sock` | a Unix socket file |
+/// | `abstract:app` | a Linux abstract socket name (no file; gone with its last socket) |
+/// | `tcp:127.0.0.1:8080` | TCP over IPv4 |
+/// | `tcp:[::1]:0` | TCP over IPv6; port 0 asks the kernel for a free port |
+/// | `unnamed` | shown for a Unix socket that never bound a name (most clients); not parsed, as nothing can bind or connect to it |
+///
+/// Host names are not resolved: this crate makes no DNS queries.
+///
+/// A path may hold any byte but NUL, and an abstract name any byte at all,
+/// so the text escapes what is not printable UTF-8: `\\` is a backslash
+/// and `\xNN` (two hex digits) is any byte. `Display` writes those escapes
+/// for a backslash, for bytes that are not UTF-8, and for control and
+/// invisible characters (and U+FFFD, which would look like a lost byte);
+/// `FromStr` reads them back. So display then parse gives the same address
+/// for every path and name the kernel accepts (and for TCP addresses but
+/// an IPv6 flow label, which the text does not carry). In Rust source, write
+/// such text as a raw string:
+///
+/// ```
+/// use ipcwire::Address;
+/// let addr: Address = r"abstract:app\x00\xff".parse()?;
+/// assert_eq!(addr, Address::abstract_name(b"app\0\xff")?);
+/// assert_eq!(addr.to_string(), r"abstract:app\x00\xff");
+/// # Ok::<(), ipcwire::AddressError>(())
+/// ```
 #[derive(Copy, Clone, PartialEq, Eq, Hash)]
 pub enum Address {
     /// A Unix socket file (`unix:/path`).

@@ -8,7 +8,9 @@ use crate::handshake::AuthError;
 use crate::pickle::PickleError;
 use crate::sys::Errno;
 
-/// Why a send or receive on a [`Connection`](crate::Connection) failed.
+/// Why an operation failed: a send or receive on a
+/// [`Connection`](crate::Connection), or [`Listener`](crate::Listener) and
+/// [`Client`](crate::Client) calls.
 ///
 /// Each variant says what state the connection is left in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

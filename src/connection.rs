@@ -226,14 +226,14 @@ impl Connection {
     /// whole message is out. No allocation.
     ///
     /// On a pipe, `SIGPIPE` never kills the process, whatever the program
-    /// does to its disposition between sends. Each write looks the action
-    /// up (one `rt_sigaction`): ignored, the write goes as it is; otherwise
-    /// this and every later write on the connection blocks `SIGPIPE` for the
-    /// thread and takes back a `SIGPIPE` the write raised (a handler
-    /// installed at that moment gets it instead), two more system calls per
-    /// write instead of the look-up. Sockets use `MSG_NOSIGNAL` and pay
-    /// nothing. The one case left: another thread restoring the default
-    /// action in the instant between the look-up and the write.
+    /// does to its disposition between sends. Each send looks the action
+    /// up (one `rt_sigaction`): ignored, its writes go as they are;
+    /// otherwise every write of this and every later send on the connection
+    /// blocks `SIGPIPE` for the thread and takes back a `SIGPIPE` the write
+    /// raised (a handler installed at that moment gets it instead), two
+    /// more system calls per write instead of the look-up. Sockets use
+    /// `MSG_NOSIGNAL` and pay nothing. The one case left: another thread
+    /// restoring the default action while a send is under way.
     ///
     /// # Errors
     /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or
@@ -252,7 +252,7 @@ impl Connection {
     ///
     /// # System calls
     /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
-    /// `sendto` while the rest is pending. Pipes: `rt_sigaction` then
+    /// `sendto` while the rest is pending. Pipes: `rt_sigaction`, then
     /// `write` (or `writev` over 256 bytes) while `SIGPIPE` is ignored;
     /// under the guard, `writev` between two `rt_sigprocmask`, and
     /// `rt_sigpending`, `rt_sigaction`, `rt_sigtimedwait` when needed.
@@ -292,6 +292,9 @@ impl Connection {
         msg: &[u8],
         mut sent: usize,
     ) -> Result<(), (usize, Error)> {
+        if !self.socket {
+            self.look_up_sigpipe().map_err(|e| (sent, e.into()))?;
+        }
         let total = head.len() + msg.len();
         if msg.len() <= SMALL_MESSAGE {
             // Copying a few bytes is cheaper than the kernel's walk of an
@@ -318,7 +321,7 @@ impl Connection {
 
     /// One write of `first` then `then`; plain `write` when `then` is empty.
     fn write(&mut self, first: &[u8], then: &[u8]) -> Result<usize, Error> {
-        let guard = !self.socket && self.needs_sigpipe_guard()?;
+        let guard = !self.socket && self.sigpipe_guard;
         let fd = self.fd.as_fd();
         let both = [IoSlice::new(first), IoSlice::new(then)];
         let bufs = if then.is_empty() {
@@ -336,15 +339,15 @@ impl Connection {
         nonzero(n)
     }
 
-    /// Whether this pipe write must hold off `SIGPIPE`. While it is ignored
-    /// the write is safe as it is, but any thread may restore the default
-    /// action at any moment: so it is looked up at every write, until it is
-    /// seen not ignored once; from then on every write is guarded.
-    fn needs_sigpipe_guard(&mut self) -> Result<bool, Errno> {
+    /// Decides whether this send's pipe writes hold off `SIGPIPE`. While it
+    /// is ignored a write is safe as it is, but any thread may restore the
+    /// default action between sends: so it is looked up at every send, until
+    /// it is seen not ignored once; from then on every write is guarded.
+    fn look_up_sigpipe(&mut self) -> Result<(), Errno> {
         if !self.sigpipe_guard {
             self.sigpipe_guard = !sys::sigpipe_is_ignored()?;
         }
-        Ok(self.sigpipe_guard)
+        Ok(())
     }
 
     /// `recv_bytes_into(buf)`: receives the next message into `buf` and

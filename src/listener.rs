@@ -160,9 +160,9 @@ impl Listener {
     /// Bounds how long each client has to finish the handshake (default
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s), counted from when
     /// [`accept`](Self::accept) took it, and only while `accept` runs: time
-    /// the program spends between calls (serving a client) does not count. Python has no such bound, and runs
-    /// one handshake at a time: one silent client blocks its `accept`
-    /// forever.
+    /// the program spends between calls (serving a client) does not count.
+    /// Python has no such bound, and runs one handshake at a time: one
+    /// silent client blocks its `accept` forever.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Listener {
         self.handshake_timeout = timeout;
         self
@@ -259,21 +259,23 @@ impl Listener {
     /// first handshake deadline passes. Returns whether the listening socket
     /// is ready, and each slot's events.
     fn wait(&self, now: Duration) -> Result<(bool, [PollFlags; MAX_HANDSHAKES]), Errno> {
-        let listening = PollFd::new(self.fd.as_fd(), PollFlags::IN);
+        // The listening socket first; the other entries are filled below.
         let mut fds: [PollFd<'_>; MAX_HANDSHAKES + 1] =
-            core::array::from_fn(|_| PollFd::new(self.fd.as_fd(), PollFlags::empty()));
-        fds[0] = listening;
+            core::array::from_fn(|_| PollFd::new(self.fd.as_fd(), PollFlags::IN));
         let mut n = 1;
         let mut slot_of = [usize::MAX; MAX_HANDSHAKES + 1];
-        let mut first_deadline = None::<Duration>;
         for (i, pending) in self.handshakes.iter().enumerate() {
             let Some(p) = pending else { continue };
             fds[n] = PollFd::new(p.fd.as_fd(), p.wanted);
             slot_of[n] = i;
             n += 1;
-            let d = p.shake.deadline;
-            first_deadline = Some(first_deadline.map_or(d, |f: Duration| f.min(d)));
         }
+        let first_deadline = self
+            .handshakes
+            .iter()
+            .flatten()
+            .map(|p| p.shake.deadline)
+            .min();
         let timeout = first_deadline.map(|d| d.saturating_sub(now));
         sys::poll(&mut fds[..n], timeout)?;
         let mut ready = [PollFlags::empty(); MAX_HANDSHAKES];
@@ -316,7 +318,8 @@ impl Listener {
             Ok(None) => return Some(Ok((Connection::new(fd, true, Access::Duplex), peer))),
             Err(e) => return Some(Err(e.into())),
         };
-        let slot = free_slot(&mut self.handshakes);
+        // `authkey` gave the listener its slots with its key.
+        let slot = free_slot(&mut self.handshakes)?;
         *slot = Some(Pending {
             fd,
             peer,
@@ -349,15 +352,14 @@ fn step(slot: &mut Option<Pending>) -> Option<Accepted> {
 }
 
 /// A free slot, made by dropping the oldest handshake (the one with the
-/// earliest deadline: all have the same timeout) when all are taken.
-/// `slots` is never empty: [`Listener::authkey`] fills it.
-fn free_slot(slots: &mut [Option<Pending>]) -> &mut Option<Pending> {
+/// earliest deadline: all have the same timeout) when all are taken; `None`
+/// only for a listener without slots, which has no key to start one with.
+fn free_slot(slots: &mut [Option<Pending>]) -> Option<&mut Option<Pending>> {
     let slot = slots
         .iter_mut()
-        .min_by_key(|slot| slot.as_ref().map(|p| p.shake.deadline))
-        .expect("a keyed listener has handshake slots");
+        .min_by_key(|slot| slot.as_ref().map(|p| p.shake.deadline))?;
     *slot = None;
-    slot
+    Some(slot)
 }
 
 /// Room for [`MAX_HANDSHAKES`] handshakes, all free.

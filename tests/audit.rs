@@ -14,6 +14,9 @@
 //! strace -f -o trace.txt target/debug/deps/audit-* --exact scenarios --ignored --nocapture
 //! ```
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::collections::HashMap;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -44,7 +47,7 @@ fn syscalls_match_the_inventory() {
             std::env::var_os("IPCWIRE_REQUIRE_STRACE").is_none(),
             "IPCWIRE_REQUIRE_STRACE is set but strace is not installed"
         );
-        eprintln!("SKIPPED syscalls_match_the_inventory: strace is not installed");
+        skip::skipped("syscalls_match_the_inventory: strace is not installed");
         return;
     }
     let trace = std::env::temp_dir().join(format!("ipcwire-audit-{}.trace", std::process::id()));

@@ -1,5 +1,8 @@
 //! The examples, run as real processes and compared with what they promise.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::process::Command;
 
 mod common;
@@ -38,7 +41,9 @@ fn pipe_fork_prints_what_the_python_program_prints() {
                 std::env::var_os("CI").is_none(),
                 "python3 missing under CI: {e}"
             );
-            eprintln!("SKIPPED: no python3 on PATH ({e}); cannot compare with Python");
+            skip::skipped(format_args!(
+                "no python3 on PATH ({e}); cannot compare with Python"
+            ));
             return;
         }
     };

@@ -5,6 +5,9 @@
 //! Every test takes [`LOCK`]: they fork and count this process's
 //! descriptors, so they must not overlap.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 #[path = "common/faults.rs"]
 mod faults;
 
@@ -709,7 +712,7 @@ fn more_than_max_fds_from_python_are_all_closed() {
             std::env::var_os("CI").is_none(),
             "no python3, and CI is set"
         );
-        eprintln!("SKIPPED more_than_max_fds_from_python_are_all_closed: no python3");
+        skip::skipped("more_than_max_fds_from_python_are_all_closed: no python3");
         return;
     }
     let (ours, theirs) = sys::socketpair().unwrap();

@@ -14,6 +14,9 @@
 //! Every Python process is killed and reaped on every path: after
 //! [`LIMIT`] by a watchdog, and whenever its [`Peer`] guard is dropped.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::collections::VecDeque;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -637,12 +640,10 @@ fn escape_header_read_by_python() {
         if !python.at_least(3, 8) {
             // Python 3.7 and older read `ffffffff` as an empty message and
             // the u64 after it as the next header: no escape form there.
-            let line = format!(
-                "SKIPPED: escape header with Python {} (only 3.8+ decodes it)",
+            skip::skipped(format_args!(
+                "escape header with Python {} (only 3.8+ decodes it)",
                 python.version
-            );
-            eprintln!("{line}");
-            println!("{line}");
+            ));
             continue;
         }
         match escape_to_python(python) {
@@ -748,12 +749,10 @@ fn big_message_slot(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
     match mem_available() {
         Some(have) if have >= NEED => Some(guard),
         have => {
-            let line = format!(
-                "SKIPPED: {test} needs MemAvailable >= 8 GiB, have {:?} MiB",
+            skip::skipped(format_args!(
+                "{test} needs MemAvailable >= 8 GiB, have {:?} MiB",
                 have.map(|b| b >> 20)
-            );
-            eprintln!("{line}");
-            println!("{line}");
+            ));
             None
         }
     }

@@ -4,9 +4,12 @@
 //!
 //! Without Rust's musl target installed the tests say so on stderr and pass,
 //! unless `IPCWIRE_REQUIRE_MUSL=1` makes that a failure.
+
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
-use std::io::Write;
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -25,11 +28,9 @@ fn build() -> Option<PathBuf> {
     if let Err(why) = musl_target_installed() {
         let required = std::env::var_os("IPCWIRE_REQUIRE_MUSL").is_some_and(|v| v == "1");
         assert!(!required, "IPCWIRE_REQUIRE_MUSL=1 but {why}");
-        // Straight to the descriptor: the test harness captures `eprintln!`.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {why}; `rustup target add {TARGET}` to build examples/minimal"
-        );
+        skip::skipped(format_args!(
+            "{why}; `rustup target add {TARGET}` to build examples/minimal"
+        ));
         return None;
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/minimal/Cargo.toml");

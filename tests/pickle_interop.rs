@@ -8,6 +8,9 @@
 //! Without any Python the tests print `SKIPPED` and pass, unless `CI` is
 //! set, where that is a failure.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Stdio;
 use std::thread;

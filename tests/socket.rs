@@ -6,6 +6,9 @@
 //! harness's other threads are parked on the lock, and forked children only
 //! make system calls (no allocation, no locks) before `_exit`.
 
+#[path = "common/skip.rs"]
+mod skip;
+
 #[path = "common/faults.rs"]
 mod faults;
 
@@ -268,7 +271,7 @@ fn tcp_v6_family() {
     let addr: Address = "tcp:[::1]:0".parse().unwrap();
     match Listener::bind(&addr) {
         Err(Error::Io(Errno::ADDRNOTAVAIL | Errno::AFNOSUPPORT)) => {
-            eprintln!("SKIPPED: no ::1");
+            skip::skipped("no ::1");
             return;
         }
         other => drop(other.expect("bind [::1]:0")),
@@ -288,7 +291,7 @@ fn longest_unix_path_binds_and_serves() {
     let dir = std::env::temp_dir().join(unique("longdir"));
     let prefix = dir.as_os_str().len() + 1;
     if prefix + 8 > Address::MAX_PATH_LEN {
-        eprintln!("SKIPPED: temp dir {} is too long", dir.display());
+        skip::skipped(format_args!("temp dir {} is too long", dir.display()));
         return;
     }
     fs::create_dir(&dir).expect("create dir");

@@ -138,8 +138,7 @@ pub fn interpreters_or_skip(test: &str) -> Option<&'static [Python]> {
         std::env::var_os("CI").is_none(),
         "{test}: no Python 3 interpreter found (python3 on PATH or pyenv), and CI is set"
     );
-    eprintln!("SKIPPED: no Python found ({test})");
-    println!("SKIPPED: no Python found ({test})");
+    crate::skip::skipped(format_args!("no Python found ({test})"));
     None
 }
 

@@ -425,14 +425,21 @@ pub fn connection_nonblocking(data: &[u8]) {
     reader.set_max_len(max);
     let mut frames = Vec::new();
     let mut turn = 0u32;
+    // A payload paused part-way in a caller's buffer stays there: the same
+    // buffer must come again, and `recv_bytes` cannot finish it.
+    let mut buf = vec![0; wire.len()];
     let mut receive = |reader: &mut ipcwire::Connection| loop {
         // Vary the receiving call with each turn, as the input says.
         let use_vec = (ways >> (turn % 8)) & 1 == 1;
         turn += 1;
         let got = if use_vec {
-            reader.recv_bytes()
+            match reader.recv_bytes() {
+                Err(Error::Io(Errno::INVAL)) => {
+                    reader.recv_bytes_into(&mut buf).map(|n| buf[..n].to_vec())
+                }
+                other => other,
+            }
         } else {
-            let mut buf = vec![0; wire.len()];
             reader.recv_bytes_into(&mut buf).map(|n| buf[..n].to_vec())
         };
         match got {

@@ -5,9 +5,10 @@
 
 use core::time::Duration;
 
-use crate::frame::{Decoder, FrameError, Header, MAX_HEADER_LEN};
+use crate::connection::{Receiver, SliceSink, Source};
+use crate::frame::{Header, MAX_HEADER_LEN};
 use crate::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAGE_LEN, NONCE_LEN};
-use crate::sys::{self, BorrowedFd, Errno, PollFd, PollFlags};
+use crate::sys::{self, BorrowedFd, Errno, PollFd, PollFlags, Received, ReceivedFds};
 use crate::Error;
 
 /// How long a handshake may take by default, on either side: long enough
@@ -58,7 +59,7 @@ impl Auth {
                 sent: 0,
             },
             inbox: Inbox {
-                decoder: Decoder::new(MAX_MESSAGE_LEN as u64),
+                receiver: Receiver::exact(MAX_MESSAGE_LEN as u64, [0; MAX_HEADER_LEN]),
                 msg: [0; MAX_MESSAGE_LEN],
             },
         }))
@@ -178,58 +179,43 @@ impl Outbox {
     }
 }
 
-/// The message being received, read exactly: its header, then its payload.
+/// The message being received, read exactly by the receive driver: never a
+/// byte past its end.
 struct Inbox {
-    decoder: Decoder,
+    receiver: Receiver<[u8; MAX_HEADER_LEN]>,
     msg: [u8; MAX_MESSAGE_LEN],
 }
 
 impl Inbox {
-    /// Reads what is waiting of the current message, never past its end;
-    /// returns it once whole, `None` while more must come.
+    /// Reads what is waiting of the current message; returns it once
+    /// whole, `None` while more must come.
     fn read(&mut self, fd: BorrowedFd<'_>) -> Result<Option<&[u8]>, Error> {
-        loop {
-            let Some((len, left)) = self.decoder.payload() else {
-                if !self.read_header(fd)? {
-                    return Ok(None);
-                }
-                continue;
-            };
-            // Both fit in `msg`: the decoder refuses longer payloads.
-            let (len, got) = (len as usize, (len - left) as usize);
-            if left == 0 {
-                self.decoder.decode(&[])?; // the frame's end
-                return Ok(Some(&self.msg[..len]));
-            }
-            let n = match sys::recv_nowait(fd, &mut self.msg[got..len]) {
-                Err(Errno::AGAIN) => return Ok(None),
-                other => other?,
-            };
-            if n == 0 {
-                return Err(Error::Truncated);
-            }
-            self.decoder.decode(&self.msg[got..got + n])?;
+        let sink = &mut SliceSink::new(&mut self.msg);
+        match self.receiver.recv(&mut NoWait(fd), sink, None) {
+            Ok(len) => Ok(Some(&self.msg[..len as usize])),
+            Err(Error::Io(Errno::AGAIN)) => Ok(None),
+            Err(Error::TooLong { .. }) => Err(Error::Auth(AuthError::TooLong)),
+            Err(e) => Err(e),
         }
     }
+}
 
-    /// Reads the bytes the header still lacks, as many as are waiting;
-    /// `false` when none were.
-    fn read_header(&mut self, fd: BorrowedFd<'_>) -> Result<bool, Error> {
-        let mut head = [0; MAX_HEADER_LEN];
-        let want = (self.decoder.wanted() as usize).min(MAX_HEADER_LEN);
-        let n = match sys::recv_nowait(fd, &mut head[..want]) {
-            Err(Errno::AGAIN) => return Ok(false),
-            other => other?,
-        };
-        if n == 0 {
-            return Err(match self.decoder.finish() {
-                Ok(()) => Error::Eof,
-                Err(e) => e.into(),
-            });
-        }
-        match self.decoder.decode(&head[..n]) {
-            Err(FrameError::TooLong { .. }) => Err(Error::Auth(AuthError::TooLong)),
-            other => other.map(|_| true).map_err(Error::from),
-        }
+/// A socket read without waiting, whatever its mode (`MSG_DONTWAIT`).
+struct NoWait<'a>(BorrowedFd<'a>);
+
+impl Source for NoWait<'_> {
+    fn read(
+        &mut self,
+        first: &mut [u8],
+        then: &mut [u8],
+        _fds: &mut ReceivedFds,
+    ) -> Result<Received, Error> {
+        // Exact reads fill one of the two: a header, or a payload.
+        let buf = if first.is_empty() { then } else { first };
+        Ok(Received {
+            len: sys::recv_nowait(self.0, buf)?,
+            fds: 0,
+            truncated: false,
+        })
     }
 }

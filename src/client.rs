@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
-use crate::connection::{Access, Connection};
+use crate::connection::{Access, Connection, Kind};
 use crate::handshake::{AuthKey, Role};
 use crate::sys::{self, BorrowedFd, Errno, SockAddr};
 use crate::{Address, Error};
@@ -94,7 +94,7 @@ impl Client {
             let deadline = sys::monotonic_now()?.saturating_add(timeout);
             self.auth.handshake(fd.as_fd(), Role::Client, deadline)?;
         }
-        Ok(Connection::new(fd, true, Access::Duplex))
+        Ok(Connection::new(fd, Kind::of(addr), Access::Duplex))
     }
 }
 

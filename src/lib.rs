@@ -78,13 +78,9 @@ mod connection;
 #[cfg(unix)]
 mod error;
 #[cfg(unix)]
-mod fd_passing;
-#[cfg(unix)]
 mod listener;
 #[cfg(unix)]
 mod pipe;
-#[cfg(unix)]
-mod read_ahead;
 #[cfg(all(unix, feature = "alloc"))]
 mod wait;
 
@@ -113,4 +109,6 @@ pub use wait::wait;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 #[cfg(unix)]
-pub use sys::{fork_with_pipe, Child, Direction};
+pub use pipe::Direction;
+#[cfg(unix)]
+pub use sys::{fork_with_pipe, Child};

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use crate::auth::{Auth, Shake, Step, DEFAULT_HANDSHAKE_TIMEOUT};
-use crate::connection::{Access, Connection};
+use crate::connection::{Access, Connection, Kind};
 use crate::handshake::{AuthKey, Role};
 use crate::sys::{self, Errno, FileId, OwnedFd, PollFd, PollFlags, SockAddr};
 use crate::{Address, Error, UnixName};
@@ -239,11 +239,12 @@ impl Listener {
                 return Err(Error::Io(Errno::TIMEDOUT));
             }
             let (newcomer, ready) = self.wait(now)?;
+            let kind = self.kind();
             for (slot, events) in self.handshakes.iter_mut().zip(ready) {
                 if events.is_empty() {
                     continue;
                 }
-                if let Some(done) = step(slot) {
+                if let Some(done) = step(slot, kind) {
                     return done;
                 }
             }
@@ -315,10 +316,11 @@ impl Listener {
         };
         let shake = match self.auth.start(Role::Listener, deadline) {
             Ok(Some(shake)) => shake,
-            Ok(None) => return Some(Ok((Connection::new(fd, true, Access::Duplex), peer))),
+            Ok(None) => return Some(Ok((Connection::new(fd, self.kind(), Access::Duplex), peer))),
             Err(e) => return Some(Err(e.into())),
         };
         // `authkey` gave the listener its slots with its key.
+        let kind = self.kind();
         let slot = free_slot(&mut self.handshakes)?;
         *slot = Some(Pending {
             fd,
@@ -326,7 +328,12 @@ impl Listener {
             shake,
             wanted: PollFlags::OUT,
         });
-        step(slot)
+        step(slot, kind)
+    }
+
+    /// What the accepted sockets are.
+    fn kind(&self) -> Kind {
+        Kind::of(&self.addr)
     }
 
     /// Borrows the listening socket, to `poll` it for pending clients.
@@ -337,7 +344,7 @@ impl Listener {
 
 /// Moves one handshake on; when it is over, empties its slot and returns
 /// the outcome.
-fn step(slot: &mut Option<Pending>) -> Option<Accepted> {
+fn step(slot: &mut Option<Pending>, kind: Kind) -> Option<Accepted> {
     let pending = slot.as_mut()?;
     match pending.shake.step(pending.fd.as_fd()) {
         Step::Wait(wanted) => {
@@ -346,7 +353,7 @@ fn step(slot: &mut Option<Pending>) -> Option<Accepted> {
         }
         Step::Done(outcome) => {
             let Pending { fd, peer, .. } = slot.take()?;
-            Some(outcome.map(|()| (Connection::new(fd, true, Access::Duplex), peer)))
+            Some(outcome.map(|()| (Connection::new(fd, kind, Access::Duplex), peer)))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `pipe(duplex)`: two connected `Connection`s, like Python's `Pipe()`.
 
-use crate::connection::{Access, Connection};
+use crate::connection::{Access, Connection, Kind};
 use crate::sys::{self, Errno};
 
 /// `Pipe(duplex)`: a pair of connected [`Connection`]s.
@@ -36,14 +36,14 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection), Errno> {
     if duplex {
         let (a, b) = sys::socketpair()?;
         Ok((
-            Connection::new(a, true, Access::Duplex),
-            Connection::new(b, true, Access::Duplex),
+            Connection::new(a, Kind::UnixSocket, Access::Duplex),
+            Connection::new(b, Kind::UnixSocket, Access::Duplex),
         ))
     } else {
         let (r, w) = sys::pipe()?;
         Ok((
-            Connection::new(r, false, Access::Read),
-            Connection::new(w, false, Access::Write),
+            Connection::new(r, Kind::Pipe, Access::Read),
+            Connection::new(w, Kind::Pipe, Access::Write),
         ))
     }
 }
@@ -74,7 +74,34 @@ pub fn pipe_with_capacity(capacity: usize) -> Result<(Connection, Connection), E
     let (r, w) = sys::pipe()?;
     sys::set_pipe_size(w.as_fd(), capacity)?;
     Ok((
-        Connection::new(r, false, Access::Read),
-        Connection::new(w, false, Access::Write),
+        Connection::new(r, Kind::Pipe, Access::Read),
+        Connection::new(w, Kind::Pipe, Access::Write),
     ))
+}
+
+/// Which way messages flow between parent and child in [`fork_with_pipe`](crate::fork_with_pipe).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The parent sends, the child receives (a pipe).
+    ToChild,
+    /// The child sends, the parent receives (a pipe).
+    FromChild,
+    /// Both send and receive (a socket pair).
+    Duplex,
+}
+
+impl sys::Ends for Direction {
+    type End = Connection;
+
+    /// The parent's end, then the child's.
+    ///
+    /// # System calls
+    /// `pipe2` or `socketpair`.
+    fn open(self) -> Result<(Connection, Connection), Errno> {
+        match self {
+            Direction::Duplex => pipe(true),
+            Direction::ToChild => pipe(false).map(|(reader, writer)| (writer, reader)),
+            Direction::FromChild => pipe(false),
+        }
+    }
 }

@@ -486,7 +486,7 @@ fn a_large_message_sent_part_way_goes_out_whole_with_its_descriptors() {
 // Descriptors where none were asked for.
 
 #[test]
-fn a_plain_receive_lets_the_kernel_close_them() {
+fn a_plain_receive_closes_and_counts_the_descriptors_of_what_it_takes() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
@@ -497,6 +497,52 @@ fn a_plain_receive_lets_the_kernel_close_them() {
         assert_eq!(b.recv_bytes().unwrap(), b"with a descriptor");
     }
     assert_eq!(faults::count_fds(), before);
+    assert_eq!(b.discarded_fds(), 100);
+}
+
+#[test]
+fn a_message_read_ahead_by_a_plain_receive_keeps_its_descriptors() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let before = faults::count_fds();
+    // Both are in the socket before the first receive, which reads ahead.
+    a.send_bytes(b"plain").unwrap();
+    a.send_bytes_with_fds(b"with one", &[r.as_fd()]).unwrap();
+    a.send_bytes(b"plain again").unwrap();
+    assert_eq!(b.recv_bytes().unwrap(), b"plain");
+    let mut fds = ReceivedFds::new();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), b"with one");
+    assert_eq!(fds.len(), 1, "the descriptor came with its message");
+    assert_eq!(identity(fds.get(0).unwrap()), identity(r.as_fd()));
+    assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), b"plain again");
+    assert!(fds.is_empty(), "released when the next message began");
+    assert_eq!(faults::count_fds(), before);
+    assert_eq!(b.discarded_fds(), 0);
+}
+
+#[test]
+fn a_receive_that_finds_nothing_keeps_the_last_descriptors() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    a.send_bytes_with_fds(b"m", &[r.as_fd()]).unwrap();
+    let mut fds = ReceivedFds::new();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), b"m");
+    b.set_nonblocking(true).unwrap();
+    let again = b.recv_bytes_with_fds(&mut fds);
+    assert_eq!(again, Err(Error::Io(Errno::AGAIN)));
+    assert_eq!(fds.len(), 1, "EAGAIN closed the last message's descriptors");
+    let mut buf = [0; 8];
+    let again = b.recv_bytes_into_with_fds(&mut buf, &mut fds);
+    assert_eq!(again, Err(Error::Io(Errno::AGAIN)));
+    assert_eq!(fds.len(), 1);
+    // With a timeout instead, the same.
+    b.set_nonblocking(false).unwrap();
+    b.set_recv_timeout(Some(Duration::from_millis(10)));
+    let late = b.recv_bytes_with_fds(&mut fds);
+    assert_eq!(late, Err(Error::Io(Errno::TIMEDOUT)));
+    assert_eq!(identity(fds.get(0).unwrap()), identity(r.as_fd()));
 }
 
 #[test]
@@ -505,9 +551,14 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
     let (a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
     let before = faults::count_fds();
-    sys::send(a.as_fd(), &[0, 0, 0, 6, b'a', b'b']).unwrap();
-    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"cdef")], &[r.as_fd()]).unwrap();
+    b.set_nonblocking(true).unwrap();
     let mut fds = ReceivedFds::new();
+    // The header and the first two bytes are taken; the descriptor comes
+    // with the third, where no message begins.
+    sys::send(a.as_fd(), &[0, 0, 0, 6, b'a', b'b']).unwrap();
+    let paused = b.recv_bytes_with_fds(&mut fds);
+    assert_eq!(paused, Err(Error::Io(Errno::AGAIN)));
+    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"cdef")], &[r.as_fd()]).unwrap();
     assert_eq!(b.recv_bytes_with_fds(&mut fds), Err(Error::UnexpectedFds));
     assert_eq!(b.recv_bytes_with_fds(&mut fds), Err(Error::UnexpectedFds));
     assert_eq!(
@@ -520,7 +571,7 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
 }
 
 #[test]
-fn recv_handle_after_a_plain_receive_read_ahead_says_so() {
+fn recv_handle_after_a_plain_receive_gets_the_handle() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
@@ -528,28 +579,23 @@ fn recv_handle_after_a_plain_receive_read_ahead_says_so() {
     a.send_bytes(b"first").unwrap();
     a.send_handle(r.as_fd()).unwrap();
     a.send_bytes(b"then").unwrap();
-    // The plain receive reads ahead the count byte; the kernel closes the
-    // descriptor that came with it.
+    // The plain receive reads the count byte ahead, with its descriptor.
     assert_eq!(b.recv_bytes().unwrap(), b"first");
-    assert_eq!(
-        b.recv_handle().err(),
-        Some(Error::FdCount {
-            announced: 1,
-            arrived: 0
-        })
-    );
-    assert_eq!(b.recv_bytes().unwrap(), b"then", "still in step");
-    assert_eq!(faults::count_fds(), before);
-    // Received in order, with the descriptor methods, it works.
-    a.send_bytes(b"first").unwrap();
-    a.send_handle(r.as_fd()).unwrap();
-    a.send_bytes(b"then").unwrap();
-    let mut none = ReceivedFds::new();
-    assert_eq!(b.recv_bytes_with_fds(&mut none).unwrap(), b"first");
     let handle = b.recv_handle().unwrap();
     assert_eq!(identity(handle.as_fd()), identity(r.as_fd()));
-    assert_eq!(b.recv_bytes_with_fds(&mut none).unwrap(), b"then");
-    assert!(none.is_empty());
+    assert_eq!(b.recv_bytes().unwrap(), b"then", "still in step");
+    drop(handle);
+    assert_eq!(faults::count_fds(), before);
+    assert_eq!(b.discarded_fds(), 0);
+    // A plain receive where the handle is: it is closed, and counted.
+    a.send_handle(r.as_fd()).unwrap();
+    a.send_bytes(b"last").unwrap();
+    drop(a);
+    let before = faults::count_fds();
+    // The count byte starts a header declaring 16 MiB, cut short by the end.
+    assert_eq!(b.recv_bytes(), Err(Error::Truncated));
+    assert_eq!(faults::count_fds(), before);
+    assert_eq!(b.discarded_fds(), 1);
 }
 
 #[test]

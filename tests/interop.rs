@@ -17,6 +17,9 @@
 #[path = "common/skip.rs"]
 mod skip;
 
+#[path = "common/faults.rs"]
+mod faults;
+
 use std::collections::VecDeque;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -902,6 +905,7 @@ fn python_fds(python: &Python) -> Result<(), String> {
         "OK recv_handle",
         "OK recvfds",
         "OK send_handle",
+        "OK send_handle after a message",
         "OK sendfds",
         "OK truncated",
     ];
@@ -951,6 +955,28 @@ fn fds_exchange(conn: &mut Connection) -> Result<(), String> {
         "message after the handle",
         (msg, fds.len()),
         (b"python sent a handle".to_vec(), 0),
+    )?;
+    sys::write(handle.as_fd(), b"rust wrote this").map_err(|e| format!("write: {e:?}"))?;
+    drop(handle);
+    // 3b. A message, Python's send_handle, a message: plain receives read
+    //     ahead, and the handle waits for recv_handle all the same. All
+    //     three are queued first, so the first receive meets the handle.
+    let queued = faults::await_queued(conn.as_fd(), 20 + 1 + 20, QUICK);
+    want("all three queued", queued, true)?;
+    let msg = conn.recv_bytes().map_err(io("recv"))?;
+    want(
+        "message before the handle",
+        msg,
+        b"a handle follows".to_vec(),
+    )?;
+    let handle = conn
+        .recv_handle()
+        .map_err(io("recv_handle after a message"))?;
+    let msg = conn.recv_bytes().map_err(io("recv"))?;
+    want(
+        "message after the handle",
+        msg,
+        b"after the handle".to_vec(),
     )?;
     sys::write(handle.as_fd(), b"rust wrote this").map_err(|e| format!("write: {e:?}"))?;
     drop(handle);

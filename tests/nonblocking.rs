@@ -109,38 +109,65 @@ fn wire(msgs: &[Vec<u8>]) -> (Vec<u8>, Vec<usize>) {
     (out, ends)
 }
 
+/// The buffer `recv_bytes_into` fills. A message paused part-way in it
+/// stays there, so after `EAGAIN` the same buffer must come again.
+#[derive(Default)]
+struct IntoBuf {
+    buf: Vec<u8>,
+    paused: bool,
+}
+
 /// One receive in `mode`; `Ok(None)` is `EAGAIN`.
-fn try_receive(conn: &mut Connection, mode: Mode, rng: &mut Rng) -> Result<Option<Vec<u8>>, Error> {
+fn try_receive(
+    conn: &mut Connection,
+    mode: Mode,
+    rng: &mut Rng,
+    into: &mut IntoBuf,
+) -> Result<Option<Vec<u8>>, Error> {
     let vec = match mode {
         Mode::Vec => true,
         Mode::Into => false,
         Mode::Mixed => rng.one_in(2),
     };
     let got = if vec {
-        conn.recv_bytes()
-    } else {
-        let size = match mode {
-            Mode::Mixed => rng.between(0, 2000),
-            _ => 100_000,
-        };
-        let mut buf = vec![0; size];
-        match conn.recv_bytes_into(&mut buf) {
-            Err(Error::BufferTooSmall { needed }) => {
-                buf = vec![0; needed as usize];
-                conn.recv_bytes_into(&mut buf)
-            }
+        match conn.recv_bytes() {
+            // Part of the payload is in the caller's buffer: finish it there.
+            Err(Error::Io(Errno::INVAL)) if into.paused => receive_into(conn, mode, rng, into),
             other => other,
         }
-        .map(|n| {
-            buf.truncate(n);
-            buf
-        })
+    } else {
+        receive_into(conn, mode, rng, into)
     };
     match got {
         Ok(msg) => Ok(Some(msg)),
         Err(e) if e == AGAIN => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+fn receive_into(
+    conn: &mut Connection,
+    mode: Mode,
+    rng: &mut Rng,
+    into: &mut IntoBuf,
+) -> Result<Vec<u8>, Error> {
+    if !into.paused {
+        let size = match mode {
+            Mode::Mixed => rng.between(0, 2000),
+            _ => 100_000,
+        };
+        into.buf = vec![0; size];
+    }
+    let got = match conn.recv_bytes_into(&mut into.buf) {
+        Err(Error::BufferTooSmall { needed }) => {
+            // Nothing of the message is in the buffer yet: growing keeps it so.
+            into.buf.resize(needed as usize, 0);
+            conn.recv_bytes_into(&mut into.buf)
+        }
+        other => other,
+    };
+    into.paused = got == Err(AGAIN);
+    got.map(|n| into.buf[..n].to_vec())
 }
 
 /// Writes the stream in `pieces`, and after each piece receives until
@@ -156,11 +183,12 @@ fn deliver_in_pieces(duplex: bool, mode: Mode, pieces: &[usize]) -> usize {
     let mut got: Vec<Vec<u8>> = Vec::new();
     let mut written = 0;
     let mut pauses = 0;
+    let mut into = IntoBuf::default();
     for &piece in pieces {
         write_all(w.as_fd(), &bytes[written..written + piece]).expect("write");
         written += piece;
         loop {
-            match try_receive(&mut r, mode, &mut rng) {
+            match try_receive(&mut r, mode, &mut rng, &mut into) {
                 Ok(Some(msg)) => got.push(msg),
                 Ok(None) => break,
                 Err(e) => panic!("{mode:?} duplex={duplex}: {e:?} at byte {written}"),
@@ -261,9 +289,32 @@ fn buffer_too_small_between_pauses_keeps_the_message() {
         Err(Error::BufferTooSmall { needed: 5000 })
     );
     write_all(w.as_fd(), &raw[4000..]).expect("write");
-    let got = r.recv_bytes().expect("the whole message");
-    check_numbered(&got, 9, 5000).unwrap();
+    // Its first 4000 bytes are in `buf` now: only `buf` can finish it.
+    assert_eq!(r.recv_bytes(), Err(Error::Io(Errno::INVAL)));
+    assert_eq!(r.recv_bytes_into(&mut buf), Ok(5000));
+    check_numbered(&buf, 9, 5000).unwrap();
     assert_eq!(r.recv_bytes(), Err(AGAIN));
+}
+
+/// A payload paused part-way in one buffer is finished only in that buffer:
+/// another buffer, or `recv_bytes`, gets `Io(EINVAL)` and takes nothing.
+#[test]
+fn a_message_paused_in_a_buffer_is_finished_only_there() {
+    let _g = lock();
+    let (mut r, w) = pipe(false).expect("pipe");
+    r.set_nonblocking(true).expect("set_nonblocking");
+    let msg = numbered(3, 3000);
+    let raw = frame(&msg);
+    write_all(w.as_fd(), &raw[..1000]).expect("write");
+    let mut buf = vec![0; 3000];
+    assert_eq!(r.recv_bytes_into(&mut buf), Err(AGAIN));
+    write_all(w.as_fd(), &raw[1000..]).expect("write");
+    let mut other = vec![0; 3000];
+    assert_eq!(r.recv_bytes_into(&mut other), Err(Error::Io(Errno::INVAL)));
+    assert_eq!(r.recv_bytes(), Err(Error::Io(Errno::INVAL)));
+    assert_eq!(r.recv_bytes_into(&mut buf), Ok(3000));
+    check_numbered(&buf, 3, 3000).unwrap();
+    assert_eq!(other, vec![0; 3000], "nothing went to the other buffer");
 }
 
 // ---------------------------------------------------------------------------
@@ -613,10 +664,11 @@ fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
         let raw = frame(&numbered(5, 1000));
         for (cut, api_vec) in [(2, true), (4, false), (500, true), (1003, false)] {
             write_all(w.as_fd(), &raw[..cut]).expect("write");
+            let mut buf = [0; 1000];
             let got = if api_vec {
                 r.recv_bytes().map(drop)
             } else {
-                r.recv_bytes_into(&mut [0; 1000]).map(drop)
+                r.recv_bytes_into(&mut buf).map(drop)
             };
             assert_eq!(got, Err(AGAIN), "duplex={duplex}, {cut} bytes in");
             assert_eq!(
@@ -632,7 +684,12 @@ fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
             );
             write_all(w.as_fd(), &raw[cut..]).expect("write");
             assert_eq!(r.poll(Some(Duration::ZERO)), Ok(true));
-            let msg = r.recv_bytes().expect("the whole message");
+            let msg = if api_vec {
+                r.recv_bytes().expect("the whole message")
+            } else {
+                let n = r.recv_bytes_into(&mut buf).expect("the whole message");
+                buf[..n].to_vec()
+            };
             check_numbered(&msg, 5, 1000).unwrap();
         }
     }

@@ -229,19 +229,21 @@ fn child_receive(
             let us = if rng.one_in(2) { 0 } else { rng.below(2000) };
             conn.set_recv_timeout(Some(Duration::from_micros(us)));
         }
-        let got = if rng.one_in(2) {
-            conn.recv_bytes()
+        let vec = rng.one_in(2).then(|| conn.recv_bytes());
+        // A payload paused part-way in `big` can only be finished there.
+        let got = if let Some(got) = vec.filter(|got| *got != Err(Error::Io(Errno::INVAL))) {
+            got
         } else {
             let size = [0, 16, 300, 4096, 70_000, big.len()][rng.below(6) as usize];
             match conn.recv_bytes_into(&mut big[..size]) {
                 Err(Error::BufferTooSmall { needed }) => {
                     stats.too_small += 1;
-                    if rng.one_in(2) {
-                        conn.recv_bytes()
-                    } else {
-                        let n = needed as usize;
-                        conn.recv_bytes_into(&mut big[..n])
-                            .map(|n| big[..n].to_vec())
+                    let n = needed as usize;
+                    match rng.one_in(2).then(|| conn.recv_bytes()) {
+                        Some(got) if got != Err(Error::Io(Errno::INVAL)) => got,
+                        _ => conn
+                            .recv_bytes_into(&mut big[..n])
+                            .map(|n| big[..n].to_vec()),
                     }
                 }
                 other => other.map(|n| big[..n].to_vec()),
@@ -468,8 +470,10 @@ fn pump_in(
         if zero {
             conn.set_recv_timeout(Some(Duration::ZERO));
         }
-        let got = if rng.one_in(2) {
-            conn.recv_bytes()
+        let vec = rng.one_in(2).then(|| conn.recv_bytes());
+        // A payload paused part-way in `big` can only be finished there.
+        let got = if let Some(got) = vec.filter(|got| *got != Err(Error::Io(Errno::INVAL))) {
+            got
         } else {
             let size = [0, 64, 300, 20_000, big.len()][rng.below(5) as usize];
             match conn.recv_bytes_into(&mut big[..size]) {
@@ -709,7 +713,9 @@ fn soak() {
 
     let start = Instant::now();
     let hard_limit = Duration::from_secs(seconds * 4 + 60);
-    let mut big = vec![0; MAX_MSG + 64];
+    // One buffer per link: a message paused part-way in a buffer is
+    // finished only in that buffer, so links must not share one.
+    let mut bigs = vec![vec![0; MAX_MSG + 64]; links.len()];
     let mut last_progress = Instant::now();
     let mut warm: Option<(usize, u64, Duration)> = None;
     let mut iterations = 0u64;
@@ -747,7 +753,7 @@ fn soak() {
                 &mut link.rx,
                 &tape,
                 &mut rng,
-                &mut big,
+                &mut bigs[open[r]],
                 512,
             );
         }

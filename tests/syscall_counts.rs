@@ -62,9 +62,9 @@ fn each_send_is_one_write() {
 
 #[test]
 fn queued_messages_share_reads() {
-    // 800 frames of 68 bytes, and 15 of 4 KiB: each batch fits one read-ahead.
-    for sizes in [vec![64; 800], vec![4096; 15]] {
-        // The pipe's pages are not packed tight: give it room.
+    // 60 frames of 68 bytes, and 4 of 1 KiB: each batch fills the 4 KiB
+    // read-ahead at most, so one read brings it.
+    for sizes in [vec![64; 60], vec![1020; 4]] {
         let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
         send_all(&mut writer, &sizes);
         let (reads, writes) = calls_of(|| recv_all(&mut reader, &sizes));
@@ -76,11 +76,20 @@ fn queued_messages_share_reads() {
             sizes[0]
         );
     }
+    // 800 frames of 68 bytes: one read per 4 KiB of them.
+    let sizes = vec![64; 800];
+    let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+    send_all(&mut writer, &sizes);
+    let (reads, _) = calls_of(|| recv_all(&mut reader, &sizes));
+    assert_eq!(reads, (800 * 68_u64).div_ceil(4096));
 }
 
 #[test]
-fn a_message_arriving_alone_costs_one_read() {
-    for len in [0, 64, 4096, 65_000, 65_532] {
+fn a_message_arriving_alone_costs_one_read_or_two() {
+    // Up to the read-ahead's 4 KiB, header and payload come in one read;
+    // above it, the rest of the payload comes in a second read, straight
+    // into the buffer.
+    for (len, per_message) in [(0, 1), (64, 1), (4092, 1), (4093, 2), (65_532, 2)] {
         let (mut reader, mut writer) = pipe(false).expect("pipe");
         let mut buf = vec![0; len];
         let (reads, _) = calls_of(|| {
@@ -89,21 +98,21 @@ fn a_message_arriving_alone_costs_one_read() {
                 assert_eq!(reader.recv_bytes_into(&mut buf), Ok(len));
             }
         });
-        assert_eq!(reads, 100, "messages of {len} bytes");
+        assert_eq!(reads, 100 * per_message, "messages of {len} bytes");
     }
 }
 
 #[test]
 fn the_rest_of_a_payload_and_the_frames_after_it_share_a_read() {
     // A 100 000-byte message fills the read-ahead (one read) and its rest
-    // comes in one readv together with the 64-byte messages queued behind
-    // it, which then cost nothing.
+    // comes in one readv together with the first 4 KiB of the 64-byte
+    // messages queued behind it; the other 40 take one read more.
     let mut sizes = vec![100_000];
     sizes.extend([64; 100]);
     let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
     send_all(&mut writer, &sizes);
     let (reads, _) = calls_of(|| recv_all(&mut reader, &sizes));
-    assert_eq!(reads, 2);
+    assert_eq!(reads, 3);
 }
 
 #[test]

@@ -1,19 +1,23 @@
 //! Forking a child that talks over a pipe: Python's `Process` + `Pipe`.
 //!
-//! It lives in `sys` because it is `unsafe` for the same reason `fork` is.
+//! It lives in `sys` because it is `unsafe` for the same reason `fork` is;
+//! what the two processes hold comes from outside, through [`Ends`], so
+//! `sys` depends on nothing above it.
 
 use crate::sys::{self, Errno, ExitStatus, Fork, Pid};
-use crate::{pipe, Connection};
 
-/// Which way messages flow between parent and child in [`fork_with_pipe`].
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// The parent sends, the child receives (a pipe).
-    ToChild,
-    /// The child sends, the parent receives (a pipe).
-    FromChild,
-    /// Both send and receive (a socket pair).
-    Duplex,
+/// The two ends of a channel a parent and the child it forks talk over:
+/// [`fork_with_pipe`] opens them, keeps one in the parent and hands the
+/// other to the child. [`Direction`](crate::Direction) opens a pipe or a
+/// socket pair as [`Connection`](crate::Connection)s.
+pub trait Ends {
+    /// What each process holds.
+    type End;
+    /// Opens both ends: the parent's, then the child's.
+    ///
+    /// # Errors
+    /// Whatever opening them fails with (`EMFILE`, ...).
+    fn open(self) -> Result<(Self::End, Self::End), Errno>;
 }
 
 /// A forked child process. Dropping it does not wait for it: call
@@ -54,10 +58,12 @@ impl Child {
 
 /// Creates a pipe, forks, and closes in each process the end it does not use.
 ///
-/// The child runs `child` with its [`Connection`] and leaves with
+/// `ends` is a [`Direction`](crate::Direction): a pipe one way, or a socket
+/// pair both ways. The child runs `child` with its
+/// [`Connection`](crate::Connection) and leaves with
 /// `_exit(code)`, `code` being what `child` returned; it never returns into
 /// the parent's copied stack. Under `std`, a panic in `child` is caught and
-/// the child exits with code 101. The parent gets its `Connection` and a
+/// the child exits with code 101. The parent gets its own end and a
 /// [`Child`] to [`wait`](Child::wait) on.
 ///
 /// The child leaves with `_exit`, so destructors of state copied from the
@@ -96,21 +102,12 @@ impl Child {
 /// assert!(child.wait()?.success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub unsafe fn fork_with_pipe<F>(
-    direction: Direction,
-    child: F,
-) -> Result<(Connection, Child), Errno>
+pub unsafe fn fork_with_pipe<E, F>(ends: E, child: F) -> Result<(E::End, Child), Errno>
 where
-    F: FnOnce(Connection) -> i32,
+    E: Ends,
+    F: FnOnce(E::End) -> i32,
 {
-    let (parent_end, child_end) = match direction {
-        Direction::Duplex => pipe(true)?,
-        Direction::ToChild => {
-            let (reader, writer) = pipe(false)?;
-            (writer, reader)
-        }
-        Direction::FromChild => pipe(false)?,
-    };
+    let (parent_end, child_end) = ends.open()?;
     // SAFETY: the caller upholds fork's contract for `child`.
     match unsafe { sys::fork() }? {
         Fork::Parent(pid) => {
@@ -127,14 +124,14 @@ where
 /// Runs the child's closure; a panic must not unwind past the fork point
 /// into code that belongs to the parent.
 #[cfg(feature = "std")]
-fn run_child<F: FnOnce(Connection) -> i32>(child: F, conn: Connection) -> i32 {
-    let run = std::panic::AssertUnwindSafe(move || child(conn));
+fn run_child<T, F: FnOnce(T) -> i32>(child: F, end: T) -> i32 {
+    let run = std::panic::AssertUnwindSafe(move || child(end));
     std::panic::catch_unwind(run).unwrap_or(101)
 }
 
 /// Without `std` there is no unwinding to catch: a panic ends the process
 /// through the program's panic handler.
 #[cfg(not(feature = "std"))]
-fn run_child<F: FnOnce(Connection) -> i32>(child: F, conn: Connection) -> i32 {
-    child(conn)
+fn run_child<T, F: FnOnce(T) -> i32>(child: F, end: T) -> i32 {
+    child(end)
 }

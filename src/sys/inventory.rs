@@ -70,7 +70,14 @@ pub const INVENTORY: &[Entry] = &[
     entry("Child::kill", &["kill"]),
     entry(
         "Connection::from_fd",
-        &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
+        &[
+            "newfstatat",
+            "fstat",
+            "fstat64",
+            "fstatat64",
+            "statx",
+            "getsockname",
+        ],
     ),
     entry("Connection::send_bytes", SEND),
     entry("Connection::send", SEND),
@@ -85,7 +92,6 @@ pub const INVENTORY: &[Entry] = &[
     entry(
         "Connection::send_bytes_with_fds",
         &[
-            "getsockname",
             "sendmsg",
             "sendto",
             "write",
@@ -96,10 +102,10 @@ pub const INVENTORY: &[Entry] = &[
             "rt_sigtimedwait",
         ],
     ),
-    entry("Connection::recv_bytes_with_fds", RECV_WITH_FDS),
-    entry("Connection::recv_bytes_into_with_fds", RECV_WITH_FDS),
-    entry("Connection::send_fds", &["getsockname", "sendmsg"]),
-    entry("Connection::send_handle", &["getsockname", "sendmsg"]),
+    entry("Connection::recv_bytes_with_fds", RECV),
+    entry("Connection::recv_bytes_into_with_fds", RECV),
+    entry("Connection::send_fds", &["sendmsg"]),
+    entry("Connection::send_handle", &["sendmsg"]),
     entry("Connection::recv_fds", RECV_WITH_FDS),
     entry("Connection::recv_handle", RECV_WITH_FDS),
     entry("ReceivedFds::truncate", &["close"]),
@@ -183,7 +189,6 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::socketpair", &["socketpair"]),
     entry("sys::read", &["read"]),
     entry("sys::readv", &["readv"]),
-    entry("sys::read_to_spare", &["readv"]),
     entry("sys::write", &["write"]),
     entry("sys::writev", &["writev"]),
     entry("sys::send", &["sendto"]),
@@ -305,10 +310,14 @@ const SEND: &[&str] = &[
     "rt_sigtimedwait",
 ];
 
-/// `recv_bytes`, `recv_bytes_into` and `recv`: a message, with a timeout.
+/// Every receive of a message: `read`/`readv` on a pipe or TCP, `recvmsg`
+/// on a Unix socket (closing descriptors a plain receive does not take),
+/// `poll` and the clock under a timeout.
 const RECV: &[&str] = &[
     "read",
     "readv",
+    "recvmsg",
+    "close",
     "poll",
     "ppoll",
     "ppoll_time64",

@@ -33,12 +33,10 @@ mod socket;
 mod time;
 
 pub use addr::SockAddr;
-pub use child::{fork_with_pipe, Child, Direction};
+pub use child::{fork_with_pipe, Child, Ends};
 pub use errno::Errno;
 pub use fd::{close, fstat_is_socket, set_nonblocking, BorrowedFd, OwnedFd, RawFd};
 pub use fs::{lstat, unlink, FileId};
-#[cfg(feature = "alloc")]
-pub use io::read_to_spare;
 pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
 #[cfg(target_vendor = "apple")]
 pub use net::set_nosigpipe;

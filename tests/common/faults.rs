@@ -272,6 +272,26 @@ pub fn count_fds() -> usize {
         .count()
 }
 
+/// Waits until the socket `fd` holds at least `n` unread bytes
+/// (`FIONREAD`), so a receive is sure to find them all; `false` after
+/// `limit`.
+pub fn await_queued(fd: sys::BorrowedFd<'_>, n: usize, limit: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int through the pointer.
+        let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        assert_eq!(ret, 0, "FIONREAD");
+        if queued as usize >= n {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Connects non-blocking clients to the Unix listener at `addr` until its
 /// backlog is full (the next connect would get `EAGAIN`). While they are
 /// held and nobody accepts, a blocking connect there sleeps in the kernel.

@@ -231,6 +231,16 @@ def fds(fd):
     expect("what Rust wrote", read_exactly(r, 15), b"rust wrote this")
     os.close(r)
     say("OK send_handle")
+    # 3b. Python: a message, a handle, a message; Rust takes them with a
+    #     plain receive (which reads ahead), recv_handle, a plain receive.
+    r, w = os.pipe()
+    conn.send_bytes(b"a handle follows")
+    reduction.send_handle(conn, w, os.getpid())
+    os.close(w)
+    conn.send_bytes(b"after the handle")
+    expect("what Rust wrote", read_exactly(r, 15), b"rust wrote this")
+    os.close(r)
+    say("OK send_handle after a message")
     # 4. Python: sendfds with three: read end, write end, read end.
     r, w = os.pipe()
     reduction.sendfds(sock, [r, w, r])

@@ -1,0 +1,152 @@
+//! Descriptors that arrive with read-ahead bytes, held until the receive
+//! of the message they belong to.
+//!
+//! On a Unix stream socket the kernel hands descriptors over with the read
+//! that takes the first byte of the send that carried them, and ends that
+//! read with that send. A sender attaches them to the first byte of what
+//! they go with: a frame's header (ipcwire's `send_bytes_with_fds`) or the
+//! count byte of Python's `reduction.sendfds`. So they belong to the last
+//! message that begins in the read that brought them: that position is
+//! found by walking the headers of the bytes read, and the descriptors wait
+//! there until the receive that takes that message's first byte claims
+//! them. A read in which no message begins brought them in the middle of
+//! one: [`Error::UnexpectedFds`].
+//!
+//! Only one set is ever waiting: reads come only once every byte before
+//! them is decoded, and decoding a message's first byte claims its set.
+
+use crate::frame::Decoder;
+use crate::sys::ReceivedFds;
+use crate::Error;
+
+/// The descriptors waiting for the message that begins at `at`.
+pub(crate) struct Pending {
+    set: ReceivedFds,
+    at: u64,
+    /// The kernel cut the descriptors of that message short (`MSG_CTRUNC`):
+    /// it arrived without them.
+    truncated: bool,
+    /// Where the last message whose descriptors were handed out begins, so
+    /// a receive resumed at the same message (after `TooLong`, say) does not
+    /// release them again.
+    claimed: u64,
+    /// Descriptors closed because a plain receive took their message.
+    discarded: u64,
+}
+
+impl Pending {
+    pub(crate) const fn new() -> Self {
+        Pending {
+            set: ReceivedFds::new(),
+            at: 0,
+            truncated: false,
+            claimed: u64::MAX,
+            discarded: 0,
+        }
+    }
+
+    /// Descriptors closed because a plain receive took their message.
+    pub(crate) fn discarded(&self) -> u64 {
+        self.discarded
+    }
+
+    /// The set a read adds descriptors to. Anything still in it belonged to
+    /// a position already passed: it is closed first (and counted).
+    pub(crate) fn for_read(&mut self) -> &mut ReceivedFds {
+        self.discard();
+        &mut self.set
+    }
+
+    /// Files what a read starting at `start` brought (`got` descriptors, cut
+    /// short or not) under the last message that begins in it.
+    ///
+    /// # Errors
+    /// When no message begins in the read, the descriptors rode on a byte in
+    /// the middle of one: they are closed, and the error is
+    /// [`Error::ControlTruncated`] if the kernel cut them short, else
+    /// [`Error::UnexpectedFds`].
+    pub(crate) fn arrived(
+        &mut self,
+        decoder: &Decoder,
+        start: u64,
+        read: [&[u8]; 2],
+        truncated: bool,
+    ) -> Result<(), Error> {
+        match last_start(decoder, start, read) {
+            Some(at) => {
+                self.at = at;
+                self.truncated = truncated;
+                Ok(())
+            }
+            None => {
+                self.set.clear();
+                Err(if truncated {
+                    Error::ControlTruncated
+                } else {
+                    Error::UnexpectedFds
+                })
+            }
+        }
+    }
+
+    /// Hands the descriptors of the message that begins at `at` to `out`,
+    /// emptied first (closing those of the message before), or closes and
+    /// counts them for a plain receive (`None`). Once per message.
+    ///
+    /// # Errors
+    /// [`Error::ControlTruncated`] when the kernel cut them short; none are
+    /// handed out.
+    pub(crate) fn claim(&mut self, at: u64, out: Option<&mut ReceivedFds>) -> Result<(), Error> {
+        if self.claimed == at {
+            return Ok(());
+        }
+        self.claimed = at;
+        let mine = self.at == at;
+        let truncated = mine && core::mem::take(&mut self.truncated);
+        if let Some(out) = out {
+            out.clear();
+            if mine && !truncated {
+                core::mem::swap(out, &mut self.set);
+            }
+        }
+        if mine {
+            self.discard();
+        }
+        if truncated {
+            Err(Error::ControlTruncated)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn discard(&mut self) {
+        self.discarded += self.set.len() as u64;
+        self.set.clear();
+    }
+}
+
+/// Where the last message that begins in a read starts: the read began at
+/// stream position `start` with the decoder in `decoder`'s state, and
+/// brought the bytes of `read` in order. `None` if none begins there.
+///
+/// Only headers are looked at; payloads are skipped by their length.
+fn last_start(decoder: &Decoder, start: u64, read: [&[u8]; 2]) -> Option<u64> {
+    let mut walk = decoder.clone();
+    walk.set_max_len(u64::MAX);
+    let mut at = start;
+    let mut last = None;
+    for mut bytes in read {
+        while !bytes.is_empty() {
+            if walk.is_between_frames() {
+                last = Some(at);
+            }
+            // A bad header still begins a message; nothing after it is known.
+            let Ok((used, _)) = walk.decode(bytes) else {
+                return last;
+            };
+            bytes = &bytes[used..];
+            at += used as u64;
+        }
+    }
+    last
+}

@@ -1,0 +1,690 @@
+//! `Connection`: whole messages over a pipe end or a stream socket.
+//!
+//! The struct and its public methods live here, each a few lines; how a
+//! message is sent is in `send.rs`, how one is received (the one receive
+//! driver, and what a pause keeps) in `recv.rs`, the read-ahead buffer in
+//! `read_ahead.rs`, and descriptors waiting for their message in `fds.rs`.
+
+mod fds;
+mod read_ahead;
+mod recv;
+mod send;
+
+use core::time::Duration;
+
+#[cfg(feature = "pickle")]
+use crate::pickle;
+use crate::sys::{self, BorrowedFd, Errno, OwnedFd, PollFd, PollFlags, ReceivedFds};
+use crate::{Address, Error};
+
+use read_ahead::Buffer;
+use recv::FdSource;
+use recv::Sink;
+#[cfg(feature = "alloc")]
+use recv::VecSink;
+pub(crate) use recv::{Receiver, SliceSink, Source};
+use send::SendState;
+
+/// The largest message a new connection accepts: 64 MiB.
+///
+/// It bounds what a peer can make this process hold. Python peers may send
+/// up to 2^63 bytes; raise it with [`Connection::set_max_len`].
+pub const DEFAULT_MAX_LEN: u64 = 64 << 20;
+
+/// Which directions a [`Connection`] may use.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Receive only (the read end of a pipe).
+    Read,
+    /// Send only (the write end of a pipe).
+    Write,
+    /// Send and receive (a stream socket).
+    Duplex,
+}
+
+/// What a connection's descriptor is: it decides the calls that move bytes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A pipe end: `read`/`write`, and `SIGPIPE` to hold off.
+    Pipe,
+    /// A TCP (or other non-Unix) stream socket: `send` with `MSG_NOSIGNAL`.
+    Socket,
+    /// A Unix stream socket: every read takes control data (descriptors).
+    UnixSocket,
+}
+
+impl Kind {
+    /// The kind of a socket connected to or accepted at `addr`.
+    pub(crate) fn of(addr: &Address) -> Kind {
+        match addr {
+            Address::Tcp(_) => Kind::Socket,
+            _ => Kind::UnixSocket,
+        }
+    }
+}
+
+/// A framed message endpoint, like Python's `multiprocessing.connection.Connection`.
+///
+/// Messages are byte strings of any length, framed exactly as Python frames
+/// them, so either end may be a Python process. Dropping the connection
+/// closes its descriptor; when every copy of a writing end is closed, the
+/// reader sees [`Error::Eof`].
+///
+/// ```
+/// let (mut a, mut b) = ipcwire::pipe(true)?;
+/// a.send_bytes(b"ping")?;
+/// assert_eq!(b.recv_bytes()?, b"ping");
+/// drop(a);
+/// assert_eq!(b.recv_bytes(), Err(ipcwire::Error::Eof));
+/// # Ok::<(), ipcwire::Error>(())
+/// ```
+pub struct Connection {
+    fd: OwnedFd,
+    kind: Kind,
+    access: Access,
+    receiver: Receiver<Buffer>,
+    /// How long one receive may wait for the peer; `None` waits forever.
+    timeout: Option<Duration>,
+    /// Whether a frame is part-way out, paused or torn.
+    sending: SendState,
+    /// Set once `SIGPIPE` was seen not ignored at a pipe write: from then on
+    /// every pipe write holds it off without looking (the guard is right
+    /// whatever the action, so this never needs undoing).
+    sigpipe_guard: bool,
+}
+
+impl Connection {
+    /// Wraps a descriptor (a pipe end or a connected stream socket) that
+    /// speaks the framing, for example one inherited from a parent process.
+    ///
+    /// # Errors
+    /// `EBADF` if `fd` is not open.
+    ///
+    /// # System calls
+    /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
+    /// on macOS, `setsockopt(SO_NOSIGPIPE)` for a socket.
+    pub fn from_fd(fd: OwnedFd, access: Access) -> Result<Connection, Errno> {
+        let kind = match sys::fstat_is_socket(fd.as_fd())? {
+            false => Kind::Pipe,
+            true if sys::is_unix_socket(fd.as_fd())? => Kind::UnixSocket,
+            true => Kind::Socket,
+        };
+        // macOS has no MSG_NOSIGNAL: the socket itself must not raise SIGPIPE.
+        #[cfg(target_vendor = "apple")]
+        if kind != Kind::Pipe {
+            sys::set_nosigpipe(fd.as_fd())?;
+        }
+        Ok(Connection::new(fd, kind, access))
+    }
+
+    /// Wraps a descriptor whose kind the caller knows.
+    pub(crate) const fn new(fd: OwnedFd, kind: Kind, access: Access) -> Connection {
+        Connection {
+            fd,
+            kind,
+            access,
+            receiver: Receiver::new(DEFAULT_MAX_LEN, read_ahead::new_buffer()),
+            timeout: None,
+            sending: SendState::Ready,
+            sigpipe_guard: false,
+        }
+    }
+
+    /// Borrows the descriptor, for `poll`/`epoll` or [`sys`](crate::sys) calls.
+    ///
+    /// Reading from it directly bypasses the framing; do not mix the two.
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// `SO_PEERCRED`: the process id, user id and group id of the process
+    /// at the other end of a Unix socket, as recorded when it connected.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `ENOTSOCK` on a pipe, `ENOPROTOOPT` on a socket
+    /// the kernel keeps no credentials for (TCP).
+    ///
+    /// # System calls
+    /// `getsockopt`.
+    pub fn peer_cred(&self) -> Result<sys::PeerCred, Error> {
+        Ok(sys::peer_cred(self.fd.as_fd())?)
+    }
+
+    /// `F_GETPIPE_SZ`: the capacity of the pipe under this connection.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EBADF` on a socket.
+    ///
+    /// # System calls
+    /// `fcntl`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn pipe_size(&self) -> Result<usize, Error> {
+        Ok(sys::pipe_size(self.fd.as_fd())?)
+    }
+
+    /// `F_SETPIPE_SZ`: enlarges (or shrinks) the pipe under this connection
+    /// and returns the capacity granted, at least `size`.
+    ///
+    /// A message larger than the pipe moves in several rounds of "writer
+    /// fills, reader drains", each with a wake-up on both sides: a pipe as
+    /// large as the messages moves them about three times faster than the
+    /// default 64 KiB. Either end may ask; the pipe is shared.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EPERM` above `/proc/sys/fs/pipe-max-size` (1 MiB
+    /// by default) for an unprivileged process, `EBUSY` when more than
+    /// `size` bytes are waiting, `EBADF` on a socket.
+    ///
+    /// # System calls
+    /// `fcntl`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn set_pipe_size(&self, size: usize) -> Result<usize, Error> {
+        Ok(sys::set_pipe_size(self.fd.as_fd(), size)?)
+    }
+
+    /// Which directions this connection may use.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The largest message [`recv_bytes`](Self::recv_bytes) and friends accept.
+    pub fn max_len(&self) -> u64 {
+        self.receiver.max_len()
+    }
+
+    /// Changes the largest message accepted (default [`DEFAULT_MAX_LEN`]).
+    /// A message already refused with [`Error::TooLong`] is checked again.
+    pub fn set_max_len(&mut self, max_len: u64) {
+        self.receiver.set_max_len(max_len);
+    }
+
+    /// `send_bytes(msg)`: sends `msg` as one message.
+    ///
+    /// Header and payload leave in one system call: a `write` of both for
+    /// messages up to 256 bytes, a vectored write above. A partial write (a
+    /// message larger than the pipe or socket buffer) is continued until the
+    /// whole message is out. No allocation.
+    ///
+    /// On a pipe, `SIGPIPE` never kills the process, whatever the program
+    /// does to its disposition between sends. Each send looks the action
+    /// up (one `rt_sigaction`): ignored, its writes go as they are;
+    /// otherwise every write of this and every later send on the connection
+    /// blocks `SIGPIPE` for the thread and takes back a `SIGPIPE` the write
+    /// raised (a handler installed at that moment gets it instead), two
+    /// more system calls per write instead of the look-up. Sockets use
+    /// `MSG_NOSIGNAL` and pay nothing. The one case left: another thread
+    /// restoring the default action while a send is under way.
+    ///
+    /// # Errors
+    /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or
+    ///   `Errno::INTR` never; `Errno::AGAIN` means the frame did not leave
+    ///   whole: nothing is lost and nothing corrupt follows. Call
+    ///   `send_bytes` again with the same message once the descriptor is
+    ///   writable; only its unsent rest goes out.
+    /// - [`Error::SendIncomplete`] when a message left part-way by
+    ///   `Errno::AGAIN` is followed by a different one: finish the first.
+    /// - [`Error::Io`] with `Errno::PIPE` when the peer is gone;
+    ///   [`Error::NotWritable`] on a read-only end.
+    /// - Any other error that strikes after part of the frame left (say
+    ///   `ENOBUFS`) leaves a torn frame in the stream: that send and every
+    ///   later one return the same error and write nothing, so no header
+    ///   ever lands inside the torn payload. Receiving is not affected.
+    ///
+    /// # System calls
+    /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
+    /// `sendto` while the rest is pending. Pipes: `rt_sigaction`, then
+    /// `write` (or `writev` over 256 bytes) while `SIGPIPE` is ignored;
+    /// under the guard, `writev` between two `rt_sigprocmask`, and
+    /// `rt_sigpending`, `rt_sigaction`, `rt_sigtimedwait` when needed.
+    pub fn send_bytes(&mut self, msg: &[u8]) -> Result<(), Error> {
+        self.send_message(msg, &[])
+    }
+
+    /// `send_bytes(msg)` with copies of `fds` riding along: the receiver
+    /// gets them with this message from
+    /// [`recv_bytes_with_fds`](Self::recv_bytes_with_fds) or
+    /// [`recv_bytes_into_with_fds`](Self::recv_bytes_into_with_fds).
+    ///
+    /// Header and payload leave in one `sendmsg` that carries the
+    /// descriptors, so they are attached to the message's first byte. The
+    /// bytes on the wire are those of [`send_bytes`](Self::send_bytes): a
+    /// peer that receives with a plain read (a Python `recv_bytes`) gets
+    /// the message, and the kernel closes the descriptors. Our copies stay
+    /// open; close them when the peer no longer needs them sent.
+    ///
+    /// With no descriptors this is `send_bytes`. A message that paused
+    /// part-way (`Io(AGAIN)`) has sent its descriptors with its first
+    /// bytes: call this (or `send_bytes`) again with the same message to
+    /// finish it; the descriptors are not sent twice.
+    ///
+    /// # Errors
+    /// - [`Error::Io`] with `EINVAL` for more than [`MAX_FDS`] descriptors,
+    ///   `EBADF` if one is not open, `ENOTSOCK` on a pipe, `EOPNOTSUPP` on
+    ///   TCP (only Unix sockets carry descriptors; a TCP `sendmsg` would drop
+    ///   them without a word); nothing was sent.
+    /// - As for [`send_bytes`](Self::send_bytes): `Io(AGAIN)` (nothing lost;
+    ///   repeat the call), [`Error::SendIncomplete`], `Io(EPIPE)`,
+    ///   [`Error::NotWritable`].
+    ///
+    /// # System calls
+    /// `getsockname` (is it a Unix socket?), `sendmsg`; then, for whatever it
+    /// did not take, as `send_bytes`.
+    pub fn send_bytes_with_fds(&mut self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
+        self.send_message(msg, fds)
+    }
+
+    /// `recv_bytes_into(buf)`: receives the next message into `buf` and
+    /// returns its length. No allocation.
+    ///
+    /// # Errors
+    /// - [`Error::BufferTooSmall`] when the message is longer than `buf`: it
+    ///   stays queued, whole, for the next call.
+    /// - [`Error::Eof`] when the peer closed between messages;
+    ///   [`Error::Truncated`] when it closed inside one.
+    /// - [`Error::TooLong`], [`Error::NegativeLength`] for a bad header.
+    /// - [`Error::NotReadable`] on a write-only end; [`Error::Io`].
+    ///
+    /// # System calls
+    /// `read` or `readv`: none when the message was read ahead, one when the
+    /// pipe or socket already holds it, more only while it is still arriving.
+    pub fn recv_bytes_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.receive(&mut SliceSink::new(buf), None)
+            .map(|n| n as usize)
+    }
+
+    /// `recv_bytes()`: receives the next message into a new `Vec`.
+    ///
+    /// Memory grows with the bytes that actually arrive, never with the
+    /// length a header declares, and the message is bounded by
+    /// [`max_len`](Self::max_len).
+    ///
+    /// # Errors
+    /// As for [`recv_bytes_into`](Self::recv_bytes_into), except
+    /// `BufferTooSmall`.
+    ///
+    /// # System calls
+    /// `read` or `readv`: none when the message was read ahead, one when the
+    /// pipe or socket already holds it, more only while it is still arriving.
+    #[cfg(feature = "alloc")]
+    pub fn recv_bytes(&mut self) -> Result<alloc::vec::Vec<u8>, Error> {
+        let mut msg = VecSink::default();
+        self.receive(&mut msg, None)?;
+        Ok(msg.into_vec())
+    }
+
+    /// `recv_bytes_into(buf)` that also takes the descriptors sent with the
+    /// message ([`send_bytes_with_fds`](Self::send_bytes_with_fds)) into
+    /// `fds`, owned and close-on-exec. Returns the message's length.
+    ///
+    /// `fds` is emptied (what it still holds is closed) when the message's
+    /// first byte is read; the descriptors arrive with that byte, at most
+    /// [`MAX_FDS`] of them. A message sent without descriptors leaves `fds`
+    /// empty. The message is read exactly, never a byte beyond it, so the
+    /// next message's descriptors wait for the next receive.
+    ///
+    /// After `BufferTooSmall`, `TooLong` or a pause, the descriptors that
+    /// came with the message's first byte are in `fds`: receive again with
+    /// the same `fds` to finish the message (and, without the `alloc`
+    /// feature, after a pause, with the same `buf`).
+    ///
+    /// # Errors
+    /// - [`Error::ControlTruncated`]: more than `MAX_FDS` came, or the
+    ///   kernel cut them short; every one was closed, the message is lost and
+    ///   receiving stays failed.
+    /// - [`Error::UnexpectedFds`]: descriptors arrived in the middle of the
+    ///   message; they were closed and receiving stays failed.
+    /// - As for [`recv_bytes_into`](Self::recv_bytes_into), and
+    ///   [`Error::Io`] with `ENOTSOCK` on a pipe.
+    ///
+    /// # System calls
+    /// `recvmsg`: one for the header (two for a 12-byte one), one for the
+    /// payload when the socket already holds it, more only while it is still
+    /// arriving; `close` for descriptors closed; with a receive timeout,
+    /// `poll` and `clock_gettime` before each.
+    pub fn recv_bytes_into_with_fds(
+        &mut self,
+        buf: &mut [u8],
+        fds: &mut ReceivedFds,
+    ) -> Result<usize, Error> {
+        self.receive(&mut SliceSink::new(buf), Some(fds))
+            .map(|n| n as usize)
+    }
+
+    /// `recv_bytes()` that also takes the descriptors sent with the message
+    /// into `fds`, as [`recv_bytes_into_with_fds`](Self::recv_bytes_into_with_fds)
+    /// does. Memory grows with the bytes that arrive, never with the length
+    /// a header declares.
+    ///
+    /// ```
+    /// use ipcwire::sys::{self, ReceivedFds};
+    /// let (mut a, mut b) = ipcwire::pipe(true)?;
+    /// let (r, w) = sys::pipe()?;
+    /// a.send_bytes_with_fds(b"the read end", &[r.as_fd()])?;
+    /// drop(r); // the peer holds its own copy now
+    /// let mut fds = ReceivedFds::new();
+    /// assert_eq!(b.recv_bytes_with_fds(&mut fds)?, b"the read end");
+    /// let r = fds.remove(0).unwrap();
+    /// sys::write(w.as_fd(), b"through the passed pipe")?;
+    /// let mut buf = [0; 64];
+    /// assert_eq!(sys::read(r.as_fd(), &mut buf)?, 23);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`recv_bytes_into_with_fds`](Self::recv_bytes_into_with_fds),
+    /// except `BufferTooSmall`.
+    ///
+    /// # System calls
+    /// As for [`recv_bytes_into_with_fds`](Self::recv_bytes_into_with_fds).
+    #[cfg(feature = "alloc")]
+    pub fn recv_bytes_with_fds(
+        &mut self,
+        fds: &mut ReceivedFds,
+    ) -> Result<alloc::vec::Vec<u8>, Error> {
+        let mut msg = VecSink::default();
+        self.receive(&mut msg, Some(fds))?;
+        Ok(msg.into_vec())
+    }
+
+    /// `reduction.sendfds(sock, fds)`: Python's exchange, on the raw
+    /// socket, not framed: one byte, `len(fds) % 256`, with copies of `fds`
+    /// attached. A Python peer takes them with `recvfds(sock, n)` (or
+    /// `recv_handle(conn)` for one); here, with [`recv_fds`](Self::recv_fds).
+    ///
+    /// On macOS it then waits for the receiver's `A` acknowledgement, as
+    /// Python does there.
+    ///
+    /// # Errors
+    /// - [`Error::Io`] with `EINVAL` for no descriptors or more than
+    ///   [`MAX_FDS`], `EBADF`, `ENOTSOCK`, `EOPNOTSUPP` on TCP; nothing was
+    ///   sent. `Io(AGAIN)`: nothing was sent; repeat the call.
+    /// - [`Error::SendIncomplete`] while a message is part-way out.
+    /// - [`Error::NotWritable`]; `Io(EPIPE)`.
+    ///
+    /// # System calls
+    /// `getsockname`, `sendmsg` (on macOS also `read` for the acknowledgement).
+    pub fn send_fds(&mut self, fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
+        self.send_count_with_fds(fds)?;
+        #[cfg(target_vendor = "apple")]
+        self.await_ack()?;
+        Ok(())
+    }
+
+    /// `reduction.send_handle(conn, fd, pid)`: sends one descriptor the way
+    /// Python's `recv_handle(conn)` receives it ([`send_fds`](Self::send_fds)
+    /// with one). Python's `destination_pid` is unused on Unix.
+    ///
+    /// ```
+    /// use ipcwire::sys;
+    /// let (mut a, mut b) = ipcwire::pipe(true)?;
+    /// let (r, w) = sys::pipe()?;
+    /// a.send_handle(w.as_fd())?;
+    /// let w2 = b.recv_handle()?;
+    /// sys::write(w2.as_fd(), b"!")?;
+    /// assert_eq!(sys::read(r.as_fd(), &mut [0; 4])?, 1);
+    /// # Ok::<(), ipcwire::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`send_fds`](Self::send_fds).
+    ///
+    /// # System calls
+    /// As for [`send_fds`](Self::send_fds).
+    pub fn send_handle(&mut self, fd: BorrowedFd<'_>) -> Result<(), Error> {
+        self.send_fds(&[fd])
+    }
+
+    /// `reduction.recvfds(sock, n)`: receives what [`send_fds`](Self::send_fds)
+    /// or Python's `sendfds`/`send_handle` sent: one count byte and the
+    /// descriptors with it, into `fds` (emptied first), owned and
+    /// close-on-exec. Returns how many arrived; they must match the count
+    /// byte (modulo 256, as Python counts).
+    ///
+    /// It must come where the peer sent the descriptors: between messages.
+    /// A plain receive before it may have read the count byte ahead, and the
+    /// kernel then closed what came with it: see [`Error::FdCount`]. On
+    /// macOS it sends the `A` acknowledgement Python's sender waits for.
+    ///
+    /// # Errors
+    /// - [`Error::Eof`] when the peer closed instead.
+    /// - [`Error::FdCount`] when the count differs; [`Error::ControlTruncated`]
+    ///   for more than [`MAX_FDS`]. All that arrived were closed; the count
+    ///   byte was taken, so the connection stays usable.
+    /// - [`Error::Io`] with `EINVAL` inside a message that is part-way
+    ///   received (finish it first), `ENOTSOCK` on a pipe, `ETIMEDOUT` after
+    ///   the receive timeout, `EAGAIN` (non-blocking; nothing taken).
+    /// - [`Error::NotReadable`]; a receive that already failed repeats its error.
+    ///
+    /// # System calls
+    /// `recvmsg` (with a receive timeout, after `poll` and `clock_gettime`);
+    /// `close` for descriptors closed; on macOS `sendto` for the acknowledgement.
+    pub fn recv_fds(&mut self, fds: &mut ReceivedFds) -> Result<usize, Error> {
+        if self.access == Access::Write {
+            return Err(Error::NotReadable);
+        }
+        if self.kind != Kind::UnixSocket {
+            return Err(Error::Io(Errno::NOTSOCK));
+        }
+        let mut src = FdSource::new(self.fd.as_fd(), self.kind, self.timeout)?;
+        let count = self.receiver.next_byte(&mut src, Some(&mut *fds));
+        #[cfg(target_vendor = "apple")]
+        if count.is_ok() || count == Err(Error::ControlTruncated) {
+            sys::send(self.fd.as_fd(), b"A")?;
+        }
+        let count = count?;
+        if fds.len() % 256 != usize::from(count) {
+            let arrived = fds.len();
+            fds.clear();
+            return Err(Error::FdCount {
+                announced: count,
+                arrived,
+            });
+        }
+        Ok(fds.len())
+    }
+
+    /// `reduction.recv_handle(conn)`: receives one descriptor sent by
+    /// [`send_handle`](Self::send_handle) or Python's `send_handle`.
+    ///
+    /// # Errors
+    /// [`Error::FdCount`] when other than one arrived (all closed); the
+    /// rest as for [`recv_fds`](Self::recv_fds).
+    ///
+    /// # System calls
+    /// As for [`recv_fds`](Self::recv_fds).
+    pub fn recv_handle(&mut self) -> Result<OwnedFd, Error> {
+        let mut fds = ReceivedFds::new();
+        let arrived = self.recv_fds(&mut fds)?;
+        match fds.pop() {
+            Some(fd) if arrived == 1 => Ok(fd),
+            _ => Err(Error::FdCount {
+                announced: arrived as u8,
+                arrived,
+            }),
+        }
+    }
+
+    /// How many descriptors that came with messages taken by plain
+    /// receives (`recv_bytes`, `recv_bytes_into`, `recv`) this connection
+    /// has closed. Nonzero means the peer sent descriptors this program did
+    /// not ask for.
+    pub fn discarded_fds(&self) -> u64 {
+        self.receiver.discarded_fds()
+    }
+
+    /// `send(obj)`: sends `value` as a pickle, one message, which Python's
+    /// `conn.recv()` returns as an equal object of the same types.
+    ///
+    /// Encodes into a new `Vec` (see [`pickle::to_vec`]), then
+    /// [`send_bytes`](Self::send_bytes). The same value always encodes to
+    /// the same bytes, so after `Io(AGAIN)` sending the same value again
+    /// finishes the message.
+    ///
+    /// # Errors
+    /// As for [`send_bytes`](Self::send_bytes).
+    ///
+    /// # System calls
+    /// Those of [`send_bytes`](Self::send_bytes).
+    #[cfg(feature = "pickle")]
+    pub fn send<T: pickle::ToPickle + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.send_bytes(&pickle::to_vec(value))
+    }
+
+    /// `recv()`: receives the next message and decodes it as a pickle of a
+    /// `T` (Python's `conn.send(obj)`), within the default
+    /// [`pickle::Limits`].
+    ///
+    /// The message is received whole (bounded by [`max_len`](Self::max_len))
+    /// before it is decoded, so a payload that is not a pickle of a `T` is
+    /// [`Error::Pickle`] and the connection stays usable for the next
+    /// message. To decode with other limits, decode
+    /// [`recv_bytes`](Self::recv_bytes)'s result with
+    /// [`pickle::Limits::from_slice`].
+    ///
+    /// ```
+    /// use ipcwire::{pickle::Value, Error};
+    /// let (mut a, mut b) = ipcwire::pipe(true)?;
+    /// a.send(&(1, "two", [3.0]))?;
+    /// let (one, two, three): (u8, String, Vec<f64>) = b.recv()?;
+    /// assert_eq!((one, two.as_str(), three), (1, "two", vec![3.0]));
+    /// a.send("not an int")?;
+    /// assert!(matches!(b.recv::<i64>(), Err(Error::Pickle(_))));
+    /// drop(a);
+    /// assert_eq!(b.recv::<Value>(), Err(Error::Eof));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`recv_bytes`](Self::recv_bytes), and [`Error::Pickle`].
+    ///
+    /// # System calls
+    /// Those of [`recv_bytes`](Self::recv_bytes).
+    #[cfg(feature = "pickle")]
+    pub fn recv<T: pickle::FromPickle>(&mut self) -> Result<T, Error> {
+        let msg = self.recv_bytes()?;
+        pickle::from_slice(&msg).map_err(Error::Pickle)
+    }
+
+    /// `set_recv_timeout(t)`: every later receive waits for the peer at
+    /// most `t` in all, then stops with `Io(TIMEDOUT)`; `None` (the default)
+    /// waits without limit.
+    ///
+    /// A timeout is a pause, not a failure: a message that had begun to
+    /// arrive is kept, and the next receive continues it (see
+    /// [`Error::is_resumable`]).
+    ///
+    /// Each read is then preceded by a `poll` (reads of bytes already
+    /// buffered need neither).
+    pub fn set_recv_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// `set_nonblocking(on)`: in non-blocking mode a send or receive that
+    /// would wait returns `Io(AGAIN)` instead, keeping what it had done so
+    /// far; repeat it when [`poll`](Self::poll) (or your event loop, through
+    /// [`as_fd`](Self::as_fd)) says the descriptor is ready. See
+    /// [`send_bytes`](Self::send_bytes) for finishing a message that left
+    /// part-way.
+    ///
+    /// Without the `alloc` feature, a receive that stopped inside a message
+    /// keeps the part it took in the caller's buffer: pass the same buffer
+    /// again.
+    ///
+    /// The flag belongs to the open pipe or socket, so a forked process
+    /// holding the same end sees it too.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EBADF`.
+    ///
+    /// # System calls
+    /// `fcntl` (twice).
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
+        Ok(sys::set_nonblocking(self.fd.as_fd(), on)?)
+    }
+
+    /// `poll(timeout)`: waits until a message or end of stream can be
+    /// received, or the timeout passes; `None` waits without limit and
+    /// `Some(Duration::ZERO)` only looks.
+    ///
+    /// `true` means a receive has something new to work on: bytes read
+    /// ahead into the connection, bytes (or end of stream) waiting in the
+    /// pipe or socket, or a failure to report. It may still wait for the
+    /// rest of a message that is arriving; a message paused part-way (by
+    /// `EAGAIN` or a timeout) makes it `true` only once more bytes come.
+    ///
+    /// # Errors
+    /// [`Error::NotReadable`] on a write-only end; [`Error::Io`].
+    ///
+    /// # System calls
+    /// `poll` and `clock_gettime`; none when bytes are already read ahead.
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        if self.access == Access::Write {
+            return Err(Error::NotReadable);
+        }
+        if self.has_buffered() {
+            return Ok(true);
+        }
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::IN)];
+        Ok(sys::poll(&mut fds, timeout)? > 0)
+    }
+
+    /// Whether a receive has something to work on without reading.
+    pub(crate) fn has_buffered(&self) -> bool {
+        self.receiver.has_buffered()
+    }
+
+    /// Receives one message into `sink` through the receive driver, under
+    /// the receive timeout.
+    fn receive(
+        &mut self,
+        sink: &mut impl Sink,
+        fds: Option<&mut ReceivedFds>,
+    ) -> Result<u64, Error> {
+        if self.access == Access::Write {
+            return Err(Error::NotReadable);
+        }
+        if fds.is_some() && self.kind == Kind::Pipe {
+            return Err(Error::Io(Errno::NOTSOCK));
+        }
+        let mut src = FdSource::new(self.fd.as_fd(), self.kind, self.timeout)?;
+        self.receiver.recv(&mut src, sink, fds)
+    }
+
+    /// Waits for the `A` a macOS receiver sends back (Python's `ACKNOWLEDGE`).
+    #[cfg(target_vendor = "apple")]
+    fn await_ack(&mut self) -> Result<(), Error> {
+        let mut src = FdSource::new(self.fd.as_fd(), self.kind, self.timeout)?;
+        match self.receiver.next_byte(&mut src, None)? {
+            b'A' => Ok(()),
+            _ => Err(Error::Io(Errno::IO)),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+mod std_impls {
+    use super::Connection;
+    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+    impl AsFd for Connection {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            AsFd::as_fd(&self.fd)
+        }
+    }
+
+    impl AsRawFd for Connection {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd.as_raw_fd()
+        }
+    }
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("access", &self.access)
+            .field("max_len", &self.max_len())
+            .finish()
+    }
+}

@@ -37,7 +37,7 @@
 //!   catching panics in forked children. Implies `alloc`.
 //! - `pickle` (default): [`Connection::send`], [`Connection::recv`] and the
 //!   [`pickle`] module. Implies `alloc`; builds without `std`.
-//! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 64 KiB heap
+//! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 4 KiB heap
 //!   read-ahead buffer. Without it, receive into your own buffer with
 //!   [`Connection::recv_bytes_into`]; the read-ahead buffer is 256 bytes
 //!   inside the connection.

@@ -70,6 +70,22 @@ impl Kind {
 /// closes its descriptor; when every copy of a writing end is closed, the
 /// reader sees [`Error::Eof`].
 ///
+/// # Descriptors and read-ahead
+/// A receive reads as much as is waiting, up to 4 KiB (256 bytes without
+/// `alloc`), so later messages may come in with it; a payload larger than
+/// that goes straight into the receiving buffer. On a Unix socket every read
+/// takes control data: descriptors ride on the first byte of a message (or
+/// of Python's `sendfds` count byte), the kernel ends a read with the send
+/// that carried them, and they wait in the connection for the receive of the
+/// last message that begins in that read. A `_with_fds` receive,
+/// [`recv_fds`](Self::recv_fds) or [`recv_handle`](Self::recv_handle) takes
+/// them; a plain receive closes them and counts them in
+/// [`discarded_fds`](Self::discarded_fds). Nothing is lost or leaked by
+/// mixing the two. A sender that attaches descriptors elsewhere than a first
+/// byte (neither Python nor ipcwire does) is caught when no message begins
+/// in the read that brought them ([`Error::UnexpectedFds`]); otherwise its
+/// descriptors go with the last message that begins there.
+///
 /// ```
 /// let (mut a, mut b) = ipcwire::pipe(true)?;
 /// a.send_bytes(b"ping")?;
@@ -102,7 +118,9 @@ impl Connection {
     ///
     /// # System calls
     /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
-    /// on macOS, `setsockopt(SO_NOSIGPIPE)` for a socket.
+    /// for a socket, `getsockname` (only Unix sockets carry descriptors, so
+    /// only their reads take control data); on macOS,
+    /// `setsockopt(SO_NOSIGPIPE)` for a socket.
     pub fn from_fd(fd: OwnedFd, access: Access) -> Result<Connection, Errno> {
         let kind = match sys::fstat_is_socket(fd.as_fd())? {
             false => Kind::Pipe,
@@ -248,9 +266,11 @@ impl Connection {
     /// Header and payload leave in one `sendmsg` that carries the
     /// descriptors, so they are attached to the message's first byte. The
     /// bytes on the wire are those of [`send_bytes`](Self::send_bytes): a
-    /// peer that receives with a plain read (a Python `recv_bytes`) gets
-    /// the message, and the kernel closes the descriptors. Our copies stay
-    /// open; close them when the peer no longer needs them sent.
+    /// peer that receives with a plain receive gets the message, and the
+    /// descriptors are closed (by the kernel for a Python `recv_bytes`, by
+    /// ipcwire, which counts them in [`discarded_fds`](Self::discarded_fds)).
+    /// Our copies stay open; close them when the peer no longer needs them
+    /// sent.
     ///
     /// With no descriptors this is `send_bytes`. A message that paused
     /// part-way (`Io(AGAIN)`) has sent its descriptors with its first
@@ -258,7 +278,7 @@ impl Connection {
     /// finish it; the descriptors are not sent twice.
     ///
     /// # Errors
-    /// - [`Error::Io`] with `EINVAL` for more than [`MAX_FDS`] descriptors,
+    /// - [`Error::Io`] with `EINVAL` for more than [`MAX_FDS`](crate::MAX_FDS) descriptors,
     ///   `EBADF` if one is not open, `ENOTSOCK` on a pipe, `EOPNOTSUPP` on
     ///   TCP (only Unix sockets carry descriptors; a TCP `sendmsg` would drop
     ///   them without a word); nothing was sent.
@@ -267,8 +287,7 @@ impl Connection {
     ///   [`Error::NotWritable`].
     ///
     /// # System calls
-    /// `getsockname` (is it a Unix socket?), `sendmsg`; then, for whatever it
-    /// did not take, as `send_bytes`.
+    /// `sendmsg`; then, for whatever it did not take, as `send_bytes`.
     pub fn send_bytes_with_fds(&mut self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send_message(msg, fds)
     }
@@ -276,17 +295,28 @@ impl Connection {
     /// `recv_bytes_into(buf)`: receives the next message into `buf` and
     /// returns its length. No allocation.
     ///
+    /// A pause (`Io(AGAIN)`, `Io(TIMEDOUT)`) inside the payload leaves the
+    /// part already taken in `buf`, and the next receive reads only what is
+    /// new: pass the same `buf` again, untouched (a buffer shared between
+    /// connections must not serve another receive in between).
+    ///
     /// # Errors
     /// - [`Error::BufferTooSmall`] when the message is longer than `buf`: it
     ///   stays queued, whole, for the next call.
+    /// - [`Error::Io`] with `EINVAL` when a message paused part-way in
+    ///   another buffer: nothing is taken; finish it with that buffer.
     /// - [`Error::Eof`] when the peer closed between messages;
     ///   [`Error::Truncated`] when it closed inside one.
     /// - [`Error::TooLong`], [`Error::NegativeLength`] for a bad header.
     /// - [`Error::NotReadable`] on a write-only end; [`Error::Io`].
     ///
     /// # System calls
-    /// `read` or `readv`: none when the message was read ahead, one when the
-    /// pipe or socket already holds it, more only while it is still arriving.
+    /// `read` or `readv` (`recvmsg` on a Unix socket, and `close` for
+    /// descriptors that came with the message): none when the message was
+    /// read ahead, one when the pipe or socket already holds it (two above
+    /// 4 KiB: the header and the first bytes, then the rest straight into
+    /// `buf`), more only while it is still arriving; with a receive timeout,
+    /// `poll` and `clock_gettime` before each.
     pub fn recv_bytes_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.receive(&mut SliceSink::new(buf), None)
             .map(|n| n as usize)
@@ -295,16 +325,18 @@ impl Connection {
     /// `recv_bytes()`: receives the next message into a new `Vec`.
     ///
     /// Memory grows with the bytes that actually arrive, never with the
-    /// length a header declares, and the message is bounded by
-    /// [`max_len`](Self::max_len).
+    /// length a header declares: a message cut short holds at most twice
+    /// what came (and at least 64 KiB). The message is bounded by
+    /// [`max_len`](Self::max_len). A pause keeps the `Vec` inside the
+    /// connection, and the next receive goes on filling it.
     ///
     /// # Errors
     /// As for [`recv_bytes_into`](Self::recv_bytes_into), except
-    /// `BufferTooSmall`.
+    /// `BufferTooSmall`; `Io(EINVAL)` when a message paused part-way in a
+    /// caller's buffer (finish it with `recv_bytes_into`).
     ///
     /// # System calls
-    /// `read` or `readv`: none when the message was read ahead, one when the
-    /// pipe or socket already holds it, more only while it is still arriving.
+    /// As for [`recv_bytes_into`](Self::recv_bytes_into).
     #[cfg(feature = "alloc")]
     pub fn recv_bytes(&mut self) -> Result<alloc::vec::Vec<u8>, Error> {
         let mut msg = VecSink::default();
@@ -317,30 +349,30 @@ impl Connection {
     /// `fds`, owned and close-on-exec. Returns the message's length.
     ///
     /// `fds` is emptied (what it still holds is closed) when the message's
-    /// first byte is read; the descriptors arrive with that byte, at most
-    /// [`MAX_FDS`] of them. A message sent without descriptors leaves `fds`
-    /// empty. The message is read exactly, never a byte beyond it, so the
-    /// next message's descriptors wait for the next receive.
+    /// first byte is read, and never by a receive that finds nothing; the
+    /// descriptors ride on that byte, at most [`MAX_FDS`](crate::MAX_FDS) of them. A message
+    /// sent without descriptors leaves `fds` empty. Descriptors that come
+    /// with bytes read ahead wait inside the connection for the receive of
+    /// their message, plain receives included: see the
+    /// [descriptor rules](Connection#descriptors-and-read-ahead).
     ///
     /// After `BufferTooSmall`, `TooLong` or a pause, the descriptors that
     /// came with the message's first byte are in `fds`: receive again with
-    /// the same `fds` to finish the message (and, without the `alloc`
-    /// feature, after a pause, with the same `buf`).
+    /// the same `fds` (and, after a pause, the same `buf`) to finish the
+    /// message.
     ///
     /// # Errors
     /// - [`Error::ControlTruncated`]: more than `MAX_FDS` came, or the
     ///   kernel cut them short; every one was closed, the message is lost and
     ///   receiving stays failed.
-    /// - [`Error::UnexpectedFds`]: descriptors arrived in the middle of the
-    ///   message; they were closed and receiving stays failed.
+    /// - [`Error::UnexpectedFds`]: descriptors arrived in a read in which no
+    ///   message begins, so in the middle of one; they were closed and
+    ///   receiving stays failed.
     /// - As for [`recv_bytes_into`](Self::recv_bytes_into), and
     ///   [`Error::Io`] with `ENOTSOCK` on a pipe.
     ///
     /// # System calls
-    /// `recvmsg`: one for the header (two for a 12-byte one), one for the
-    /// payload when the socket already holds it, more only while it is still
-    /// arriving; `close` for descriptors closed; with a receive timeout,
-    /// `poll` and `clock_gettime` before each.
+    /// As for [`recv_bytes_into`](Self::recv_bytes_into).
     pub fn recv_bytes_into_with_fds(
         &mut self,
         buf: &mut [u8],
@@ -396,13 +428,13 @@ impl Connection {
     ///
     /// # Errors
     /// - [`Error::Io`] with `EINVAL` for no descriptors or more than
-    ///   [`MAX_FDS`], `EBADF`, `ENOTSOCK`, `EOPNOTSUPP` on TCP; nothing was
+    ///   [`MAX_FDS`](crate::MAX_FDS), `EBADF`, `ENOTSOCK`, `EOPNOTSUPP` on TCP; nothing was
     ///   sent. `Io(AGAIN)`: nothing was sent; repeat the call.
     /// - [`Error::SendIncomplete`] while a message is part-way out.
     /// - [`Error::NotWritable`]; `Io(EPIPE)`.
     ///
     /// # System calls
-    /// `getsockname`, `sendmsg` (on macOS also `read` for the acknowledgement).
+    /// `sendmsg` (on macOS also `recvmsg` for the acknowledgement).
     pub fn send_fds(&mut self, fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send_count_with_fds(fds)?;
         #[cfg(target_vendor = "apple")]
@@ -441,14 +473,14 @@ impl Connection {
     /// byte (modulo 256, as Python counts).
     ///
     /// It must come where the peer sent the descriptors: between messages.
-    /// A plain receive before it may have read the count byte ahead, and the
-    /// kernel then closed what came with it: see [`Error::FdCount`]. On
-    /// macOS it sends the `A` acknowledgement Python's sender waits for.
+    /// A receive before it may have read the count byte ahead, with its
+    /// descriptors, which then wait for this call. On macOS it sends the
+    /// `A` acknowledgement Python's sender waits for.
     ///
     /// # Errors
     /// - [`Error::Eof`] when the peer closed instead.
     /// - [`Error::FdCount`] when the count differs; [`Error::ControlTruncated`]
-    ///   for more than [`MAX_FDS`]. All that arrived were closed; the count
+    ///   for more than [`MAX_FDS`](crate::MAX_FDS). All that arrived were closed; the count
     ///   byte was taken, so the connection stays usable.
     /// - [`Error::Io`] with `EINVAL` inside a message that is part-way
     ///   received (finish it first), `ENOTSOCK` on a pipe, `ETIMEDOUT` after
@@ -571,7 +603,8 @@ impl Connection {
     ///
     /// A timeout is a pause, not a failure: a message that had begun to
     /// arrive is kept, and the next receive continues it (see
-    /// [`Error::is_resumable`]).
+    /// [`Error::is_resumable`]; a payload paused in a caller's buffer is
+    /// finished only in that buffer, see [`recv_bytes_into`](Self::recv_bytes_into)).
     ///
     /// Each read is then preceded by a `poll` (reads of bytes already
     /// buffered need neither).
@@ -586,9 +619,9 @@ impl Connection {
     /// [`send_bytes`](Self::send_bytes) for finishing a message that left
     /// part-way.
     ///
-    /// Without the `alloc` feature, a receive that stopped inside a message
-    /// keeps the part it took in the caller's buffer: pass the same buffer
-    /// again.
+    /// A receive that stopped inside a message keeps the part it took where
+    /// it was going: `recv_bytes` in the connection, `recv_bytes_into` in
+    /// the caller's buffer, which must come again.
     ///
     /// The flag belongs to the open pipe or socket, so a forked process
     /// holding the same end sees it too.

@@ -8,20 +8,19 @@
 //! Every read on a Unix socket takes control data: descriptors go to
 //! [`Pending`] until the receive of their message claims them.
 //!
-//! A receive may stop part-way and be repeated. What each stop leaves:
+//! A receive may stop part-way and be repeated. What each stop keeps:
 //!
-//! | stop | state kept | descriptors | next receive |
+//! | stop | kept | descriptors of the message | the next receive |
 //! |---|---|---|---|
-//! | pause (`Io(AGAIN)`, `Io(TIMEDOUT)`) in a header | header bytes in the decoder | claimed into the caller's set at the first byte | continues the header |
-//! | pause in a payload, `recv_bytes` | the `Vec` (and its unfilled room) | as above | continues into the same `Vec`: no copy |
-//! | pause in a payload, a caller's buffer | the count taken; the bytes stay in that buffer | as above | must pass the same buffer; no copy |
-//! | `BufferTooSmall`, `TooLong` | the message, whole | as above, not released again | a larger buffer or limit |
+//! | pause (`Io(AGAIN)`, `Io(TIMEDOUT)`) in a header | the header bytes, in the decoder | in the caller's set from its first byte on | goes on with the header |
+//! | pause in a payload, into a `Vec` | the `Vec` and its zeroed room, here | as above | fills the same `Vec`, or copies it once into a caller's buffer |
+//! | pause in a payload, into a caller's buffer | the count taken, and that buffer's address | as above | only that buffer goes on (`Io(EINVAL)` for another, or for a `Vec`) |
+//! | `BufferTooSmall`, `TooLong` | the message, whole | as above, and not released again | a larger buffer or limit |
 //! | `Eof` | nothing | none | `Eof` again |
-//! | any other error inside a payload, `UnexpectedFds`, `ControlTruncated` of a frame | the error (`failed`) | closed | the same error, forever |
+//! | another error inside a payload, `UnexpectedFds`, a frame's `ControlTruncated` | the error, in `failed` | closed | the same error, for good |
 //!
-//! A pause after part of a payload went into a caller's buffer cannot be
-//! finished by `recv_bytes` (`Io(EINVAL)`); one that went into a `Vec` may
-//! be finished into a buffer, at the cost of one copy of what came so far.
+//! Either way a resumed receive reads only new bytes: a message's cost is
+//! linear in its length however often it pauses.
 
 use core::time::Duration;
 

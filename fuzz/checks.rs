@@ -9,6 +9,71 @@
 use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
 use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAGE_LEN};
 
+/// Heap bytes held by each thread, and the most held since the last reset:
+/// a global allocator that counts per thread, so the fuzzer's own threads
+/// and a writer thread do not disturb what a receive is measured to hold.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<usize> = const { Cell::new(0) };
+        static PEAK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    fn grew(by: usize) {
+        let live = LIVE.with(|l| {
+            l.set(l.get() + by);
+            l.get()
+        });
+        PEAK.with(|p| p.set(p.get().max(live)));
+    }
+
+    fn shrank(by: usize) {
+        LIVE.with(|l| l.set(l.get().saturating_sub(by)));
+    }
+
+    // SAFETY: every call goes on unchanged to the system allocator; the
+    // counters are const-initialised thread-local cells, which never allocate.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            grew(layout.size());
+            // SAFETY: the caller upholds `alloc`'s contract, which is System's.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            shrank(layout.size());
+            // SAFETY: `ptr` came from `System.alloc` with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            shrank(layout.size());
+            grew(new_size);
+            // SAFETY: as for `dealloc`, and `new_size` is the caller's.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    /// Starts a measurement: returns what this thread holds now.
+    pub fn reset_peak() -> usize {
+        let live = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(live));
+        live
+    }
+
+    /// The most this thread held since [`reset_peak`].
+    pub fn peak() -> usize {
+        PEAK.with(Cell::get)
+    }
+}
+
 /// Reads fuzz input front to back; past the end it yields zeros.
 pub struct Input<'a>(pub &'a [u8]);
 
@@ -335,8 +400,9 @@ pub fn address_parse(data: &[u8]) {
 
 /// `connection_recv`: bytes a peer wrote into a real socket come out of
 /// `Connection` exactly as the reference decodes them, whatever buffer sizes
-/// the receiver uses, with the same ending, and nothing is allocated beyond
-/// what arrived.
+/// the receiver uses, with the same ending, and a receive never holds more
+/// than twice what arrived (plus 64 KiB of first growth and the 4 KiB
+/// read-ahead), even for a frame far above 64 KiB cut short by the end.
 #[cfg(unix)]
 pub fn connection_recv(data: &[u8]) {
     use ipcwire::Error;
@@ -346,37 +412,60 @@ pub fn connection_recv(data: &[u8]) {
     let sizes: Vec<usize> = (0..1 + input.byte() % 4)
         .map(|_| usize::from(input.byte()))
         .collect();
-    let wire = input.rest();
-    // A socket buffer holds far more than a fuzz input; keep it so.
-    let wire = &wire[..wire.len().min(64 * 1024)];
-    let expected = decode_naive(wire, max);
+    let stretch = input.byte();
+    let mut wire = input.rest()[..].to_vec();
+    wire.truncate(64 * 1024);
+    if stretch & 1 == 1 {
+        // A frame well above 64 KiB, declared up to 1 MiB, of which a
+        // quarter, a half, three quarters or all arrives.
+        let declared = (64 << 10) + (usize::from(stretch >> 1) << 13);
+        let arrived = declared * (1 + usize::from(stretch >> 6 & 3)) / 4;
+        wire.extend_from_slice(Header::new(declared as u64).as_bytes());
+        wire.resize(wire.len() + arrived, 0x5A);
+    }
+    let expected = decode_naive(&wire, max);
 
     let (writer, mut reader) = ipcwire::pipe(true).expect("socketpair");
-    let fd = writer.as_fd();
-    let mut sent = 0;
-    while sent < wire.len() {
-        sent += ipcwire::sys::send(fd, &wire[sent..]).expect("send");
-    }
-    drop(writer);
+    let total = wire.len();
+    // The reader may stop early (a bad header) and hang up: then stop too.
+    let sender = std::thread::spawn(move || {
+        let mut sent = 0;
+        while let Ok(n) = ipcwire::sys::send(writer.as_fd(), &wire[sent..]) {
+            sent += n;
+            if sent == wire.len() {
+                break;
+            }
+        }
+    });
     reader.set_max_len(max);
-    let mut frames = Vec::new();
+    let mut frames: Vec<Vec<u8>> = Vec::new();
     let mut sizes = sizes.iter().cycle();
     let end = loop {
         let got = if use_vec {
-            reader.recv_bytes().inspect(|msg| {
-                let room = msg.len().max(64 * 1024);
-                assert!(msg.capacity() <= 2 * room, "allocated beyond what arrived");
-            })
+            let start = heap::reset_peak();
+            let got = reader.recv_bytes();
+            let held = heap::peak() - start;
+            // What arrived for this receive: the message, or what is left of
+            // the stream after the messages before it.
+            let taken: usize = frames.iter().map(|f| f.len()).sum();
+            let arrived = got.as_ref().map_or(total - taken, Vec::len);
+            assert!(
+                held <= 2 * arrived + (64 + 4) * 1024 + 256,
+                "held {held} bytes for {arrived} that arrived"
+            );
+            got
         } else {
             let mut buf = vec![0; *sizes.next().unwrap_or(&0)];
             match reader.recv_bytes_into(&mut buf) {
                 Ok(n) => Ok(buf[..n].to_vec()),
-                Err(Error::BufferTooSmall { needed }) if needed > wire.len() as u64 => {
+                Err(Error::BufferTooSmall { needed }) if needed > total as u64 => {
                     // It cannot have arrived whole: it must end truncated,
                     // and no buffer that large is needed to find that out.
                     assert!(needed <= max);
                     assert_eq!(expected.end, Err(FrameError::Truncated));
                     assert_eq!(frames, expected.frames);
+                    drop(reader);
+                    sender.join().expect("sender");
                     return;
                 }
                 Err(Error::BufferTooSmall { needed }) => {
@@ -396,9 +485,13 @@ pub fn connection_recv(data: &[u8]) {
         Ok(()) => Error::Eof,
         Err(e) => e.into(),
     };
+    // The stream may have stopped early (a bad header): let the writer go.
+    let sticky = reader.recv_bytes();
+    drop(reader);
+    sender.join().expect("sender");
     assert_eq!((frames, end), (expected.frames, want_end));
     // Every error at the end of a stream is sticky.
-    assert_eq!(reader.recv_bytes(), Err(want_end));
+    assert_eq!(sticky, Err(want_end));
 }
 
 /// `connection_nonblocking`: bytes arriving in arbitrary pieces at a

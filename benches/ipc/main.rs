@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench ipc [-- --reps N] [--quick] [--no-sweep | --only-sweep] [--out DIR]
 //! cargo bench --bench ipc -- IMPL WORKLOAD [COUNT]
+//! cargo bench --bench ipc -- ipcwire idle
 //! ```
 //!
 //! The first form measures the workloads W1–W5 and a sweep of message
@@ -36,10 +37,15 @@
 //! direction, for W5 those of ipcwire's pickles; COUNT is round trips for
 //! `w4`).
 //!
+//! `ipcwire idle` (also part of the first form) measures what idle
+//! connections hold: 4,000 socket pairs, one message received on each, in a
+//! fresh child (see `idle.rs`).
+//!
 //! Only ratios within one run mean anything: the implementations share the
 //! machine's noise only when measured side by side.
 
 mod harness;
+mod idle;
 mod machine;
 mod os;
 mod pickled;
@@ -68,6 +74,8 @@ enum Mode {
     Full(Options),
     /// One measurement of one implementation, one line out.
     Single { imp: Impl, spec: Spec },
+    /// What idle connections hold, one line out.
+    Idle,
 }
 
 struct Options {
@@ -88,6 +96,7 @@ fn main() -> ExitCode {
         .collect();
     let result = parse(&args).and_then(|mode| match mode {
         Mode::Single { imp, spec } => single(imp, &spec),
+        Mode::Idle => idle::measure().map(|idle| println!("{}", idle.report())),
         Mode::Full(opts) => full(&opts),
     });
     match result {
@@ -100,6 +109,11 @@ fn main() -> ExitCode {
 }
 
 fn parse(args: &[String]) -> BoxResult<Mode> {
+    if let [imp, what] = args {
+        if imp == "ipcwire" && what == "idle" {
+            return Ok(Mode::Idle);
+        }
+    }
     if let Some(imp) = args.first().and_then(|a| Impl::from_name(a)) {
         return parse_single(imp, &args[1..]);
     }
@@ -227,6 +241,7 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
         .map(|spec| if opts.quick { spec.quick() } else { spec })
         .collect();
     let results = measure(&specs, impls, opts.reps)?;
+    let idle = idle::measure()?;
     let text = format!(
         "# ipcwire: workloads W1–W5\n\n{}\n\n{}. Figures are median (min–max). \
          Ratios are ipcwire's speed-up: the other's median time over ipcwire's \
@@ -234,11 +249,12 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
          Here ipcwire is `send`/`recv`, pickling and decoding each object; \
          ipcwire-bytes is `send_bytes`/`recv_bytes_into` of the same pickles, \
          all made before the clock starts and compared, not decoded, on receipt; \
-         python is `send`/`recv`.\n\n{}\n## Goals\n\n{}",
+         python is `send`/`recv`.\n\n{}\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
         report::workload_table(&results, &workload::PICKLE_NAMES, &Impl::PICKLES),
+        idle.report(),
         report::goals_table(&results),
     );
     println!("{text}");

@@ -155,3 +155,32 @@ fn set_affinity(set: &libc::cpu_set_t) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Raises the soft limit on open descriptors to at least `want` (up to the
+/// hard limit).
+pub fn raise_fd_limit(want: usize) -> io::Result<()> {
+    let mut limit: libc::rlimit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through the pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    let want = want as libc::rlim_t;
+    if limit.rlim_cur >= want {
+        return Ok(());
+    }
+    if limit.rlim_max < want {
+        return Err(io::Error::other(format!(
+            "{want} descriptors wanted, the hard limit is {}",
+            limit.rlim_max
+        )));
+    }
+    limit.rlim_cur = want;
+    // SAFETY: setrlimit reads one rlimit through the pointer.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

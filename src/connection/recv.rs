@@ -456,8 +456,12 @@ impl Source for FdSource<'_> {
         wait_for_data(self.fd, self.deadline)?;
         let len = match (self.kind, first.is_empty(), then.is_empty()) {
             (Kind::UnixSocket, ..) => {
+                // Only the buffers with room: the kernel walks every iovec.
+                let skip = usize::from(first.is_empty());
+                let take = if then.is_empty() { 1 } else { 2 };
                 let mut bufs = [IoSliceMut::new(first), IoSliceMut::new(then)];
-                return Ok(sys::recv_with_fds(self.fd, &mut bufs, fds)?);
+                let bufs = &mut bufs[skip..take.max(skip + 1)];
+                return Ok(sys::recv_with_fds(self.fd, bufs, fds)?);
             }
             (_, true, _) => sys::read(self.fd, then)?,
             (_, false, true) => sys::read(self.fd, first)?,

@@ -328,21 +328,27 @@ pub fn recv_with_fds(
     bufs: &mut [IoSliceMut<'_>],
     fds: &mut ReceivedFds,
 ) -> Result<Received, Errno> {
-    let mut control = Control([0; CONTROL_LEN]);
+    // Not zeroed: this runs at every receive on a Unix socket, and only the
+    // bytes the kernel writes are read back.
+    let mut control = mem::MaybeUninit::<Control>::uninit();
     let iovlen = bufs.len().min(1024);
     let (len, control_len, flags) = retry(|| {
         // SAFETY: an all-zero msghdr is valid: no address, no buffers yet.
         let mut msg: libc::msghdr = unsafe { mem::zeroed() };
         msg.msg_iov = bufs.as_mut_ptr().cast();
         msg.msg_iovlen = iovlen as _;
-        msg.msg_control = control.0.as_mut_ptr().cast();
+        msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = CONTROL_LEN as _;
         // SAFETY: `IoSliceMut` is a transparent iovec over a live, writable
         // buffer; the control room is `CONTROL_LEN` writable, aligned bytes.
         let n = check(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, RECV_FLAGS) })?;
         Ok((to_usize(n), msg.msg_controllen as usize, msg.msg_flags))
     })?;
-    let control = &control.0[..control_len.min(CONTROL_LEN)];
+    let written = control_len.min(CONTROL_LEN);
+    // SAFETY: recvmsg wrote `msg_controllen` bytes of control data at the
+    // start of `control` (never more than the room it was given), so the
+    // first `written` bytes are initialised.
+    let control = unsafe { core::slice::from_raw_parts(control.as_ptr().cast::<u8>(), written) };
     let (added, complete) = adopt(control, fds);
     let truncated = flags & libc::MSG_CTRUNC != 0 || !complete;
     if truncated {

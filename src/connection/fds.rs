@@ -1,19 +1,8 @@
-//! Descriptors that arrive with read-ahead bytes, held until the receive
-//! of the message they belong to.
-//!
-//! On a Unix stream socket the kernel hands descriptors over with the read
-//! that takes the first byte of the send that carried them, and ends that
-//! read with that send. A sender attaches them to the first byte of what
-//! they go with: a frame's header (ipcwire's `send_bytes_with_fds`) or the
-//! count byte of Python's `reduction.sendfds`. So they belong to the last
-//! message that begins in the read that brought them: that position is
-//! found by walking the headers of the bytes read, and the descriptors wait
-//! there until the receive that takes that message's first byte claims
-//! them. A read in which no message begins brought them in the middle of
-//! one: [`Error::UnexpectedFds`].
-//!
-//! Only one set is ever waiting: reads come only once every byte before
-//! them is decoded, and decoding a message's first byte claims its set.
+//! Descriptors that arrive with read-ahead bytes, waiting for the receive
+//! of their message: the last one that begins in the read that brought them
+//! (the rule and why it holds: [`Connection`](crate::Connection)'s docs).
+//! Only one set ever waits: reads come only once every byte before them is
+//! decoded, and decoding a message's first byte claims its set.
 
 use crate::frame::Decoder;
 use crate::sys::ReceivedFds;

@@ -219,3 +219,32 @@ impl Source for NoWait<'_> {
         })
     }
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    /// A handshake paused inside a message may be moved (a listener without
+    /// `alloc` holds its handshakes inline) and still finishes.
+    #[test]
+    fn a_handshake_paused_inside_a_message_survives_being_moved() {
+        let (ours, peer) = sys::socketpair().unwrap();
+        let auth = Auth {
+            key: Some(AuthKey::new(b"secret")),
+            allow_md5: true,
+        };
+        let mut shake = auth.start(Role::Client, Duration::MAX).unwrap().unwrap();
+        let mut challenge = Vec::from(&b"#CHALLENGE#{sha256}"[..]);
+        challenge.extend_from_slice(&[7; NONCE_LEN]);
+        let mut wire = Vec::from(Header::new(challenge.len() as u64).as_bytes());
+        wire.extend_from_slice(&challenge);
+        sys::send(peer.as_fd(), &wire[..20]).unwrap();
+        assert_eq!(shake.step(ours.as_fd()), Step::Wait(PollFlags::IN));
+        let mut moved = Box::new(shake);
+        sys::send(peer.as_fd(), &wire[20..]).unwrap();
+        // The client answers and waits for the verdict.
+        assert_eq!(moved.step(ours.as_fd()), Step::Wait(PollFlags::IN));
+    }
+}

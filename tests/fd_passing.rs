@@ -570,6 +570,79 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
     assert_eq!(faults::count_fds(), before);
 }
 
+/// `sendmsg` of `bytes` with `fds` attached, past ipcwire's own limit of
+/// `MAX_FDS` (Linux allows 253; Python's `sendfds` sends whatever it gets).
+fn sendmsg_raw(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) {
+    let raw: Vec<i32> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    // SAFETY: arithmetic only.
+    let space = unsafe { libc::CMSG_SPACE((raw.len() * 4) as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut _,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: an all-zero msghdr is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: `control` has room for one SCM_RIGHTS message of `raw.len()`
+    // descriptors; the iovec covers `bytes`.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN((raw.len() * 4) as u32) as _;
+        std::ptr::copy_nonoverlapping(raw.as_ptr(), libc::CMSG_DATA(c).cast(), raw.len());
+        assert_eq!(
+            libc::sendmsg(sock.as_raw_fd(), &msg, 0),
+            bytes.len() as isize
+        );
+    }
+}
+
+#[test]
+fn a_plain_receive_is_not_failed_by_descriptors_it_never_asked_for() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let before = faults::count_fds();
+    // Seventy: more than a receive takes, so the kernel cuts them short.
+    sendmsg_raw(a.as_fd(), b"\x00\x00\x00\x07seventy", &[r.as_fd(); 70]);
+    a.send_bytes(b"after").unwrap();
+    assert_eq!(b.recv_bytes().unwrap(), b"seventy");
+    assert_eq!(b.recv_bytes().unwrap(), b"after");
+    assert_eq!(faults::count_fds(), before);
+    // A descriptor receive of the same is told, and fails for good.
+    sendmsg_raw(a.as_fd(), b"\x00\x00\x00\x07seventy", &[r.as_fd(); 70]);
+    let mut fds = ReceivedFds::new();
+    assert_eq!(
+        b.recv_bytes_with_fds(&mut fds),
+        Err(Error::ControlTruncated)
+    );
+    assert_eq!(faults::count_fds(), before);
+}
+
+#[test]
+fn descriptors_of_a_message_lost_inside_its_payload_are_closed() {
+    let _g = lock();
+    let (a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let before = faults::count_fds();
+    // Ten bytes declared, three sent, then the end.
+    let cut = sys::IoSlice::new(b"\x00\x00\x00\x0aabc");
+    sys::send_with_fds(a.as_fd(), &[cut], &[r.as_fd()]).unwrap();
+    drop(a);
+    let before = before - 1;
+    let (mut fds, mut buf) = (ReceivedFds::new(), [0; 10]);
+    let lost = b.recv_bytes_into_with_fds(&mut buf, &mut fds);
+    assert_eq!(lost, Err(Error::Truncated));
+    assert!(fds.is_empty(), "the lost message's descriptor was kept");
+    assert_eq!(b.recv_bytes_into_with_fds(&mut buf, &mut fds), lost);
+    assert_eq!(faults::count_fds(), before);
+}
+
 #[test]
 fn recv_handle_after_a_plain_receive_gets_the_handle() {
     let _g = lock();

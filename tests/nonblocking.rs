@@ -317,6 +317,31 @@ fn a_message_paused_in_a_buffer_is_finished_only_there() {
     assert_eq!(other, vec![0; 3000], "nothing went to the other buffer");
 }
 
+/// A buffer declared inside the receive loop is a fresh one each time, often
+/// at the same address: it holds none of what the paused receive took, and
+/// must not be taken for the buffer that does.
+#[test]
+fn a_fresh_buffer_at_the_same_address_is_not_taken_for_the_paused_one() {
+    let _g = lock();
+    let (a, mut b) = pipe(true).expect("socketpair");
+    b.set_nonblocking(true).expect("set_nonblocking");
+    let msg: Vec<u8> = (1..=100u8).collect();
+    let raw = frame(&msg);
+    write_all(a.as_fd(), &raw[..54]).expect("write");
+    let mut got = None;
+    for pass in 0..2 {
+        let mut buf = [0u8; 128];
+        match b.recv_bytes_into(&mut buf) {
+            Err(e) if e == AGAIN && pass == 0 => write_all(a.as_fd(), &raw[54..]).expect("write"),
+            other => got = Some(other.map(|n| buf[..n].to_vec())),
+        }
+    }
+    match got.expect("a second pass") {
+        Ok(bytes) => assert_eq!(bytes, msg, "a message delivered with the wrong bytes"),
+        Err(e) => assert_eq!(e, Error::Io(Errno::INVAL)),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Sends larger than the buffer.
 

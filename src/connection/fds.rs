@@ -47,13 +47,13 @@ impl Pending {
     }
 
     /// Files what a read starting at `start` brought (`got` descriptors, cut
-    /// short or not) under the last message that begins in it.
+    /// short or not) under the message they rode with.
     ///
     /// # Errors
-    /// When no message begins in the read, the descriptors rode on a byte in
-    /// the middle of one: they are closed, and the error is
+    /// When no message begins where they rode, they came in the middle of
+    /// one: they are closed (and counted), and the error is
     /// [`Error::ControlTruncated`] if the kernel cut them short, else
-    /// [`Error::UnexpectedFds`].
+    /// [`Error::UnexpectedFds`]; the caller decides whether that matters.
     pub(crate) fn arrived(
         &mut self,
         decoder: &Decoder,
@@ -61,14 +61,14 @@ impl Pending {
         read: [&[u8]; 2],
         truncated: bool,
     ) -> Result<(), Error> {
-        match last_start(decoder, start, read) {
+        match rode_on(decoder, start, read) {
             Some(at) => {
                 self.at = at;
                 self.truncated = truncated;
                 Ok(())
             }
             None => {
-                self.set.clear();
+                self.discard();
                 Err(if truncated {
                     Error::ControlTruncated
                 } else {
@@ -83,8 +83,9 @@ impl Pending {
     /// counts them for a plain receive (`None`). Once per message.
     ///
     /// # Errors
-    /// [`Error::ControlTruncated`] when the kernel cut them short; none are
-    /// handed out.
+    /// [`Error::ControlTruncated`] when the kernel cut them short and `out`
+    /// wanted them; none are handed out. A plain receive is not told: it
+    /// never asked for descriptors.
     pub(crate) fn claim(&mut self, at: u64, out: Option<&mut ReceivedFds>) -> Result<(), Error> {
         if self.claimed == at {
             return Ok(());
@@ -92,6 +93,7 @@ impl Pending {
         self.claimed = at;
         let mine = self.at == at;
         let truncated = mine && core::mem::take(&mut self.truncated);
+        let wanted = out.is_some();
         if let Some(out) = out {
             out.clear();
             if mine && !truncated {
@@ -101,7 +103,7 @@ impl Pending {
         if mine {
             self.discard();
         }
-        if truncated {
+        if truncated && wanted {
             Err(Error::ControlTruncated)
         } else {
             Ok(())
@@ -114,16 +116,24 @@ impl Pending {
     }
 }
 
-/// Where the last message that begins in a read starts: the read began at
-/// stream position `start` with the decoder in `decoder`'s state, and
-/// brought the bytes of `read` in order. `None` if none begins there.
+/// Where the message begins whose first byte the descriptors of a read
+/// rode on: the read began at stream position `start` with the decoder in
+/// `decoder`'s state and brought the bytes of `read`. `None` if no message
+/// begins there.
 ///
-/// Only headers are looked at; payloads are skipped by their length.
-fn last_start(decoder: &Decoder, start: u64, read: [&[u8]; 2]) -> Option<u64> {
+/// Linux ends a read with the send that carried descriptors (earlier plain
+/// sends may come first in the same read): the last message that begins in
+/// the read. BSD-derived kernels (macOS, FreeBSD) keep each send with
+/// descriptors a record of its own that a read never enters part-way and
+/// hand the descriptors over at the read's head: the message that begins at
+/// its first byte. (Only the Linux rule is tested here.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn rode_on(decoder: &Decoder, start: u64, read: [&[u8]; 2]) -> Option<u64> {
     let mut walk = decoder.clone();
     walk.set_max_len(u64::MAX);
     let mut at = start;
     let mut last = None;
+    // Only headers are looked at; payloads are skipped by their length.
     for mut bytes in read {
         while !bytes.is_empty() {
             if walk.is_between_frames() {
@@ -138,4 +148,9 @@ fn last_start(decoder: &Decoder, start: u64, read: [&[u8]; 2]) -> Option<u64> {
         }
     }
     last
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn rode_on(decoder: &Decoder, start: u64, _read: [&[u8]; 2]) -> Option<u64> {
+    decoder.is_between_frames().then_some(start)
 }

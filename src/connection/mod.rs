@@ -80,11 +80,15 @@ impl Kind {
 /// last message that begins in that read. A `_with_fds` receive,
 /// [`recv_fds`](Self::recv_fds) or [`recv_handle`](Self::recv_handle) takes
 /// them; a plain receive closes them and counts them in
-/// [`discarded_fds`](Self::discarded_fds). Nothing is lost or leaked by
-/// mixing the two. A sender that attaches descriptors elsewhere than a first
-/// byte (neither Python nor ipcwire does) is caught when no message begins
-/// in the read that brought them ([`Error::UnexpectedFds`]); otherwise its
-/// descriptors go with the last message that begins there.
+/// [`discarded_fds`](Self::discarded_fds), and is never failed by them.
+/// Nothing is lost or leaked by mixing the two. A sender that attaches
+/// descriptors elsewhere than a first byte (neither Python nor ipcwire does)
+/// is caught when no message begins in the read that brought them
+/// ([`Error::UnexpectedFds`] for a receive that wants descriptors);
+/// otherwise its descriptors go with the last message that begins there.
+/// That is Linux; BSD-derived kernels (macOS, FreeBSD) hand descriptors
+/// over at the head of a read, so there they go with the message that
+/// begins at the read's first byte.
 ///
 /// ```
 /// let (mut a, mut b) = ipcwire::pipe(true)?;
@@ -297,14 +301,19 @@ impl Connection {
     ///
     /// A pause (`Io(AGAIN)`, `Io(TIMEDOUT)`) inside the payload leaves the
     /// part already taken in `buf`, and the next receive reads only what is
-    /// new: pass the same `buf` again, untouched (a buffer shared between
-    /// connections must not serve another receive in between).
+    /// new: pass the same `buf` again, untouched (or a copy holding those
+    /// bytes at its front). A buffer declared afresh, or one shared between
+    /// connections that served another receive meanwhile, does not hold
+    /// them: 128 of the bytes taken are checked, and a buffer that differs
+    /// in any gets `Io(EINVAL)`.
     ///
     /// # Errors
     /// - [`Error::BufferTooSmall`] when the message is longer than `buf`: it
     ///   stays queued, whole, for the next call.
     /// - [`Error::Io`] with `EINVAL` when a message paused part-way in
     ///   another buffer: nothing is taken; finish it with that buffer.
+    ///   `Io(ENOMEM)` (from `recv_bytes`) when a message outgrows the memory
+    ///   this process can have: the message is lost, receiving stays failed.
     /// - [`Error::Eof`] when the peer closed between messages;
     ///   [`Error::Truncated`] when it closed inside one.
     /// - [`Error::TooLong`], [`Error::NegativeLength`] for a bad header.
@@ -364,7 +373,8 @@ impl Connection {
     /// # Errors
     /// - [`Error::ControlTruncated`]: more than `MAX_FDS` came, or the
     ///   kernel cut them short; every one was closed, the message is lost and
-    ///   receiving stays failed.
+    ///   receiving stays failed. (A plain receive takes such a message, and
+    ///   goes on.)
     /// - [`Error::UnexpectedFds`]: descriptors arrived in a read in which no
     ///   message begins, so in the middle of one; they were closed and
     ///   receiving stays failed.

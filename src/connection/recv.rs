@@ -14,10 +14,10 @@
 //! |---|---|---|---|
 //! | pause (`Io(AGAIN)`, `Io(TIMEDOUT)`) in a header | the header bytes, in the decoder | in the caller's set from its first byte on | goes on with the header |
 //! | pause in a payload, into a `Vec` | the `Vec` and its zeroed room, here | as above | fills the same `Vec`, or copies it once into a caller's buffer |
-//! | pause in a payload, into a caller's buffer | the count taken, and that buffer's address | as above | only that buffer goes on (`Io(EINVAL)` for another, or for a `Vec`) |
+//! | pause in a payload, into a caller's buffer | the count taken, and a [`Sample`] of those bytes | as above | only a buffer holding them goes on (`Io(EINVAL)` for another, or for a `Vec`) |
 //! | `BufferTooSmall`, `TooLong` | the message, whole | as above, and not released again | a larger buffer or limit |
 //! | `Eof` | nothing | none | `Eof` again |
-//! | another error inside a payload, `UnexpectedFds`, a frame's `ControlTruncated` | the error, in `failed` | closed | the same error, for good |
+//! | another error inside a payload; for a receive that wants descriptors, `UnexpectedFds` or `ControlTruncated` | the error, in `failed` | closed, the caller's set emptied | the same error, for good |
 //!
 //! Either way a resumed receive reads only new bytes: a message's cost is
 //! linear in its length however often it pauses.
@@ -50,15 +50,28 @@ pub(crate) trait Sink {
     /// Gets ready for a payload of `len` bytes of which `got` were taken
     /// before a pause, by this sink's kind ([`Kept`] says where they are).
     fn start(&mut self, len: u64, got: u64, kept: &mut Kept) -> Result<(), Error>;
-    /// Appends payload bytes that were read ahead.
-    fn put(&mut self, bytes: &[u8]);
     /// Room for at most `left` more payload bytes; never empty while
     /// `left > 0`.
-    fn room(&mut self, left: u64) -> &mut [u8];
+    ///
+    /// # Errors
+    /// `Io(ENOMEM)` when memory for it cannot be had.
+    fn room(&mut self, left: u64) -> Result<&mut [u8], Error>;
     /// Counts the first `n` bytes of the last room as taken.
     fn commit(&mut self, n: usize);
     /// Stops at a pause: notes in `kept` where the payload taken so far is.
     fn pause(&mut self, kept: &mut Kept);
+
+    /// Appends payload bytes that were read ahead.
+    fn put(&mut self, mut bytes: &[u8]) -> Result<(), Error> {
+        while !bytes.is_empty() {
+            let room = self.room(bytes.len() as u64)?;
+            let n = room.len().min(bytes.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            self.commit(n);
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
 }
 
 /// Where the payload of a message paused part-way is.
@@ -67,9 +80,9 @@ pub(crate) enum Kept {
     /// Nowhere: none of it was taken.
     #[default]
     Nothing,
-    /// In the caller's buffer that starts at this address (the decoder
-    /// counts the bytes); only that buffer can finish the message.
-    InCaller(usize),
+    /// In the caller's buffer (the decoder counts the bytes), which must
+    /// come again: these of its bytes tell it from another.
+    InCaller(Sample),
     /// Held here, in the `Vec` a `recv_bytes` was filling.
     #[cfg(feature = "alloc")]
     Here(VecSink),
@@ -141,15 +154,30 @@ impl<S: Storage> Receiver<S> {
         &mut self,
         src: &mut impl Source,
         sink: &mut impl Sink,
-        fds: Option<&mut ReceivedFds>,
+        mut fds: Option<&mut ReceivedFds>,
     ) -> Result<u64, Error> {
         if let Some(e) = self.failed {
             return Err(e);
         }
+        let result = self.take(src, sink, fds.as_deref_mut());
+        if let (Err(_), Some(_), Some(fds)) = (result, self.failed, fds) {
+            // The message is lost: so are its descriptors.
+            fds.clear();
+        }
+        result
+    }
+
+    fn take(
+        &mut self,
+        src: &mut impl Source,
+        sink: &mut impl Sink,
+        fds: Option<&mut ReceivedFds>,
+    ) -> Result<u64, Error> {
+        let wants_fds = fds.is_some();
         let len = self.header(src, fds)?;
         let left = self.decoder.wanted();
         sink.start(len, len - left, &mut self.kept)?;
-        match self.payload(src, sink) {
+        match self.payload(src, sink, wants_fds) {
             Ok(()) => Ok(len),
             Err(e) if e.is_resumable() => {
                 sink.pause(&mut self.kept);
@@ -170,6 +198,7 @@ impl<S: Storage> Receiver<S> {
         src: &mut impl Source,
         mut fds: Option<&mut ReceivedFds>,
     ) -> Result<u64, Error> {
+        let wants_fds = fds.is_some();
         loop {
             if let Some((len, _)) = self.decoder.payload() {
                 return Ok(len);
@@ -182,7 +211,7 @@ impl<S: Storage> Receiver<S> {
             let (used, found) = self.decoder.decode(self.ahead.filled())?;
             let need_more = found == Decoded::NeedMore;
             self.consume(used);
-            if need_more && self.fill(src, self.header_limit())? == 0 {
+            if need_more && self.fill(src, self.header_limit(), wants_fds)? == 0 {
                 return Err(match self.decoder.finish() {
                     Ok(()) => Error::Eof,
                     Err(e) => e.into(),
@@ -203,20 +232,26 @@ impl<S: Storage> Receiver<S> {
 
     /// Moves the current payload into `sink`: first what was read ahead,
     /// then straight from the source into the sink's memory.
-    fn payload(&mut self, src: &mut impl Source, sink: &mut impl Sink) -> Result<(), Error> {
+    fn payload(
+        &mut self,
+        src: &mut impl Source,
+        sink: &mut impl Sink,
+        wants_fds: bool,
+    ) -> Result<(), Error> {
         loop {
             let (used, found) = self.decoder.decode(self.ahead.filled())?;
             match found {
-                Decoded::Payload(piece) => sink.put(piece),
+                Decoded::Payload(piece) => sink.put(piece)?,
                 Decoded::FrameEnd => return Ok(()),
                 _ => {
                     // Nothing is read ahead: one read fills the payload in
                     // place and, if it can finish it, brings what follows
                     // (the rest of the stream belongs to the next message).
                     let left = self.decoder.wanted();
-                    let room = sink.room(left);
+                    let room = sink.room(left)?;
                     let whole = room.len() as u64 >= left && !self.exact;
-                    let (taken, _) = self.read(src, room, if whole { usize::MAX } else { 0 })?;
+                    let limit = if whole { usize::MAX } else { 0 };
+                    let (taken, _) = self.read(src, room, limit, wants_fds)?;
                     if taken == 0 {
                         return Err(Error::Truncated);
                     }
@@ -231,8 +266,13 @@ impl<S: Storage> Receiver<S> {
 
     /// Reads once into the read-ahead buffer, at most `limit` bytes;
     /// returns how many (`0` at end of stream).
-    fn fill(&mut self, src: &mut impl Source, limit: usize) -> Result<usize, Error> {
-        let (_, ahead) = self.read(src, &mut [], limit)?;
+    fn fill(
+        &mut self,
+        src: &mut impl Source,
+        limit: usize,
+        wants_fds: bool,
+    ) -> Result<usize, Error> {
+        let (_, ahead) = self.read(src, &mut [], limit, wants_fds)?;
         Ok(ahead)
     }
 
@@ -240,11 +280,16 @@ impl<S: Storage> Receiver<S> {
     /// the read-ahead buffer (at most `limit` bytes of it); files any
     /// descriptors that came. Returns the bytes in each; those read ahead
     /// are committed, the payload's are the caller's to decode.
+    ///
+    /// Descriptors in the middle of a message fail receiving for good when
+    /// this receive wants descriptors (the line between bytes and
+    /// descriptors is broken); a plain receive closes them and goes on.
     fn read(
         &mut self,
         src: &mut impl Source,
         payload: &mut [u8],
         limit: usize,
+        wants_fds: bool,
     ) -> Result<(usize, usize), Error> {
         let room = self.ahead.room();
         let end = room.len().min(limit);
@@ -254,10 +299,10 @@ impl<S: Storage> Receiver<S> {
         let ahead = got.len - taken;
         if got.fds > 0 || got.truncated {
             let read = [&payload[..taken], &room[..ahead]];
-            if let Err(e) = self
+            let filed = self
                 .fds
-                .arrived(&self.decoder, self.pos, read, got.truncated)
-            {
+                .arrived(&self.decoder, self.pos, read, got.truncated);
+            if let (Err(e), true) = (filed, wants_fds) {
                 return Err(*self.failed.insert(e));
             }
         }
@@ -288,7 +333,7 @@ impl<S: Storage> Receiver<S> {
         if !self.decoder.is_between_frames() {
             return Err(Error::Io(Errno::INVAL));
         }
-        if self.ahead.filled().is_empty() && self.fill(src, 1)? == 0 {
+        if self.ahead.filled().is_empty() && self.fill(src, 1, fds.is_some())? == 0 {
             return Err(Error::Eof);
         }
         let claimed = self.fds.claim(self.pos, fds);
@@ -321,32 +366,28 @@ impl Sink for SliceSink<'_> {
             .ok()
             .filter(|&n| n <= self.out.len())
             .ok_or(Error::BufferTooSmall { needed: len })?;
-        if let Kept::InCaller(at) = kept {
+        let got = got as usize;
+        if let Kept::InCaller(sample) = kept {
             // What came before the pause is in that buffer, not this one.
-            if *at != self.out.as_ptr() as usize && got > 0 {
+            if *sample != Sample::of(&self.out[..got]) {
                 return Err(Error::Io(Errno::INVAL));
             }
         }
         let out = core::mem::take(&mut self.out);
         self.out = &mut out[..len];
-        self.got = got as usize;
+        self.got = got;
         // A `recv_bytes` held what came so far: one copy, then on from here.
         #[cfg(feature = "alloc")]
         if let Kept::Here(held) = core::mem::take(kept) {
-            self.out[..self.got].copy_from_slice(held.filled());
+            self.out[..got].copy_from_slice(held.filled());
         }
         *kept = Kept::Nothing;
         Ok(())
     }
 
-    fn put(&mut self, bytes: &[u8]) {
-        self.room(bytes.len() as u64).copy_from_slice(bytes);
-        self.commit(bytes.len());
-    }
-
-    fn room(&mut self, left: u64) -> &mut [u8] {
+    fn room(&mut self, left: u64) -> Result<&mut [u8], Error> {
         let end = self.out.len().min(self.got.saturating_add(clamp(left)));
-        &mut self.out[self.got..end]
+        Ok(&mut self.out[self.got..end])
     }
 
     fn commit(&mut self, n: usize) {
@@ -354,7 +395,34 @@ impl Sink for SliceSink<'_> {
     }
 
     fn pause(&mut self, kept: &mut Kept) {
-        *kept = Kept::InCaller(self.out.as_ptr() as usize);
+        *kept = Kept::InCaller(Sample::of(&self.out[..self.got]));
+    }
+}
+
+/// Bytes from the part of a payload a caller's buffer held at a pause: its
+/// first and last 32, and 64 spread evenly between. A buffer passed to
+/// resume must hold the same: one declared afresh, or serving another
+/// connection meanwhile, is told apart (checking every byte would make each
+/// resumption cost what all before it took).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Sample([u8; 128]);
+
+impl Sample {
+    fn of(taken: &[u8]) -> Sample {
+        let mut bytes = [0; 128];
+        let n = taken.len();
+        if n > 0 {
+            for (i, b) in bytes.iter_mut().enumerate() {
+                let last = n - 1;
+                let at = match i {
+                    0..=31 => i.min(last),
+                    32..=63 => last.saturating_sub(i - 32),
+                    _ => ((i - 64) as u64 * last as u64 / 63) as usize,
+                };
+                *b = taken[at];
+            }
+        }
+        Sample(bytes)
     }
 }
 
@@ -397,20 +465,18 @@ impl Sink for VecSink {
         Ok(())
     }
 
-    fn put(&mut self, bytes: &[u8]) {
-        self.msg.truncate(self.filled);
-        self.msg.extend_from_slice(bytes);
-        self.filled = self.msg.len();
-    }
-
-    fn room(&mut self, left: u64) -> &mut [u8] {
+    fn room(&mut self, left: u64) -> Result<&mut [u8], Error> {
         if self.msg.len() == self.filled {
             let step = clamp(left).min(self.filled.max(64 * 1024));
-            self.msg.reserve_exact(step);
+            // Far past what this process can hold (a 32-bit one, say): an
+            // error for this message, not a panic or an abort.
+            self.msg
+                .try_reserve_exact(step)
+                .map_err(|_| Error::Io(Errno::NOMEM))?;
             self.msg.resize(self.filled + step, 0);
         }
         let end = self.msg.len().min(self.filled.saturating_add(clamp(left)));
-        &mut self.msg[self.filled..end]
+        Ok(&mut self.msg[self.filled..end])
     }
 
     fn commit(&mut self, n: usize) {
@@ -856,6 +922,42 @@ mod tests {
             r.recv(&mut src, &mut VecSink::default(), None),
             Err(Error::Eof)
         );
+    }
+
+    /// A peer that declares 3 GiB and keeps sending, past what a 32-bit
+    /// process can hold in one `Vec`, gets an error, never a panic.
+    #[cfg(target_pointer_width = "32")]
+    #[test]
+    fn a_vec_receive_past_isize_max_is_an_error_not_a_panic() {
+        struct Flood(usize);
+        impl Source for Flood {
+            fn read(
+                &mut self,
+                first: &mut [u8],
+                then: &mut [u8],
+                _: &mut ReceivedFds,
+            ) -> Result<Received, Error> {
+                let len = if self.0 < 12 {
+                    let head = Header::new(3 << 30);
+                    let n = then.len().min(12 - self.0);
+                    then[..n].copy_from_slice(&head.as_bytes()[self.0..self.0 + n]);
+                    n
+                } else {
+                    first.len()
+                };
+                self.0 += len;
+                Ok(Received {
+                    len,
+                    fds: 0,
+                    truncated: false,
+                })
+            }
+        }
+        let outcome = std::panic::catch_unwind(|| {
+            let mut r = Receiver::new(u64::MAX, super::super::read_ahead::new_buffer());
+            r.recv(&mut Flood(0), &mut VecSink::default(), None)
+        });
+        assert_eq!(outcome.ok(), Some(Err(Error::Io(Errno::NOMEM))));
     }
 
     /// An exact receiver (the handshake's) never reads a byte past its

@@ -6,6 +6,7 @@
 //! cargo bench --bench ipc [-- --reps N] [--quick] [--no-sweep | --only-sweep] [--out DIR]
 //! cargo bench --bench ipc -- IMPL WORKLOAD [COUNT]
 //! cargo bench --bench ipc -- ipcwire idle
+//! cargo bench --bench ipc -- ipcwire pauses
 //! ```
 //!
 //! The first form measures the workloads W1–W5 and a sweep of message
@@ -39,7 +40,9 @@
 //!
 //! `ipcwire idle` (also part of the first form) measures what idle
 //! connections hold: 4,000 socket pairs, one message received on each, in a
-//! fresh child (see `idle.rs`).
+//! fresh child (see `idle.rs`). `ipcwire pauses` measures what a receiver
+//! spends on a 64 MiB message that pauses a thousand times (see
+//! `pauses.rs`); it takes about 12 s and is not part of the first form.
 //!
 //! Only ratios within one run mean anything: the implementations share the
 //! machine's noise only when measured side by side.
@@ -48,6 +51,7 @@ mod harness;
 mod idle;
 mod machine;
 mod os;
+mod pauses;
 mod pickled;
 mod python;
 mod raw;
@@ -76,6 +80,8 @@ enum Mode {
     Single { imp: Impl, spec: Spec },
     /// What idle connections hold, one line out.
     Idle,
+    /// What pauses cost a receiver, one line out.
+    Pauses,
 }
 
 struct Options {
@@ -97,6 +103,7 @@ fn main() -> ExitCode {
     let result = parse(&args).and_then(|mode| match mode {
         Mode::Single { imp, spec } => single(imp, &spec),
         Mode::Idle => idle::measure().map(|idle| println!("{}", idle.report())),
+        Mode::Pauses => pauses::report().map(|line| println!("{line}")),
         Mode::Full(opts) => full(&opts),
     });
     match result {
@@ -110,8 +117,10 @@ fn main() -> ExitCode {
 
 fn parse(args: &[String]) -> BoxResult<Mode> {
     if let [imp, what] = args {
-        if imp == "ipcwire" && what == "idle" {
-            return Ok(Mode::Idle);
+        match (imp.as_str(), what.as_str()) {
+            ("ipcwire", "idle") => return Ok(Mode::Idle),
+            ("ipcwire", "pauses") => return Ok(Mode::Pauses),
+            _ => {}
         }
     }
     if let Some(imp) = args.first().and_then(|a| Impl::from_name(a)) {

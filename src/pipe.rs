@@ -95,8 +95,11 @@ impl sys::Ends for Direction {
 
     /// The parent's end, then the child's.
     ///
+    /// # Errors
+    /// As for [`pipe`].
+    ///
     /// # System calls
-    /// `pipe2` or `socketpair`.
+    /// `pipe2` or `socketpair` (and `close`, as for [`pipe`]).
     fn open(self) -> Result<(Connection, Connection), Errno> {
         match self {
             Direction::Duplex => pipe(true),

@@ -66,6 +66,7 @@ pub const INVENTORY: &[Entry] = &[
             "exit_group",
         ],
     ),
+    entry("Direction::open", &["socketpair", "pipe2", "close"]),
     entry("Child::wait", &["wait4"]),
     entry("Child::kill", &["kill"]),
     entry(

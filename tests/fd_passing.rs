@@ -644,6 +644,40 @@ fn descriptors_of_a_message_lost_inside_its_payload_are_closed() {
 }
 
 #[test]
+fn descriptors_of_a_message_lost_before_its_payload_are_closed() {
+    let _g = lock();
+    // The end comes inside the header, then right after it.
+    for wire in [&b"\x00\x00"[..], &b"\x00\x00\x00\x0a"[..]] {
+        let (a, mut b) = pipe(true).unwrap();
+        let (r, _w) = sys::pipe().unwrap();
+        sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(wire)], &[r.as_fd()]).unwrap();
+        drop((a, r));
+        let (mut fds, mut buf) = (ReceivedFds::new(), [0; 10]);
+        let lost = b.recv_bytes_into_with_fds(&mut buf, &mut fds);
+        assert_eq!(lost, Err(Error::Truncated));
+        assert!(
+            fds.is_empty(),
+            "{wire:?}: the lost message's descriptor was kept"
+        );
+    }
+}
+
+#[test]
+fn a_descriptor_receive_that_fails_counts_nothing_as_discarded() {
+    let _g = lock();
+    let (a, mut b) = pipe(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    sys::send(a.as_fd(), b"\x00\x00\x00\x06ab").unwrap();
+    let mut fds = ReceivedFds::new();
+    let paused = b.recv_bytes_with_fds(&mut fds);
+    assert_eq!(paused, Err(Error::Io(Errno::AGAIN)));
+    sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"cdef")], &[r.as_fd()]).unwrap();
+    assert_eq!(b.recv_bytes_with_fds(&mut fds), Err(Error::UnexpectedFds));
+    assert_eq!(b.discarded_fds(), 0, "only plain receives discard");
+}
+
+#[test]
 fn recv_handle_after_a_plain_receive_gets_the_handle() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();

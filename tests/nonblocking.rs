@@ -342,6 +342,33 @@ fn a_fresh_buffer_at_the_same_address_is_not_taken_for_the_paused_one() {
     }
 }
 
+/// The same with a sparse payload, zero where the check samples it: a
+/// fresh buffer is still told apart.
+#[test]
+fn a_fresh_buffer_is_not_taken_for_the_paused_one_with_sparse_data() {
+    let _g = lock();
+    let (a, mut b) = pipe(true).expect("socketpair");
+    b.set_nonblocking(true).expect("set_nonblocking");
+    let mut msg = vec![0u8; 4000];
+    msg[1000..1010].fill(0xAA);
+    let raw = frame(&msg);
+    write_all(a.as_fd(), &raw[..4 + 3000]).expect("write");
+    let mut got = None;
+    for pass in 0..2 {
+        let mut buf = vec![0u8; 4096];
+        match b.recv_bytes_into(&mut buf) {
+            Err(e) if e == AGAIN && pass == 0 => {
+                write_all(a.as_fd(), &raw[4 + 3000..]).expect("write")
+            }
+            other => got = Some(other.map(|n| buf[..n].to_vec())),
+        }
+    }
+    match got.expect("a second pass") {
+        Ok(bytes) => assert!(bytes == msg, "a message delivered with the wrong bytes"),
+        Err(e) => assert_eq!(e, Error::Io(Errno::INVAL)),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Sends larger than the buffer.
 

@@ -51,15 +51,17 @@ impl Pending {
     ///
     /// # Errors
     /// When no message begins where they rode, they came in the middle of
-    /// one: they are closed (and counted), and the error is
-    /// [`Error::ControlTruncated`] if the kernel cut them short, else
-    /// [`Error::UnexpectedFds`]; the caller decides whether that matters.
+    /// one: they are closed (and counted as discarded for a plain receive,
+    /// `!wanted`), and the error is [`Error::ControlTruncated`] if the
+    /// kernel cut them short, else [`Error::UnexpectedFds`]; the caller
+    /// decides whether that matters.
     pub(crate) fn arrived(
         &mut self,
         decoder: &Decoder,
         start: u64,
         read: [&[u8]; 2],
         truncated: bool,
+        wanted: bool,
     ) -> Result<(), Error> {
         match rode_on(decoder, start, read) {
             Some(at) => {
@@ -68,7 +70,11 @@ impl Pending {
                 Ok(())
             }
             None => {
-                self.discard();
+                if wanted {
+                    self.set.clear();
+                } else {
+                    self.discard();
+                }
                 Err(if truncated {
                     Error::ControlTruncated
                 } else {

@@ -304,8 +304,9 @@ impl Connection {
     /// new: pass the same `buf` again, untouched (or a copy holding those
     /// bytes at its front). A buffer declared afresh, or one shared between
     /// connections that served another receive meanwhile, does not hold
-    /// them: 128 of the bytes taken are checked, and a buffer that differs
-    /// in any gets `Io(EINVAL)`.
+    /// them: 128 of the bytes taken, and a tag the pause wrote just past
+    /// them (into room the message fills later), are checked, and a buffer
+    /// that differs in any gets `Io(EINVAL)`.
     ///
     /// # Errors
     /// - [`Error::BufferTooSmall`] when the message is longer than `buf`: it

@@ -160,6 +160,11 @@ impl<S: Storage> Receiver<S> {
             return Err(e);
         }
         let result = self.take(src, sink, fds.as_deref_mut());
+        // The stream ended inside a message, or its header is not one: no
+        // later receive can have it.
+        if let Err(e @ (Error::Truncated | Error::NegativeLength(_))) = result {
+            self.failed = Some(e);
+        }
         if let (Err(_), Some(_), Some(fds)) = (result, self.failed, fds) {
             // The message is lost: so are its descriptors.
             fds.clear();
@@ -301,7 +306,7 @@ impl<S: Storage> Receiver<S> {
             let read = [&payload[..taken], &room[..ahead]];
             let filed = self
                 .fds
-                .arrived(&self.decoder, self.pos, read, got.truncated);
+                .arrived(&self.decoder, self.pos, read, got.truncated, wants_fds);
             if let (Err(e), true) = (filed, wants_fds) {
                 return Err(*self.failed.insert(e));
             }
@@ -369,7 +374,7 @@ impl Sink for SliceSink<'_> {
         let got = got as usize;
         if let Kept::InCaller(sample) = kept {
             // What came before the pause is in that buffer, not this one.
-            if *sample != Sample::of(&self.out[..got]) {
+            if !sample.matches(&self.out[..len], got) {
                 return Err(Error::Io(Errno::INVAL));
             }
         }
@@ -395,20 +400,27 @@ impl Sink for SliceSink<'_> {
     }
 
     fn pause(&mut self, kept: &mut Kept) {
-        *kept = Kept::InCaller(Sample::of(&self.out[..self.got]));
+        *kept = Kept::InCaller(Sample::stamp(self.out, self.got));
     }
 }
 
-/// Bytes from the part of a payload a caller's buffer held at a pause: its
-/// first and last 32, and 64 spread evenly between. A buffer passed to
-/// resume must hold the same: one declared afresh, or serving another
-/// connection meanwhile, is told apart (checking every byte would make each
-/// resumption cost what all before it took).
+/// What tells the caller's buffer of a paused payload from another: 128 of
+/// the bytes taken (the first 32, the last 32 and 64 spread between), and a
+/// tag written just past them, into room the payload fills later. A buffer
+/// declared afresh lacks the tag, and one that served another receive
+/// meanwhile rarely keeps both. (Checking every byte would make each
+/// resumption cost what all before it took.)
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Sample([u8; 128]);
+pub(crate) struct Sample {
+    taken: [u8; 128],
+    tag: [u8; TAG_LEN],
+}
+
+/// Bytes of the tag: odd, so a zeroed buffer never holds it.
+const TAG_LEN: usize = 16;
 
 impl Sample {
-    fn of(taken: &[u8]) -> Sample {
+    fn of(taken: &[u8]) -> [u8; 128] {
         let mut bytes = [0; 128];
         let n = taken.len();
         if n > 0 {
@@ -422,7 +434,35 @@ impl Sample {
                 *b = taken[at];
             }
         }
-        Sample(bytes)
+        bytes
+    }
+
+    /// Samples the `got` bytes taken into `out` and tags the room after
+    /// them (at most [`TAG_LEN`] bytes of it).
+    fn stamp(out: &mut [u8], got: usize) -> Sample {
+        let mut tag = [0; TAG_LEN];
+        let mut x = (got as u64) ^ (out.as_ptr() as u64) ^ 0x9e37_79b9_7f4a_7c15;
+        for b in &mut tag {
+            x = x
+                .wrapping_mul(0x5851_f42d_4c95_7f2d)
+                .wrapping_add(0x1405_7b7e_f767_814f);
+            *b = (x >> 56) as u8 | 1;
+        }
+        let room = &mut out[got..];
+        let n = room.len().min(TAG_LEN);
+        room[..n].copy_from_slice(&tag[..n]);
+        tag[n..].fill(0);
+        Sample {
+            taken: Sample::of(&out[..got]),
+            tag,
+        }
+    }
+
+    /// Whether `out` holds what was stamped for `got` bytes taken.
+    fn matches(&self, out: &[u8], got: usize) -> bool {
+        let room = &out[got..];
+        let n = room.len().min(TAG_LEN);
+        self.taken == Sample::of(&out[..got]) && room[..n] == self.tag[..n]
     }
 }
 

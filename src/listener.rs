@@ -17,7 +17,7 @@ pub const BACKLOG: i32 = 128;
 /// How many authkey handshakes a [`Listener`] keeps in progress at once.
 /// When a new client comes and all are taken, the oldest is dropped (its
 /// connection closed), so a flood of clients that never finish costs
-/// bounded memory (about 1.5 KiB each, taken by
+/// bounded memory (about 1.6 KiB each, taken by
 /// [`Listener::authkey`]) and bounded descriptors.
 #[cfg(feature = "alloc")]
 pub const MAX_HANDSHAKES: usize = 64;

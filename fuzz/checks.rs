@@ -9,70 +9,9 @@
 use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
 use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAGE_LEN};
 
-/// Heap bytes held by each thread, and the most held since the last reset:
-/// a global allocator that counts per thread, so the fuzzer's own threads
-/// and a writer thread do not disturb what a receive is measured to hold.
-mod heap {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static LIVE: Cell<usize> = const { Cell::new(0) };
-        static PEAK: Cell<usize> = const { Cell::new(0) };
-    }
-
-    pub struct Counting;
-
-    fn grew(by: usize) {
-        let live = LIVE.with(|l| {
-            l.set(l.get() + by);
-            l.get()
-        });
-        PEAK.with(|p| p.set(p.get().max(live)));
-    }
-
-    fn shrank(by: usize) {
-        LIVE.with(|l| l.set(l.get().saturating_sub(by)));
-    }
-
-    // SAFETY: every call goes on unchanged to the system allocator; the
-    // counters are const-initialised thread-local cells, which never allocate.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            grew(layout.size());
-            // SAFETY: the caller upholds `alloc`'s contract, which is System's.
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            shrank(layout.size());
-            // SAFETY: `ptr` came from `System.alloc` with this layout.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            shrank(layout.size());
-            grew(new_size);
-            // SAFETY: as for `dealloc`, and `new_size` is the caller's.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    /// Starts a measurement: returns what this thread holds now.
-    pub fn reset_peak() -> usize {
-        let live = LIVE.with(Cell::get);
-        PEAK.with(|p| p.set(live));
-        live
-    }
-
-    /// The most this thread held since [`reset_peak`].
-    pub fn peak() -> usize {
-        PEAK.with(Cell::get)
-    }
-}
+/// Heap held per thread, for `connection_recv`'s memory bound.
+#[path = "../tests/common/heap.rs"]
+mod heap;
 
 /// Reads fuzz input front to back; past the end it yields zeros.
 pub struct Input<'a>(pub &'a [u8]);

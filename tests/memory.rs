@@ -3,81 +3,15 @@
 //! message cut short holds at most twice what arrived, and a connection
 //! whose messages are all taken keeps at most 4 KiB.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::thread;
 use std::time::Duration;
 
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{pipe, Connection, Error};
 
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread, bytes it holds, and the most it held.
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn grew(by: usize) {
-    COUNT.with(|c| c.set(c.get() + 1));
-    let live = LIVE.with(|l| {
-        l.set(l.get() + by);
-        l.get()
-    });
-    PEAK.with(|p| p.set(p.get().max(live)));
-}
-
-fn shrank(by: usize) {
-    LIVE.with(|l| l.set(l.get().saturating_sub(by)));
-}
-
-// SAFETY: every call is passed on unchanged to the system allocator; the
-// counters are thread-local cells with constant initialisers, which never
-// allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: the caller upholds `alloc`'s contract, which is System's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        shrank(layout.size());
-        grew(new_size);
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    COUNT.with(Cell::get)
-}
-
-fn live() -> usize {
-    LIVE.with(Cell::get)
-}
-
-/// Starts the peak over from what this thread holds now.
-fn reset_peak() -> usize {
-    let now = live();
-    PEAK.with(|p| p.set(now));
-    now
-}
-
-fn peak() -> usize {
-    PEAK.with(Cell::get)
-}
+#[path = "common/heap.rs"]
+mod heap;
+use heap::{allocations, live, peak, reset_peak};
 
 /// Writes `bytes` to `fd` from another thread, `piece` bytes at a time with
 /// a pause after each, then closes it.

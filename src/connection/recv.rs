@@ -410,7 +410,6 @@ impl Sink for SliceSink<'_> {
 /// declared afresh lacks the tag, and one that served another receive
 /// meanwhile rarely keeps both. (Checking every byte would make each
 /// resumption cost what all before it took.)
-#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Sample {
     taken: [u8; 128],
     tag: [u8; TAG_LEN],

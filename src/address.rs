@@ -45,6 +45,7 @@ pub(crate) const SUN_PATH_LEN: usize = 104;
 /// # Ok::<(), ipcwire::AddressError>(())
 /// ```
 #[derive(Copy, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Address {
     /// A Unix socket file (`unix:/path`).
     Unix(UnixName),
@@ -71,11 +72,13 @@ pub struct UnixName {
 
 impl UnixName {
     /// The name's bytes, without any terminating or leading NUL.
+    #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
 
     /// The name as a C string, as `unlink` and `lstat` want a path.
+    #[must_use]
     pub fn as_c_str(&self) -> Option<&core::ffi::CStr> {
         core::ffi::CStr::from_bytes_with_nul(&self.bytes[..=self.len]).ok()
     }
@@ -83,6 +86,7 @@ impl UnixName {
 
 /// Why a textual address or a path is not a usable address.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AddressError {
     /// The text does not start with `unix:`, `abstract:` or `tcp:`.
     UnknownScheme,

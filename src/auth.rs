@@ -223,6 +223,7 @@ impl Source for NoWait<'_> {
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
+    use crate::sys::AsFd;
     use std::boxed::Box;
     use std::vec::Vec;
 

@@ -6,6 +6,7 @@ use core::time::Duration;
 use crate::auth::{Auth, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection, Kind};
 use crate::handshake::{AuthKey, Role};
+use crate::sys::AsFd;
 use crate::sys::{self, BorrowedFd, Errno, SockAddr};
 use crate::{Address, Error};
 
@@ -28,12 +29,14 @@ pub struct Client {
 
 impl Client {
     /// Default options: connect without a time limit.
+    #[must_use]
     pub fn new() -> Client {
         Client::default()
     }
 
     /// Gives up connecting after `timeout` with `ETIMEDOUT`; with an
     /// authkey, the handshake has the same bound again.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Client {
         self.timeout = Some(timeout);
         self
@@ -45,6 +48,7 @@ impl Client {
     /// The handshake is bounded by the [`timeout`](Self::timeout), or by
     /// [`DEFAULT_HANDSHAKE_TIMEOUT`] without one, so a listener that has no
     /// key (and so sends no challenge) is an error after that, not a hang.
+    #[must_use]
     pub fn authkey(mut self, key: &[u8]) -> Client {
         self.auth.key = Some(AuthKey::new(key));
         self
@@ -53,6 +57,7 @@ impl Client {
     /// Refuses listeners that speak only HMAC-MD5 (Python 3.11 and older).
     /// Has an effect only with an [`authkey`](Self::authkey), given before
     /// or after.
+    #[must_use]
     pub fn require_sha256(mut self) -> Client {
         self.auth.allow_md5 = false;
         self

@@ -14,6 +14,7 @@ use crate::sys::Errno;
 ///
 /// Each variant says what state the connection is left in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Error {
     /// The peer closed the stream cleanly between two messages: there are no
     /// more messages (Python's `EOFError`). Every later receive says the same.
@@ -102,6 +103,7 @@ pub enum Error {
 impl Error {
     /// Whether this is a pause rather than a failure: `Io(AGAIN)` or
     /// `Io(TIMEDOUT)`. Repeat the call later; nothing was lost.
+    #[must_use]
     pub fn is_resumable(self) -> bool {
         matches!(self, Error::Io(Errno::AGAIN | Errno::TIMEDOUT))
     }
@@ -130,6 +132,7 @@ impl Error {
     /// assert!(e.is_disconnect());
     /// # Ok::<(), Error>(())
     /// ```
+    #[must_use]
     pub fn is_disconnect(self) -> bool {
         use Errno as E;
         matches!(
@@ -182,15 +185,28 @@ impl fmt::Display for Error {
             ),
             Error::NotReadable => f.write_str("connection is write-only"),
             Error::NotWritable => f.write_str("connection is read-only"),
-            Error::Auth(e) => e.fmt(f),
+            Error::Auth(_) => f.write_str("the authkey handshake failed"),
             #[cfg(feature = "pickle")]
-            Error::Pickle(e) => e.fmt(f),
+            Error::Pickle(_) => f.write_str("the message is not a pickle of the type asked for"),
             Error::Io(e) => e.fmt(f),
         }
     }
 }
 
-impl core::error::Error for Error {}
+/// [`Auth`](Error::Auth) and [`Pickle`](Error::Pickle) give the error
+/// inside as their source, and their `Display` only says which step
+/// failed. [`Io`](Error::Io) is the [`Errno`] itself, shown in place, as
+/// `std::io::Error` shows an OS error.
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Error::Auth(e) => Some(e),
+            #[cfg(feature = "pickle")]
+            Error::Pickle(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(feature = "std")]
 impl From<Error> for std::io::Error {

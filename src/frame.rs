@@ -39,6 +39,7 @@ pub struct Header {
 impl Header {
     /// The header for a payload of `payload_len` bytes, in the shortest form
     /// (the only form Python writes).
+    #[must_use]
     pub const fn new(payload_len: u64) -> Header {
         let mut bytes = [0; MAX_HEADER_LEN];
         if payload_len <= SHORT_MAX {
@@ -64,6 +65,7 @@ impl Header {
     }
 
     /// The header's bytes as they go on the wire (4 or 12 of them).
+    #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
@@ -158,6 +160,7 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder that refuses payloads longer than `max_len` bytes.
+    #[must_use]
     pub const fn new(max_len: u64) -> Decoder {
         Decoder {
             max_len,
@@ -168,6 +171,7 @@ impl Decoder {
     }
 
     /// The largest payload length accepted.
+    #[must_use]
     pub fn max_len(&self) -> u64 {
         self.max_len
     }
@@ -239,6 +243,7 @@ impl Decoder {
 
     /// The payload length and the bytes of it still to come, when the
     /// decoder is inside a payload.
+    #[must_use]
     pub fn payload(&self) -> Option<(u64, u64)> {
         match self.state {
             State::Payload { len, left } => Some((len, left)),
@@ -266,6 +271,7 @@ impl Decoder {
     /// assert_eq!(d.wanted(), 1 << 31);
     /// # Ok::<(), ipcwire::frame::FrameError>(())
     /// ```
+    #[must_use]
     pub fn wanted(&self) -> u64 {
         match self.state {
             State::Header => header_need(&self.head[..self.have]).saturating_sub(self.have) as u64,
@@ -274,6 +280,7 @@ impl Decoder {
     }
 
     /// Whether the decoder stands exactly between two frames.
+    #[must_use]
     pub fn is_between_frames(&self) -> bool {
         matches!(self.state, State::Header | State::Payload { left: 0, .. }) && self.have == 0
     }

@@ -51,6 +51,7 @@ pub struct AuthKey {
 
 impl AuthKey {
     /// Prepares `key` for both digests the handshake may use.
+    #[must_use]
     pub fn new(key: &[u8]) -> AuthKey {
         AuthKey {
             md5: Hmac::new(key),
@@ -79,6 +80,7 @@ impl fmt::Debug for AuthKey {
 
 /// Why a handshake failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The peer's response to our challenge is not the right MAC: it has
     /// another key, or none. We sent `#FAILURE#`.
@@ -206,6 +208,7 @@ pub struct Handshake {
 impl Handshake {
     /// Starts a handshake. `nonce` must be fresh unpredictable bytes (from
     /// `getrandom`); `allow_md5 = false` refuses Python 3.11-and-older peers.
+    #[must_use]
     pub fn new(role: Role, key: &AuthKey, nonce: [u8; NONCE_LEN], allow_md5: bool) -> Handshake {
         let mut challenge = [0; SHA256_TAG.len() + NONCE_LEN];
         challenge[..SHA256_TAG.len()].copy_from_slice(SHA256_TAG);

@@ -51,6 +51,7 @@
 //! each must drop the end it does not use, or the reader waits forever.
 #![no_std]
 #![deny(unsafe_code, missing_docs, unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 #[cfg(feature = "alloc")]
@@ -100,7 +101,7 @@ pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use pipe::pipe_with_capacity;
 #[cfg(unix)]
-pub use sys::{ExitStatus, ReceivedFds, MAX_FDS};
+pub use sys::{ExitStatus, ReceivedFds, Signal, MAX_FDS};
 #[cfg(all(unix, feature = "alloc"))]
 pub use wait::wait;
 

@@ -6,7 +6,7 @@ use core::time::Duration;
 use crate::auth::{Auth, Shake, Step, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::connection::{Access, Connection, Kind};
 use crate::handshake::{AuthKey, Role};
-use crate::sys::{self, Errno, FileId, OwnedFd, PollFd, PollFlags, SockAddr};
+use crate::sys::{self, AsFd, AsRawFd, Errno, FileId, OwnedFd, PollFd, PollFlags, SockAddr};
 use crate::{Address, Error, UnixName};
 
 /// How many connections may wait to be accepted. Python's `Listener` uses 1,
@@ -142,6 +142,7 @@ impl Listener {
     /// Clients answering with HMAC-SHA256 (Python 3.12+, ipcwire) or
     /// HMAC-MD5 (Python 3.11 and older) are accepted; see
     /// [`require_sha256`](Self::require_sha256).
+    #[must_use]
     pub fn authkey(mut self, key: &[u8]) -> Listener {
         self.auth.key = Some(AuthKey::new(key));
         // Taken here, once, so that `accept` never allocates.
@@ -152,6 +153,7 @@ impl Listener {
     /// Refuses clients that speak only HMAC-MD5 (Python 3.11 and older).
     /// Has an effect only with an [`authkey`](Self::authkey), given before
     /// or after.
+    #[must_use]
     pub fn require_sha256(mut self) -> Listener {
         self.auth.allow_md5 = false;
         self
@@ -163,6 +165,7 @@ impl Listener {
     /// the program spends between calls (serving a client) does not count.
     /// Python has no such bound, and runs one handshake at a time: one
     /// silent client blocks its `accept` forever.
+    #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Listener {
         self.handshake_timeout = timeout;
         self
@@ -170,6 +173,7 @@ impl Listener {
 
     /// The address the listener is bound to, with the real port when the
     /// address asked for port 0.
+    #[must_use]
     pub fn local_addr(&self) -> &Address {
         &self.addr
     }
@@ -335,11 +339,6 @@ impl Listener {
     fn kind(&self) -> Kind {
         Kind::of(&self.addr)
     }
-
-    /// Borrows the listening socket, to `poll` it for pending clients.
-    pub fn as_fd(&self) -> sys::BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
 }
 
 /// Moves one handshake on; when it is over, empties its slot and returns
@@ -434,9 +433,16 @@ impl core::fmt::Debug for Listener {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::os::fd::AsRawFd for Listener {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+/// Borrows the listening socket, to `poll` it for pending clients or hand
+/// it to another process with [`Connection::send_handle`].
+impl AsFd for Listener {
+    fn as_fd(&self) -> sys::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> sys::RawFd {
         self.fd.as_raw_fd()
     }
 }

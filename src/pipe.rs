@@ -71,6 +71,7 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection), Errno> {
 /// ```
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn pipe_with_capacity(capacity: usize) -> Result<(Connection, Connection), Errno> {
+    use crate::sys::AsFd;
     let (r, w) = sys::pipe()?;
     sys::set_pipe_size(w.as_fd(), capacity)?;
     Ok((

@@ -3,12 +3,14 @@
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::sys::{self, PollFd, PollFlags};
+use crate::sys::{self, AsFd, PollFd, PollFlags};
 use crate::{Access, Connection, Error};
 
 /// `wait(connections, timeout)`: waits until at least one connection can be
 /// received from, or the timeout passes, and returns the indices of those
-/// that can, in order (empty after a timeout). `None` waits without limit;
+/// that can, in order (empty after a timeout). `connections` is anything
+/// that iterates over connections or references to them: `[&a, &b]`,
+/// `&[&a, &b]`, `&vec`, `vec.iter()`. `None` waits without limit;
 /// `Some(Duration::ZERO)` only looks.
 ///
 /// "Can be received from" is what [`Connection::poll`] means: bytes are
@@ -22,9 +24,10 @@ use crate::{Access, Connection, Error};
 /// let (mut a, b) = ipcwire::pipe(true)?;
 /// let (c, mut d) = ipcwire::pipe(true)?;
 /// d.send_bytes(b"to c")?;
-/// assert_eq!(ipcwire::wait(&[&b, &c], Some(Duration::from_secs(1)))?, [1]);
+/// assert_eq!(ipcwire::wait([&b, &c], Some(Duration::from_secs(1)))?, [1]);
 /// a.send_bytes(b"to b")?;
-/// assert_eq!(ipcwire::wait(&[&b, &c], None)?, [0, 1]);
+/// let readers = vec![b, c];
+/// assert_eq!(ipcwire::wait(&readers, None)?, [0, 1]);
 /// # Ok::<(), ipcwire::Error>(())
 /// ```
 ///
@@ -33,7 +36,12 @@ use crate::{Access, Connection, Error};
 ///
 /// # System calls
 /// `poll` (and `clock_gettime` with a timeout, to resume after a signal).
-pub fn wait(connections: &[&Connection], timeout: Option<Duration>) -> Result<Vec<usize>, Error> {
+pub fn wait<C: AsRef<Connection>>(
+    connections: impl IntoIterator<Item = C>,
+    timeout: Option<Duration>,
+) -> Result<Vec<usize>, Error> {
+    let connections: Vec<C> = connections.into_iter().collect();
+    let connections: Vec<&Connection> = connections.iter().map(AsRef::as_ref).collect();
     if connections.iter().any(|c| c.access() == Access::Write) {
         return Err(Error::NotReadable);
     }

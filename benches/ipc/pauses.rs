@@ -3,6 +3,7 @@
 //! `recv_bytes_into` (or `recv_bytes`), waiting in `poll` at each `EAGAIN`.
 //! Its CPU time should follow the bytes, not the bytes times the pauses.
 
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use ipcwire::sys::{self, PollFd, PollFlags};

@@ -14,7 +14,8 @@ use core::time::Duration;
 
 #[cfg(feature = "pickle")]
 use crate::pickle;
-use crate::sys::{self, BorrowedFd, Errno, OwnedFd, PollFd, PollFlags, ReceivedFds};
+use crate::sys::{self, AsFd, AsRawFd, BorrowedFd, Errno, IntoRawFd, OwnedFd, PollFd, PollFlags};
+use crate::sys::{RawFd, ReceivedFds};
 use crate::{Address, Error};
 
 use read_ahead::Buffer;
@@ -114,18 +115,33 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Wraps a descriptor (a pipe end or a connected stream socket) that
-    /// speaks the framing, for example one inherited from a parent process.
+    /// `Connection(handle, readable, writable)`: wraps a descriptor (a pipe
+    /// end or a connected stream socket) that speaks the framing, for
+    /// example one inherited from a parent process, or a std `UnixStream`.
+    ///
+    /// `access` says which ways it is used; [`Connection::try_from`] an
+    /// [`OwnedFd`] reads it from how the descriptor was opened instead.
+    ///
+    /// ```
+    /// use ipcwire::{Access, Connection};
+    /// let (a, b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut a = Connection::from_fd(a, Access::Duplex)?;
+    /// let mut b = Connection::from_fd(b, Access::Duplex)?;
+    /// a.send_bytes(b"hi")?;
+    /// assert_eq!(b.recv_bytes()?, b"hi");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// `EBADF` if `fd` is not open.
+    /// `EBADF` if `fd` is not open; it is closed on any error.
     ///
     /// # System calls
     /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
     /// for a socket, `getsockname` (only Unix sockets carry descriptors, so
     /// only their reads take control data); on macOS,
     /// `setsockopt(SO_NOSIGPIPE)` for a socket.
-    pub fn from_fd(fd: OwnedFd, access: Access) -> Result<Connection, Errno> {
+    pub fn from_fd(fd: impl Into<OwnedFd>, access: Access) -> Result<Connection, Errno> {
+        let fd = fd.into();
         let kind = match sys::fstat_is_socket(fd.as_fd())? {
             false => Kind::Pipe,
             true if sys::is_unix_socket(fd.as_fd())? => Kind::UnixSocket,
@@ -150,13 +166,6 @@ impl Connection {
             sending: SendState::Ready,
             sigpipe_guard: false,
         }
-    }
-
-    /// Borrows the descriptor, for `poll`/`epoll` or [`sys`](crate::sys) calls.
-    ///
-    /// Reading from it directly bypasses the framing; do not mix the two.
-    pub fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
     }
 
     /// `SO_PEERCRED`: the process id, user id and group id of the process
@@ -205,11 +214,13 @@ impl Connection {
     }
 
     /// Which directions this connection may use.
+    #[must_use]
     pub fn access(&self) -> Access {
         self.access
     }
 
     /// The largest message [`recv_bytes`](Self::recv_bytes) and friends accept.
+    #[must_use]
     pub fn max_len(&self) -> u64 {
         self.receiver.max_len()
     }
@@ -399,6 +410,7 @@ impl Connection {
     /// a header declares.
     ///
     /// ```
+    /// use std::os::fd::AsFd;
     /// use ipcwire::sys::{self, ReceivedFds};
     /// let (mut a, mut b) = ipcwire::pipe(true)?;
     /// let (r, w) = sys::pipe()?;
@@ -458,10 +470,11 @@ impl Connection {
     /// with one). Python's `destination_pid` is unused on Unix.
     ///
     /// ```
+    /// use std::os::fd::AsFd;
     /// use ipcwire::sys;
     /// let (mut a, mut b) = ipcwire::pipe(true)?;
     /// let (r, w) = sys::pipe()?;
-    /// a.send_handle(w.as_fd())?;
+    /// a.send_handle(&w)?;
     /// let w2 = b.recv_handle()?;
     /// sys::write(w2.as_fd(), b"!")?;
     /// assert_eq!(sys::read(r.as_fd(), &mut [0; 4])?, 1);
@@ -473,8 +486,8 @@ impl Connection {
     ///
     /// # System calls
     /// As for [`send_fds`](Self::send_fds).
-    pub fn send_handle(&mut self, fd: BorrowedFd<'_>) -> Result<(), Error> {
-        self.send_fds(&[fd])
+    pub fn send_handle(&mut self, fd: impl AsFd) -> Result<(), Error> {
+        self.send_fds(&[fd.as_fd()])
     }
 
     /// `reduction.recvfds(sock, n)`: receives what [`send_fds`](Self::send_fds)
@@ -551,6 +564,7 @@ impl Connection {
     /// receives (`recv_bytes`, `recv_bytes_into`, `recv`) this connection
     /// has closed. Nonzero means the peer sent descriptors this program did
     /// not ask for.
+    #[must_use]
     pub fn discarded_fds(&self) -> u64 {
         self.receiver.discarded_fds()
     }
@@ -705,21 +719,61 @@ impl Connection {
     }
 }
 
-#[cfg(feature = "std")]
-mod std_impls {
-    use super::Connection;
-    use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-
-    impl AsFd for Connection {
-        fn as_fd(&self) -> BorrowedFd<'_> {
-            AsFd::as_fd(&self.fd)
-        }
+/// Lets [`wait`](crate::wait) take connections and references to them alike.
+impl AsRef<Connection> for Connection {
+    fn as_ref(&self) -> &Connection {
+        self
     }
+}
 
-    impl AsRawFd for Connection {
-        fn as_raw_fd(&self) -> RawFd {
-            self.fd.as_raw_fd()
-        }
+/// Borrows the descriptor, for `poll`/`epoll` or [`sys`](crate::sys) calls.
+/// Reading from it directly bypasses the framing; do not mix the two.
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Connection {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Unwraps the descriptor. Bytes already read ahead, and descriptors that
+/// came with them, are dropped (the descriptors closed), as a
+/// `BufReader`'s buffer is by `into_inner`: convert only between messages
+/// that the peer has not sent yet, such as right after a handshake.
+impl From<Connection> for OwnedFd {
+    fn from(conn: Connection) -> OwnedFd {
+        conn.fd
+    }
+}
+
+/// As `OwnedFd::from(conn).into_raw_fd()`.
+impl IntoRawFd for Connection {
+    fn into_raw_fd(self) -> RawFd {
+        OwnedFd::from(self).into_raw_fd()
+    }
+}
+
+/// Wraps a descriptor, taking its [`Access`] from how it was opened: the
+/// read end of a pipe is [`Access::Read`], the write end [`Access::Write`],
+/// a socket [`Access::Duplex`]. Otherwise as [`Connection::from_fd`].
+///
+/// # System calls
+/// `fcntl(F_GETFL)`; then as [`Connection::from_fd`].
+impl TryFrom<OwnedFd> for Connection {
+    type Error = Errno;
+
+    fn try_from(fd: OwnedFd) -> Result<Connection, Errno> {
+        let access = match sys::access_mode(fd.as_fd())? {
+            (true, false) => Access::Read,
+            (false, true) => Access::Write,
+            (true, true) => Access::Duplex,
+            (false, false) => return Err(Errno::BADF),
+        };
+        Connection::from_fd(fd, access)
     }
 }
 

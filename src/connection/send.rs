@@ -7,6 +7,7 @@ use crate::sys::{self, BorrowedFd, Errno, IoSlice, MAX_FDS};
 use crate::Error;
 
 use super::{Access, Connection, Kind};
+use crate::sys::AsFd;
 
 /// Messages up to this long leave with their header in one plain `write`.
 const SMALL_MESSAGE: usize = 256;

@@ -15,6 +15,7 @@ pub struct Hmac<D: Digest> {
 impl<D: Digest> Hmac<D> {
     /// Starts a MAC under `key`; keys longer than `D::BLOCK_LEN` are hashed
     /// first, as RFC 2104 says.
+    #[must_use]
     pub fn new(key: &[u8]) -> Self {
         let hashed;
         let key = if key.len() > D::BLOCK_LEN {
@@ -51,6 +52,7 @@ impl<D: Digest> Hmac<D> {
 }
 
 /// HMAC-MD5 of `data` under `key`: the handshake of Python 3.11 and older.
+#[must_use]
 pub fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
     let mut mac = Hmac::<Md5>::new(key);
     mac.update(data);
@@ -58,8 +60,16 @@ pub fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
 }
 
 /// HMAC-SHA256 of `data` under `key`: the handshake of Python 3.12 and newer.
+#[must_use]
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new(key);
     mac.update(data);
     mac.finish()
+}
+
+/// Shows no state: it is derived from the key.
+impl<D: Digest> core::fmt::Debug for Hmac<D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Hmac").finish_non_exhaustive()
+    }
 }

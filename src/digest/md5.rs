@@ -70,6 +70,7 @@ impl Digest for Md5 {
 }
 
 /// The MD5 digest of `data`.
+#[must_use]
 pub fn md5(data: &[u8]) -> [u8; 16] {
     let mut hasher = <Md5 as Digest>::new();
     hasher.update(data);
@@ -93,5 +94,13 @@ fn compress(state: &mut [u32; 4], block: &[u8; BLOCK]) {
     }
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
         *s = s.wrapping_add(v);
+    }
+}
+
+/// Shows no state: a hasher's state is derived from secret key material
+/// during the handshake.
+impl core::fmt::Debug for Md5 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Md5").finish_non_exhaustive()
     }
 }

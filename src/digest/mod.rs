@@ -47,6 +47,7 @@ pub trait Digest: Clone {
 
 /// Whether `a` and `b` are equal, in time that does not depend on where
 /// they differ (only on their lengths), so comparing a MAC leaks nothing.
+#[must_use]
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -203,6 +203,7 @@ impl GlobalName {
     }
 
     /// The name as text.
+    #[must_use]
     pub fn as_str(&self) -> &str {
         // Only whole characters are ever written.
         core::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or_default()

@@ -176,6 +176,7 @@ impl Limits {
     pub const DEFAULT_MAX_EXPANSION: usize = 64;
 
     /// The defaults.
+    #[must_use]
     pub const fn new() -> Limits {
         Limits {
             max_depth: Self::DEFAULT_MAX_DEPTH,
@@ -184,6 +185,7 @@ impl Limits {
     }
 
     /// Values may nest `depth` levels (a top-level list of ints is 1).
+    #[must_use]
     pub const fn max_depth(self, depth: usize) -> Limits {
         Limits {
             max_depth: depth,
@@ -192,6 +194,7 @@ impl Limits {
     }
 
     /// The decoded value may take `multiple` times the pickle's length.
+    #[must_use]
     pub const fn max_expansion(self, multiple: usize) -> Limits {
         Limits {
             max_expansion: multiple,

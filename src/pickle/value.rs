@@ -48,6 +48,7 @@ pub enum Value {
 
 impl Value {
     /// The Python type's name: `int`, `str`, `NoneType`, ...
+    #[must_use]
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::None => "NoneType",
@@ -66,6 +67,7 @@ impl Value {
     }
 
     /// An `int` of any size, as `Int` when it fits in an `i64`.
+    #[must_use]
     pub fn int(n: i128) -> Value {
         match i64::try_from(n) {
             Ok(small) => Value::Int(small),
@@ -92,6 +94,7 @@ pub struct BigInt {
 impl BigInt {
     /// The integer whose two's complement little-endian form is `bytes`
     /// (empty is zero), as pickle's `LONG1` carries it.
+    #[must_use]
     pub fn from_le_bytes(bytes: &[u8]) -> BigInt {
         BigInt {
             le: minimal(bytes).to_vec(),
@@ -100,16 +103,19 @@ impl BigInt {
 
     /// The two's complement little-endian bytes, in the fewest bytes that
     /// keep the sign (zero is empty).
+    #[must_use]
     pub fn to_le_bytes(&self) -> &[u8] {
         &self.le
     }
 
     /// Whether the integer is below zero.
+    #[must_use]
     pub fn is_negative(&self) -> bool {
         self.le.last().is_some_and(|&b| b & 0x80 != 0)
     }
 
     /// The number of bits of the magnitude, as Python's `int.bit_length()`.
+    #[must_use]
     pub fn bit_length(&self) -> u64 {
         let mut magnitude = self.le.clone();
         if self.is_negative() {

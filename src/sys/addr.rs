@@ -24,6 +24,7 @@ impl SockAddr {
     }
 
     /// The `AF_*` family of this address.
+    #[must_use]
     pub fn family(&self) -> libc::sa_family_t {
         self.storage.ss_family
     }
@@ -45,6 +46,7 @@ impl SockAddr {
 
     /// Encodes an [`Address`]; `None` for [`Address::Unnamed`], and outside
     /// Linux for [`Address::Abstract`].
+    #[must_use]
     pub fn new(addr: &Address) -> Option<SockAddr> {
         SockAddr::encode(addr).ok()
     }
@@ -70,6 +72,7 @@ impl SockAddr {
 
     /// Decodes what the kernel wrote; `None` for a family this crate does
     /// not speak or a length that does not fit it.
+    #[must_use]
     pub fn address(&self) -> Option<Address> {
         let len = self.len as usize;
         match libc::c_int::from(self.storage.ss_family) {
@@ -175,4 +178,13 @@ fn read_v6(storage: &libc::sockaddr_storage) -> Address {
     let port = u16::from_be(sin6.sin6_port);
     let v6 = SocketAddrV6::new(ip, port, sin6.sin6_flowinfo, sin6.sin6_scope_id);
     Address::Tcp(SocketAddr::V6(v6))
+}
+
+impl core::fmt::Debug for SockAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SockAddr")
+            .field("family", &self.family())
+            .field("address", &self.address())
+            .finish()
+    }
 }

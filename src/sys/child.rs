@@ -4,7 +4,7 @@
 //! what the two processes hold comes from outside, through [`Ends`], so
 //! `sys` depends on nothing above it.
 
-use crate::sys::{self, Errno, ExitStatus, Fork, Pid};
+use crate::sys::{self, Errno, ExitStatus, Fork, Pid, Signal};
 
 /// The two ends of a channel a parent and the child it forks talk over:
 /// [`fork_with_pipe`] opens them, keeps one in the parent and hands the
@@ -21,14 +21,20 @@ pub trait Ends {
 }
 
 /// A forked child process. Dropping it does not wait for it: call
-/// [`wait`](Child::wait), or the child stays a zombie until this process ends.
+/// [`wait`](Child::wait) or [`try_wait`](Child::try_wait), or the child
+/// stays a zombie until this process ends (or something else reaps it, such
+/// as [`sys::try_wait_any`]).
 #[derive(Debug)]
+#[must_use = "a child nobody waits for stays a zombie: call wait() or try_wait()"]
 pub struct Child {
     pid: Pid,
+    /// How it ended, once [`try_wait`](Child::try_wait) reaped it.
+    status: Option<ExitStatus>,
 }
 
 impl Child {
     /// The child's process id.
+    #[must_use]
     pub fn pid(&self) -> Pid {
         self.pid
     }
@@ -39,19 +45,61 @@ impl Child {
     /// `ECHILD` if something else already reaped it.
     ///
     /// # System calls
-    /// `wait4` (repeated on `EINTR`).
+    /// `wait4` (repeated on `EINTR`); none if [`try_wait`](Child::try_wait)
+    /// already reaped it.
     pub fn wait(self) -> Result<ExitStatus, Errno> {
-        sys::waitpid(self.pid)
+        match self.status {
+            Some(status) => Ok(status),
+            None => sys::waitpid(self.pid),
+        }
     }
 
-    /// `kill`: sends `signal` (such as `libc::SIGKILL`) to the child.
+    /// `waitpid(WNOHANG)`: how the child ended, reaping it, or `None` while
+    /// it runs. Never blocks; once it returns a status it returns the same
+    /// again, and so does [`wait`](Child::wait).
+    ///
+    /// ```
+    /// use ipcwire::{fork_with_pipe, sys::Signal, Direction, ExitStatus};
+    /// // SAFETY: this doctest is single-threaded.
+    /// let (mut conn, mut child) = unsafe {
+    ///     fork_with_pipe(Direction::Duplex, |mut conn| {
+    ///         let _ = conn.recv_bytes(); // until the parent says or dies
+    ///         0
+    ///     })?
+    /// };
+    /// assert_eq!(child.try_wait()?, None);
+    /// child.kill(Signal::TERM)?;
+    /// let status = child.wait()?;
+    /// assert_eq!(status, ExitStatus::Signaled(Signal::TERM));
+    /// # drop(conn);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// `ESRCH` if it has already been reaped.
+    /// `ECHILD` if something else already reaped it.
     ///
     /// # System calls
-    /// `kill`.
-    pub fn kill(&self, signal: i32) -> Result<(), Errno> {
+    /// `wait4` (repeated on `EINTR`); none once it has returned a status.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Errno> {
+        if self.status.is_none() {
+            self.status = sys::try_waitpid(self.pid)?;
+        }
+        Ok(self.status)
+    }
+
+    /// `kill`: sends `signal` (such as [`Signal::TERM`]) to the child.
+    ///
+    /// # Errors
+    /// `ESRCH` if it has already been reaped; then no signal is sent, so
+    /// no process that reused its id gets one. Once
+    /// [`try_wait`](Child::try_wait) reaped it, `ESRCH` without a call.
+    ///
+    /// # System calls
+    /// `kill`; none once [`try_wait`](Child::try_wait) reaped it.
+    pub fn kill(&self, signal: Signal) -> Result<(), Errno> {
+        if self.status.is_some() {
+            return Err(Errno::SRCH);
+        }
         sys::kill(self.pid, signal)
     }
 }
@@ -65,6 +113,12 @@ impl Child {
 /// the parent's copied stack. Under `std`, a panic in `child` is caught and
 /// the child exits with code 101. The parent gets its own end and a
 /// [`Child`] to [`wait`](Child::wait) on.
+///
+/// A child inherits every descriptor the parent holds, the parent's ends of
+/// its earlier siblings' pipes included: in a pre-fork pool, dropping one
+/// worker's connection then ends nothing while a later sibling lives. A
+/// worker that calls [`sys::close_other_fds`] first thing, keeping its own
+/// end, holds no such copies.
 ///
 /// The child leaves with `_exit`, so destructors of state copied from the
 /// parent do not run and user-space buffers are not flushed: `println!`
@@ -112,7 +166,7 @@ where
     match unsafe { sys::fork() }? {
         Fork::Parent(pid) => {
             drop(child_end);
-            Ok((parent_end, Child { pid }))
+            Ok((parent_end, Child { pid, status: None }))
         }
         Fork::Child => {
             drop(parent_end);

@@ -117,6 +117,7 @@ impl CmsgFormat {
 
     /// `CMSG_SPACE(n * sizeof(int))`: the control bytes a message of `n`
     /// descriptors takes, padding included; `None` on overflow.
+    #[must_use]
     pub const fn rights_space(&self, n: usize) -> Option<usize> {
         let Some(data) = n.checked_mul(FD_LEN) else {
             return None;

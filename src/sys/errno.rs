@@ -80,11 +80,13 @@ errnos! {
 
 impl Errno {
     /// Wraps a raw error number.
+    #[must_use]
     pub const fn from_raw(raw: i32) -> Errno {
         Errno(raw)
     }
 
     /// The raw error number.
+    #[must_use]
     pub const fn raw(self) -> i32 {
         self.0
     }
@@ -93,6 +95,7 @@ impl Errno {
     ///
     /// # System calls
     /// None (reads a thread-local variable).
+    #[must_use]
     pub fn last() -> Errno {
         // SAFETY: `__errno_location` returns a valid pointer to this thread's
         // errno for the life of the thread; reading an int through it is sound.

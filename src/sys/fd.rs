@@ -1,71 +1,163 @@
 //! Owned and borrowed file descriptors, `close` and `fstat`.
 
-use core::fmt;
-use core::marker::PhantomData;
-use core::mem::{forget, MaybeUninit};
+use core::mem::MaybeUninit;
 
 use super::{check, Errno};
 
-/// A raw file descriptor number, as the kernel hands it out.
-pub type RawFd = libc::c_int;
+#[cfg(feature = "std")]
+pub use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-/// An open file descriptor that this value owns: dropping it closes it.
-///
-/// Like `std::os::fd::OwnedFd`, but available without `std`; under the `std`
-/// feature the two convert into each other for free.
-#[repr(transparent)]
-pub struct OwnedFd {
-    fd: RawFd,
-}
+#[cfg(not(feature = "std"))]
+pub use polyfill::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-/// A file descriptor borrowed from an owner that outlives `'fd`.
-#[derive(Copy, Clone)]
-#[repr(transparent)]
-pub struct BorrowedFd<'fd> {
-    fd: RawFd,
-    owner: PhantomData<&'fd OwnedFd>,
-}
+/// Without `std`, look-alikes of `std::os::fd`'s types and traits, with the
+/// same names, methods and meaning, so the rest of the crate has one code
+/// path. Under `std` the real ones are used, and users meet no
+/// conversions.
+#[cfg(not(feature = "std"))]
+mod polyfill {
+    use core::fmt;
+    use core::marker::PhantomData;
+    use core::mem::forget;
 
-impl OwnedFd {
-    /// Takes ownership of a raw descriptor.
+    /// A raw file descriptor number, as the kernel hands it out.
+    pub type RawFd = libc::c_int;
+
+    /// An open file descriptor that this value owns: dropping it closes it.
     ///
-    /// # Safety
-    /// `fd` must be an open descriptor that nothing else owns or will close:
-    /// the returned value closes it when dropped.
-    pub unsafe fn from_raw_fd(fd: RawFd) -> OwnedFd {
-        OwnedFd { fd }
+    /// `std::os::fd::OwnedFd` without `std`.
+    #[repr(transparent)]
+    pub struct OwnedFd {
+        fd: RawFd,
     }
 
-    /// Borrows the descriptor.
-    pub fn as_fd(&self) -> BorrowedFd<'_> {
-        BorrowedFd {
-            fd: self.fd,
-            owner: PhantomData,
+    /// A file descriptor borrowed from an owner that outlives `'fd`.
+    ///
+    /// `std::os::fd::BorrowedFd` without `std`.
+    #[derive(Copy, Clone)]
+    #[repr(transparent)]
+    pub struct BorrowedFd<'fd> {
+        fd: RawFd,
+        owner: PhantomData<&'fd OwnedFd>,
+    }
+
+    /// Lends a descriptor: `std::os::fd::AsFd` without `std`.
+    pub trait AsFd {
+        /// Borrows the descriptor.
+        fn as_fd(&self) -> BorrowedFd<'_>;
+    }
+
+    /// Shows the raw number: `std::os::fd::AsRawFd` without `std`.
+    pub trait AsRawFd {
+        /// The raw descriptor number, still owned by `self`.
+        fn as_raw_fd(&self) -> RawFd;
+    }
+
+    /// Takes ownership of a raw number: `std::os::fd::FromRawFd` without `std`.
+    pub trait FromRawFd {
+        /// Takes ownership of a raw descriptor.
+        ///
+        /// # Safety
+        /// `fd` must be an open descriptor that nothing else owns or will
+        /// close: the returned value closes it when dropped.
+        unsafe fn from_raw_fd(fd: RawFd) -> Self;
+    }
+
+    /// Gives up ownership: `std::os::fd::IntoRawFd` without `std`.
+    pub trait IntoRawFd {
+        /// Gives up ownership without closing: the caller must close it.
+        fn into_raw_fd(self) -> RawFd;
+    }
+
+    impl BorrowedFd<'_> {
+        /// Borrows a raw descriptor.
+        ///
+        /// # Safety
+        /// `fd` must stay open for the whole lifetime of the returned value.
+        pub const unsafe fn borrow_raw(fd: RawFd) -> Self {
+            BorrowedFd {
+                fd,
+                owner: PhantomData,
+            }
         }
     }
 
-    /// The raw descriptor number, still owned by `self`.
-    pub fn as_raw_fd(&self) -> RawFd {
-        self.fd
+    impl AsFd for OwnedFd {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            BorrowedFd {
+                fd: self.fd,
+                owner: PhantomData,
+            }
+        }
     }
 
-    /// Gives up ownership without closing: the caller must close it.
-    pub fn into_raw_fd(self) -> RawFd {
-        let fd = self.fd;
-        forget(self);
-        fd
+    impl AsFd for BorrowedFd<'_> {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            *self
+        }
     }
-}
 
-impl Drop for OwnedFd {
-    /// Closes the descriptor and ignores the result, as std does: after a
-    /// failed `close` (even `EINTR`) Linux has already released the number.
-    ///
-    /// # System calls
-    /// `close`.
-    fn drop(&mut self) {
-        // SAFETY: we own `fd` and nothing uses it after this point.
-        let _ = unsafe { libc::close(self.fd) };
+    impl<T: AsFd + ?Sized> AsFd for &T {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            T::as_fd(self)
+        }
+    }
+
+    impl<T: AsFd + ?Sized> AsFd for &mut T {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            T::as_fd(self)
+        }
+    }
+
+    impl AsRawFd for OwnedFd {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd
+        }
+    }
+
+    impl AsRawFd for BorrowedFd<'_> {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd
+        }
+    }
+
+    impl FromRawFd for OwnedFd {
+        unsafe fn from_raw_fd(fd: RawFd) -> OwnedFd {
+            OwnedFd { fd }
+        }
+    }
+
+    impl IntoRawFd for OwnedFd {
+        fn into_raw_fd(self) -> RawFd {
+            let fd = self.fd;
+            forget(self);
+            fd
+        }
+    }
+
+    impl Drop for OwnedFd {
+        /// Closes the descriptor and ignores the result, as std does: after
+        /// a failed `close` (even `EINTR`) Linux has already released the
+        /// number.
+        ///
+        /// # System calls
+        /// `close`.
+        fn drop(&mut self) {
+            // SAFETY: we own `fd` and nothing uses it after this point.
+            let _ = unsafe { libc::close(self.fd) };
+        }
+    }
+
+    impl fmt::Debug for OwnedFd {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("OwnedFd").field("fd", &self.fd).finish()
+        }
+    }
+
+    impl fmt::Debug for BorrowedFd<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("BorrowedFd").field("fd", &self.fd).finish()
+        }
     }
 }
 
@@ -97,107 +189,147 @@ pub fn close(fd: OwnedFd) -> Result<(), Errno> {
 pub fn fstat_is_socket(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `st` is writable memory of the right size for `fstat` to fill.
-    check(unsafe { libc::fstat(fd.fd, st.as_mut_ptr()) })?;
+    check(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
     // SAFETY: `fstat` succeeded, so it initialised `st`.
     let mode = unsafe { st.assume_init() }.st_mode;
     Ok(mode & libc::S_IFMT == libc::S_IFSOCK)
 }
 
-impl BorrowedFd<'_> {
-    /// Borrows a raw descriptor.
-    ///
-    /// # Safety
-    /// `fd` must stay open for the whole lifetime of the returned value.
-    pub unsafe fn borrow_raw(fd: RawFd) -> Self {
-        BorrowedFd {
-            fd,
-            owner: PhantomData,
+/// Closes every descriptor numbered 3 or more that `keep` does not list:
+/// what a forked worker calls first thing, so that it holds no copies of
+/// its siblings' pipe ends (see [`fork_with_pipe`](super::fork_with_pipe)).
+///
+/// Standard input, output and error stay open.
+///
+/// ```
+/// use ipcwire::sys::AsFd;
+/// use ipcwire::{fork_with_pipe, Direction};
+/// // SAFETY: single-threaded; the child uses nothing it closes.
+/// let (mut conn, child) = unsafe {
+///     fork_with_pipe(Direction::Duplex, |mut conn| {
+///         if ipcwire::sys::close_other_fds(&[conn.as_fd()]).is_err() {
+///             return 1;
+///         }
+///         match conn.send_bytes(b"alone") {
+///             Ok(()) => 0,
+///             Err(_) => 2,
+///         }
+///     })?
+/// };
+/// assert_eq!(conn.recv_bytes()?, b"alone");
+/// assert!(child.wait()?.success());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Safety
+/// Every value that owns or borrows a descriptor closed here (an
+/// [`OwnedFd`], a `File`, a [`Connection`](crate::Connection), a
+/// `Listener`), in any thread, must never be used or dropped again: its
+/// number may already belong to a new descriptor, which it would read,
+/// write or close. In a forked child whose copies of the parent's values
+/// leave with `_exit` unused, as [`fork_with_pipe`](super::fork_with_pipe)'s
+/// child does, that holds.
+///
+/// # Errors
+/// `EINVAL` if the kernel refuses the range; descriptors below it are
+/// closed.
+///
+/// # System calls
+/// `close_range` on Linux (5.9 or later) and FreeBSD; on older Linux
+/// kernels, and on macOS, `getrlimit` (`prlimit64`) and one `close` per
+/// number below the descriptor limit.
+pub unsafe fn close_other_fds(keep: &[BorrowedFd<'_>]) -> Result<(), Errno> {
+    let mut low: libc::c_uint = 3;
+    loop {
+        let next = keep
+            .iter()
+            .filter_map(|fd| libc::c_uint::try_from(fd.as_raw_fd()).ok())
+            .filter(|&fd| fd >= low)
+            .min();
+        let high = next.map_or(libc::c_uint::MAX, |fd| fd.wrapping_sub(1));
+        if next != Some(low) {
+            // SAFETY: the caller gave up every descriptor in the range.
+            unsafe { close_range(low, high) }?;
         }
-    }
-
-    /// The raw descriptor number.
-    pub fn as_raw_fd(&self) -> RawFd {
-        self.fd
+        match next {
+            Some(fd) if fd < libc::c_uint::MAX => low = fd + 1,
+            _ => return Ok(()),
+        }
     }
 }
 
-impl fmt::Debug for OwnedFd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OwnedFd").field(&self.fd).finish()
+/// `close_range(low, high, 0)`, or one `close` per open number where the
+/// kernel lacks it.
+///
+/// # Safety
+/// Nothing may use the descriptors in `low..=high` again.
+unsafe fn close_range(low: libc::c_uint, high: libc::c_uint) -> Result<(), Errno> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: close_range takes plain integers; the caller gave up the
+        // descriptors. `syscall` because musl has no wrapper for it.
+        let ret = unsafe { libc::syscall(libc::SYS_close_range, low, high, 0 as libc::c_uint) };
+        // The call returns 0 or -1, which fit any C int.
+        match check(ret as libc::c_int) {
+            Err(Errno::NOSYS) => {}
+            done => return done.map(drop),
+        }
     }
+    #[cfg(target_os = "freebsd")]
+    {
+        // SAFETY: as above; FreeBSD has had close_range since 12.2.
+        match check(unsafe { libc::close_range(low, high, 0) }) {
+            Err(Errno::NOSYS) => {}
+            done => return done.map(drop),
+        }
+    }
+    // SAFETY: as above, one descriptor at a time.
+    unsafe { close_each(low, high) }
 }
 
-impl fmt::Debug for BorrowedFd<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("BorrowedFd").field(&self.fd).finish()
+/// The fallback: `close` on every number up to the descriptor limit
+/// (numbers above it cannot be open), ignoring `EBADF` for those that are
+/// not open.
+///
+/// # Safety
+/// Nothing may use the descriptors in `low..=high` again.
+unsafe fn close_each(low: libc::c_uint, high: libc::c_uint) -> Result<(), Errno> {
+    let mut limit = MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: `limit` is writable memory of the right size for getrlimit.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, limit.as_mut_ptr()) })?;
+    // SAFETY: getrlimit succeeded, so it filled `limit`.
+    let soft = unsafe { limit.assume_init() }.rlim_cur;
+    // An unlimited soft limit still stops at a number no kernel hands out
+    // by default; Linux's own ceiling (`nr_open`) is 2^20.
+    let end = libc::c_uint::try_from(soft).unwrap_or(1 << 20).min(1 << 20);
+    for fd in low..end.min(high.saturating_add(1)) {
+        // SAFETY: the caller gave up this descriptor; EBADF for a number
+        // that is not open is expected and harmless.
+        let _ = unsafe { libc::close(fd as libc::c_int) };
     }
+    Ok(())
 }
 
-#[cfg(feature = "std")]
-mod std_impls {
-    use super::{BorrowedFd, OwnedFd, RawFd};
-    use std::os::fd as stdfd;
-
-    impl From<stdfd::OwnedFd> for OwnedFd {
-        fn from(fd: stdfd::OwnedFd) -> Self {
-            OwnedFd {
-                fd: stdfd::IntoRawFd::into_raw_fd(fd),
-            }
-        }
-    }
-
-    impl From<OwnedFd> for stdfd::OwnedFd {
-        fn from(fd: OwnedFd) -> Self {
-            // SAFETY: `into_raw_fd` hands over sole ownership of an open descriptor.
-            unsafe { stdfd::FromRawFd::from_raw_fd(fd.into_raw_fd()) }
-        }
-    }
-
-    impl stdfd::AsFd for OwnedFd {
-        fn as_fd(&self) -> stdfd::BorrowedFd<'_> {
-            // SAFETY: `self` owns the descriptor and outlives the borrow.
-            unsafe { stdfd::BorrowedFd::borrow_raw(self.fd) }
-        }
-    }
-
-    impl stdfd::AsRawFd for OwnedFd {
-        fn as_raw_fd(&self) -> RawFd {
-            self.fd
-        }
-    }
-
-    impl stdfd::IntoRawFd for OwnedFd {
-        fn into_raw_fd(self) -> RawFd {
-            OwnedFd::into_raw_fd(self)
-        }
-    }
-
-    impl stdfd::FromRawFd for OwnedFd {
-        unsafe fn from_raw_fd(fd: RawFd) -> Self {
-            // SAFETY: the caller upholds `FromRawFd`'s contract, which is ours.
-            unsafe { OwnedFd::from_raw_fd(fd) }
-        }
-    }
-
-    impl<'fd> From<stdfd::BorrowedFd<'fd>> for BorrowedFd<'fd> {
-        fn from(fd: stdfd::BorrowedFd<'fd>) -> Self {
-            // SAFETY: std's borrow guarantees the descriptor is open for 'fd.
-            unsafe { BorrowedFd::borrow_raw(stdfd::AsRawFd::as_raw_fd(&fd)) }
-        }
-    }
-
-    impl stdfd::AsFd for BorrowedFd<'_> {
-        fn as_fd(&self) -> stdfd::BorrowedFd<'_> {
-            // SAFETY: our borrow guarantees the descriptor stays open.
-            unsafe { stdfd::BorrowedFd::borrow_raw(self.fd) }
-        }
-    }
-
-    impl stdfd::AsRawFd for BorrowedFd<'_> {
-        fn as_raw_fd(&self) -> RawFd {
-            self.fd
-        }
-    }
+/// `fcntl(F_GETFL)`: whether the descriptor was opened for reading and
+/// for writing (`O_RDONLY`, `O_WRONLY` or `O_RDWR`).
+///
+/// A pipe's read end is `(true, false)`, its write end `(false, true)`, a
+/// socket `(true, true)`.
+///
+/// # Errors
+/// `EBADF` if `fd` is not open.
+///
+/// # System calls
+/// `fcntl(F_GETFL)`.
+pub fn access_mode(fd: BorrowedFd<'_>) -> Result<(bool, bool), Errno> {
+    // SAFETY: F_GETFL takes no argument and only reads the flags.
+    let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    Ok(match flags & libc::O_ACCMODE {
+        libc::O_RDONLY => (true, false),
+        libc::O_WRONLY => (false, true),
+        libc::O_RDWR => (true, true),
+        _ => (false, false),
+    })
 }
 
 /// `fcntl(F_SETFL)`: turns `O_NONBLOCK` on or off, keeping the other flags.
@@ -206,14 +338,14 @@ mod std_impls {
 /// `fcntl(F_GETFL)`, `fcntl(F_SETFL)`.
 pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
     // SAFETY: F_GETFL takes no argument and only reads the flags.
-    let flags = check(unsafe { libc::fcntl(fd.fd, libc::F_GETFL) })?;
+    let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
     let flags = if on {
         flags | libc::O_NONBLOCK
     } else {
         flags & !libc::O_NONBLOCK
     };
     // SAFETY: F_SETFL takes an int of flags.
-    check(unsafe { libc::fcntl(fd.fd, libc::F_SETFL, flags) }).map(drop)
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
 }
 
 /// `fcntl(F_SETFD, FD_CLOEXEC)`: marks a new descriptor close-on-exec, on
@@ -230,5 +362,5 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<(), Errno> {
 pub(super) fn set_cloexec(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: F_SETFD takes an int of descriptor flags; FD_CLOEXEC is the
     // only one, and a new descriptor has none to keep.
-    check(unsafe { libc::fcntl(fd.fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
 }

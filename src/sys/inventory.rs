@@ -17,7 +17,10 @@
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
-//! makes none; nor is the `futex` a multi-threaded allocator may wait on. `clock_gettime` normally runs in the vDSO and enters the
+//! makes none; nor is the `futex` a multi-threaded allocator may wait on.
+//! Under `std`, a build with debug assertions checks each descriptor with
+//! `fcntl(F_GETFD)` before std's `OwnedFd` closes it; release builds make no
+//! such call, so it is not listed either. `clock_gettime` normally runs in the vDSO and enters the
 //! kernel only where no vDSO exists.
 //!
 //! ```
@@ -68,10 +71,24 @@ pub const INVENTORY: &[Entry] = &[
     ),
     entry("Direction::open", &["socketpair", "pipe2", "close"]),
     entry("Child::wait", &["wait4"]),
+    entry("Child::try_wait", &["wait4"]),
     entry("Child::kill", &["kill"]),
     entry(
         "Connection::from_fd",
         &[
+            "newfstatat",
+            "fstat",
+            "fstat64",
+            "fstatat64",
+            "statx",
+            "getsockname",
+        ],
+    ),
+    entry(
+        "Connection::try_from",
+        &[
+            "fcntl",
+            "fcntl64",
             "newfstatat",
             "fstat",
             "fstat64",
@@ -202,10 +219,15 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::is_unix_socket", &["getsockname"]),
     entry("sys::close", &["close"]),
     entry(
+        "sys::close_other_fds",
+        &["close_range", "prlimit64", "getrlimit", "close"],
+    ),
+    entry(
         "sys::fstat_is_socket",
         &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
     ),
     entry("sys::set_nonblocking", &["fcntl", "fcntl64"]),
+    entry("sys::access_mode", &["fcntl", "fcntl64"]),
     entry(
         "sys::lstat",
         &["newfstatat", "lstat", "lstat64", "fstatat64", "statx"],
@@ -269,6 +291,8 @@ pub const INVENTORY: &[Entry] = &[
         ],
     ),
     entry("sys::waitpid", &["wait4"]),
+    entry("sys::try_waitpid", &["wait4"]),
+    entry("sys::try_wait_any", &["wait4"]),
     entry("sys::exit", &["exit_group"]),
     entry("sys::getpid", &["getpid"]),
     entry("sys::kill", &["kill"]),
@@ -338,6 +362,7 @@ const RECV_WITH_FDS: &[&str] = &[
 
 /// The system calls `function` may make, as listed in [`INVENTORY`];
 /// `None` for a function that makes none.
+#[must_use]
 pub fn syscalls_of(function: &str) -> Option<&'static [&'static str]> {
     INVENTORY
         .iter()
@@ -346,11 +371,13 @@ pub fn syscalls_of(function: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Whether any function in the crate may make the system call `name`.
+#[must_use]
 pub fn is_listed(name: &str) -> bool {
     INVENTORY.iter().any(|e| e.syscalls.contains(&name))
 }
 
 /// The README's table: one row per function, its system calls in order.
+#[derive(Debug)]
 pub struct MarkdownTable;
 
 impl fmt::Display for MarkdownTable {
@@ -425,6 +452,8 @@ mod numbers {
             "rt_sigtimedwait" => libc::SYS_rt_sigtimedwait,
             "unlinkat" => libc::SYS_unlinkat,
             "statx" => libc::SYS_statx,
+            "close_range" => libc::SYS_close_range,
+            "prlimit64" => libc::SYS_prlimit64,
             _ => return None,
         })
     }
@@ -438,6 +467,7 @@ mod numbers {
             "lstat" => libc::SYS_lstat,
             "newfstatat" => libc::SYS_newfstatat,
             "unlink" => libc::SYS_unlink,
+            "getrlimit" => libc::SYS_getrlimit,
             _ => return None,
         })
     }
@@ -452,6 +482,7 @@ mod numbers {
             "fstatat64" => libc::SYS_fstatat64,
             "fcntl64" => libc::SYS_fcntl64,
             "unlink" => libc::SYS_unlink,
+            "getrlimit" => libc::SYS_getrlimit,
             // The libc crate names neither time64 call for x86; these are
             // the kernel's numbers (arch/x86/entry/syscalls/syscall_32.tbl).
             "ppoll_time64" => 414,

@@ -2,6 +2,7 @@
 
 use core::marker::PhantomData;
 
+use super::AsRawFd;
 use super::{check, retry, to_usize, BorrowedFd, Errno};
 
 /// Most buffers one `readv`/`writev` takes (POSIX guarantees at least 16;
@@ -25,6 +26,7 @@ pub struct IoSliceMut<'a> {
 
 impl<'a> IoSlice<'a> {
     /// Wraps a buffer to be written.
+    #[must_use]
     pub fn new(buf: &'a [u8]) -> Self {
         IoSlice {
             vec: libc::iovec {
@@ -125,4 +127,20 @@ pub fn writev(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> 
         check(unsafe { libc::writev(fd.as_raw_fd(), iov, n) })
     })
     .map(to_usize)
+}
+
+impl core::fmt::Debug for IoSlice<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IoSlice")
+            .field("len", &self.vec.iov_len)
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for IoSliceMut<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IoSliceMut")
+            .field("len", &self.vec.iov_len)
+            .finish()
+    }
 }

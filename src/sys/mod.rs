@@ -35,7 +35,10 @@ mod time;
 pub use addr::SockAddr;
 pub use child::{fork_with_pipe, Child, Ends};
 pub use errno::Errno;
-pub use fd::{close, fstat_is_socket, set_nonblocking, BorrowedFd, OwnedFd, RawFd};
+pub use fd::{
+    access_mode, close, close_other_fds, fstat_is_socket, set_nonblocking, AsFd, AsRawFd,
+    BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd,
+};
 pub use fs::{lstat, unlink, FileId};
 pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
 #[cfg(target_vendor = "apple")]
@@ -48,7 +51,9 @@ pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use pipe::{pipe_size, set_pipe_size};
 pub use poll::{poll, PollFd, PollFlags};
-pub use process::{exit, fork, getpid, kill, waitpid, ExitStatus, Fork, Pid};
+pub use process::{
+    exit, fork, getpid, kill, try_wait_any, try_waitpid, waitpid, ExitStatus, Fork, Pid, Signal,
+};
 pub use random::getrandom;
 pub use rights::{
     is_unix_socket, recv_with_fds, send_with_fds, Received, ReceivedFds, TakeFds, MAX_FDS,

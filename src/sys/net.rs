@@ -4,6 +4,7 @@ use core::mem::{size_of, MaybeUninit};
 use core::time::Duration;
 
 use super::{check, poll, retry, BorrowedFd, Errno, OwnedFd, PollFd, PollFlags, SockAddr};
+use super::{AsRawFd, FromRawFd};
 
 /// The type of every socket ipcwire creates: a stream, close-on-exec from
 /// birth where the system can do that (not macOS: see [`finish_socket`]).
@@ -31,7 +32,7 @@ pub fn socket(family: libc::sa_family_t) -> Result<OwnedFd, Errno> {
     // SAFETY: `fd` is a new descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     #[cfg(target_vendor = "apple")]
-    finish_socket(fd.as_fd())?;
+    finish_socket(super::AsFd::as_fd(&fd))?;
     Ok(fd)
 }
 
@@ -110,6 +111,7 @@ pub fn accept(fd: BorrowedFd<'_>) -> Result<(OwnedFd, SockAddr), Errno> {
     let new = unsafe { OwnedFd::from_raw_fd(new) };
     #[cfg(target_vendor = "apple")]
     {
+        use super::AsFd;
         finish_socket(new.as_fd())?;
         super::fd::set_nonblocking(new.as_fd(), false)?;
     }

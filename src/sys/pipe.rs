@@ -4,6 +4,7 @@ use core::mem::MaybeUninit;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use super::BorrowedFd;
+use super::FromRawFd;
 use super::{check, Errno, OwnedFd};
 
 /// `pipe2(O_CLOEXEC)`: creates a pipe and returns `(reader, writer)`.
@@ -24,6 +25,7 @@ use super::{check, Errno, OwnedFd};
 ///
 /// # Example
 /// ```
+/// use std::os::fd::AsFd;
 /// let (reader, writer) = ipcwire::sys::pipe()?;
 /// assert_eq!(ipcwire::sys::write(writer.as_fd(), b"hi")?, 2);
 /// let mut buf = [0; 8];
@@ -41,6 +43,7 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
     let (r, w) = unsafe { (OwnedFd::from_raw_fd(r), OwnedFd::from_raw_fd(w)) };
     #[cfg(target_vendor = "apple")]
     {
+        use super::AsFd;
         super::fd::set_cloexec(r.as_fd())?;
         super::fd::set_cloexec(w.as_fd())?;
     }
@@ -80,6 +83,7 @@ unsafe fn raw_pipe(fds: *mut libc::c_int) -> libc::c_int {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[doc(alias = "F_GETPIPE_SZ")]
 pub fn pipe_size(fd: BorrowedFd<'_>) -> Result<usize, Errno> {
+    use super::AsRawFd;
     // SAFETY: F_GETPIPE_SZ takes no argument and touches no memory.
     let size = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETPIPE_SZ) })?;
     Ok(size.unsigned_abs() as usize)
@@ -103,6 +107,7 @@ pub fn pipe_size(fd: BorrowedFd<'_>) -> Result<usize, Errno> {
 #[doc(alias = "F_SETPIPE_SZ")]
 pub fn set_pipe_size(fd: BorrowedFd<'_>, size: usize) -> Result<usize, Errno> {
     let size = libc::c_int::try_from(size).map_err(|_| Errno::INVAL)?;
+    use super::AsRawFd;
     // SAFETY: F_SETPIPE_SZ takes an int by value and touches no memory.
     let granted = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size) })?;
     Ok(granted.unsigned_abs() as usize)

@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use super::AsRawFd;
 use super::{check, monotonic_now, BorrowedFd, Errno};
 
 /// Readiness events, as in `struct pollfd`'s `events` and `revents`.
@@ -21,16 +22,19 @@ impl PollFlags {
     pub const NVAL: PollFlags = PollFlags(libc::POLLNVAL);
 
     /// No events.
+    #[must_use]
     pub const fn empty() -> Self {
         PollFlags(0)
     }
 
     /// Whether any event of `other` is set in `self`.
+    #[must_use]
     pub const fn intersects(self, other: PollFlags) -> bool {
         self.0 & other.0 != 0
     }
 
     /// Whether no event is set.
+    #[must_use]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -52,6 +56,7 @@ pub struct PollFd<'fd> {
 
 impl<'fd> PollFd<'fd> {
     /// Watches `fd` for `events`.
+    #[must_use]
     pub fn new(fd: BorrowedFd<'fd>, events: PollFlags) -> Self {
         PollFd {
             raw: libc::pollfd {
@@ -64,6 +69,7 @@ impl<'fd> PollFd<'fd> {
     }
 
     /// The events the last [`poll`] reported for this descriptor.
+    #[must_use]
     pub fn revents(&self) -> PollFlags {
         PollFlags(self.raw.revents)
     }
@@ -116,5 +122,15 @@ fn millis(timeout: Option<Duration>) -> libc::c_int {
             let ms = t.as_nanos().div_ceil(1_000_000);
             ms.min(libc::c_int::MAX as u128) as libc::c_int
         }
+    }
+}
+
+impl core::fmt::Debug for PollFd<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PollFd")
+            .field("fd", &self.raw.fd)
+            .field("events", &self.raw.events)
+            .field("revents", &self.raw.revents)
+            .finish()
     }
 }

@@ -1,8 +1,96 @@
-//! `fork`, `waitpid`, `_exit`, `getpid` and `kill`.
+//! `fork`, `waitpid`, `_exit`, `getpid`, `kill`, and the `Signal` numbers.
 
 use core::fmt;
 
 use super::{check, retry, Errno};
+
+/// A signal number, such as [`Signal::TERM`], for [`kill`] and
+/// [`Child::kill`](super::Child::kill), and as [`ExitStatus::Signaled`]
+/// reports it.
+///
+/// A transparent newtype over the C `int`, like [`Errno`]: any number the
+/// kernel reports is a valid `Signal`, named or not. The numbers are the
+/// target's (`SIGUSR1` is 10 on Linux, 30 on macOS).
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct Signal(libc::c_int);
+
+macro_rules! signals {
+    ($($name:ident = $c:ident, $text:literal;)*) => {
+        impl Signal {
+            $(
+                #[doc = concat!("`", stringify!($c), "`: ", $text, ".")]
+                pub const $name: Signal = Signal(libc::$c);
+            )*
+
+            /// The C name of this signal, such as `"SIGTERM"`.
+            #[must_use]
+            pub fn name(self) -> Option<&'static str> {
+                match self {
+                    $(Signal::$name => Some(stringify!($c)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+signals! {
+    HUP = SIGHUP, "hangup, or a controlling terminal closed; daemons reload on it";
+    INT = SIGINT, "interrupt from the keyboard (Ctrl-C)";
+    QUIT = SIGQUIT, "quit from the keyboard, with a core dump";
+    ILL = SIGILL, "illegal instruction";
+    TRAP = SIGTRAP, "trace or breakpoint trap";
+    ABRT = SIGABRT, "abort, as `abort()` raises it";
+    BUS = SIGBUS, "bus error: bad memory access";
+    FPE = SIGFPE, "arithmetic error";
+    KILL = SIGKILL, "kill: cannot be caught, blocked or ignored";
+    USR1 = SIGUSR1, "first user-defined signal";
+    SEGV = SIGSEGV, "invalid memory reference";
+    USR2 = SIGUSR2, "second user-defined signal";
+    PIPE = SIGPIPE, "write to a pipe or socket with no reader";
+    ALRM = SIGALRM, "timer from `alarm`";
+    TERM = SIGTERM, "termination request: the polite way to stop a process";
+    CHLD = SIGCHLD, "a child stopped or ended";
+    CONT = SIGCONT, "continue if stopped";
+    STOP = SIGSTOP, "stop: cannot be caught, blocked or ignored";
+    TSTP = SIGTSTP, "stop from the keyboard (Ctrl-Z)";
+    SYS = SIGSYS, "bad system call, as a seccomp filter raises it";
+}
+
+impl Signal {
+    /// Wraps a raw signal number.
+    #[must_use]
+    pub const fn from_raw(signal: i32) -> Signal {
+        Signal(signal)
+    }
+
+    /// The raw signal number.
+    #[must_use]
+    pub const fn raw(self) -> i32 {
+        self.0
+    }
+}
+
+/// The C name, such as `SIGTERM`, or `Signal(64)` for an unnamed number.
+impl fmt::Debug for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => f.debug_tuple("Signal").field(&self.0).finish(),
+        }
+    }
+}
+
+/// The number and, where known, the name: `15 (SIGTERM)`.
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{} ({name})", self.0),
+            None => self.0.fmt(f),
+        }
+    }
+}
 
 /// A process id.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -11,11 +99,13 @@ pub struct Pid(libc::pid_t);
 
 impl Pid {
     /// Wraps a raw process id.
+    #[must_use]
     pub const fn from_raw(pid: i32) -> Pid {
         Pid(pid)
     }
 
     /// The raw process id.
+    #[must_use]
     pub const fn raw(self) -> i32 {
         self.0
     }
@@ -38,15 +128,17 @@ pub enum Fork {
 
 /// How a child process ended, as [`waitpid`] reports it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExitStatus {
     /// It called `exit`/`_exit` (or returned from `main`) with this code (0 to 255).
     Exited(i32),
-    /// A signal with this number killed it.
-    Signaled(i32),
+    /// This signal killed it.
+    Signaled(Signal),
 }
 
 impl ExitStatus {
     /// Whether the child exited with code 0.
+    #[must_use]
     pub fn success(self) -> bool {
         self == ExitStatus::Exited(0)
     }
@@ -56,7 +148,7 @@ impl fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExitStatus::Exited(code) => write!(f, "exited with code {code}"),
-            ExitStatus::Signaled(sig) => write!(f, "killed by signal {sig}"),
+            ExitStatus::Signaled(signal) => write!(f, "killed by signal {signal}"),
         }
     }
 }
@@ -95,18 +187,74 @@ pub unsafe fn fork() -> Result<Fork, Errno> {
 /// `wait4` or `waitpid` (repeated on `EINTR`).
 pub fn waitpid(pid: Pid) -> Result<ExitStatus, Errno> {
     loop {
-        let mut status: libc::c_int = 0;
-        // SAFETY: `status` is a valid place for the kernel to store the status.
-        retry(|| check(unsafe { libc::waitpid(pid.0, &mut status, 0) }))?;
-        if libc::WIFEXITED(status) {
-            return Ok(ExitStatus::Exited(libc::WEXITSTATUS(status)));
+        if let Some((_, status)) = wait_for(pid.0, 0)? {
+            return Ok(status);
         }
-        if libc::WIFSIGNALED(status) {
-            return Ok(ExitStatus::Signaled(libc::WTERMSIG(status)));
-        }
-        // Stopped or continued reports need WUNTRACED/WCONTINUED, which we
-        // do not pass; should one arrive anyway, keep waiting for the end.
     }
+}
+
+/// `waitpid(pid, WNOHANG)`: reaps the child if it has ended, without
+/// waiting; `None` while it runs.
+///
+/// # Errors
+/// `ECHILD` if `pid` is not an unreaped child of this process.
+///
+/// # System calls
+/// `wait4` or `waitpid` (repeated on `EINTR`).
+pub fn try_waitpid(pid: Pid) -> Result<Option<ExitStatus>, Errno> {
+    Ok(wait_for(pid.0, libc::WNOHANG)?.map(|(_, status)| status))
+}
+
+/// `waitpid(-1, WNOHANG)`: reaps any one child that has ended, without
+/// waiting, and says which and how; `None` if all children still run.
+///
+/// A supervisor calls it until `None` (or `ECHILD`) after each `SIGCHLD`,
+/// or on a timer: one call reaps one child.
+///
+/// ```
+/// use ipcwire::sys::{self, ExitStatus};
+/// use ipcwire::{fork_with_pipe, Direction};
+/// // SAFETY: this doctest is single-threaded.
+/// let (conn, child) = unsafe { fork_with_pipe(Direction::ToChild, |_| 7)? };
+/// drop(conn);
+/// let pid = child.pid();
+/// let reaped = loop {
+///     if let Some(reaped) = sys::try_wait_any()? {
+///         break reaped;
+///     }
+///     std::thread::sleep(std::time::Duration::from_millis(1));
+/// };
+/// assert_eq!(reaped, (pid, ExitStatus::Exited(7)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// `ECHILD` if this process has no unreaped children.
+///
+/// # System calls
+/// `wait4` or `waitpid` (repeated on `EINTR`).
+pub fn try_wait_any() -> Result<Option<(Pid, ExitStatus)>, Errno> {
+    wait_for(-1, libc::WNOHANG)
+}
+
+/// One `waitpid(pid, flags)`, resumed on `EINTR`: `None` when `WNOHANG`
+/// found nothing to reap, or a stop or continue report arrived, which
+/// needs flags never passed here.
+fn wait_for(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<(Pid, ExitStatus)>, Errno> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: `status` is a valid place for the kernel to store the status.
+    let pid = retry(|| check(unsafe { libc::waitpid(pid, &mut status, flags) }))?;
+    if pid == 0 {
+        return Ok(None);
+    }
+    let status = if libc::WIFEXITED(status) {
+        ExitStatus::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        ExitStatus::Signaled(Signal(libc::WTERMSIG(status)))
+    } else {
+        return Ok(None);
+    };
+    Ok(Some((Pid(pid), status)))
 }
 
 /// `_exit(code)`: ends the process at once, running no destructors or
@@ -127,12 +275,13 @@ pub fn exit(code: i32) -> ! {
 ///
 /// # System calls
 /// `getpid`.
+#[must_use]
 pub fn getpid() -> Pid {
     // SAFETY: getpid has no preconditions and cannot fail.
     Pid(unsafe { libc::getpid() })
 }
 
-/// `kill(pid, signal)`: sends a signal (such as `libc::SIGKILL`, 9) to a process.
+/// `kill(pid, signal)`: sends a signal (such as [`Signal::KILL`]) to a process.
 ///
 /// # Errors
 /// `ESRCH` if no such process exists, `EPERM` if not allowed, `EINVAL` for a
@@ -140,7 +289,7 @@ pub fn getpid() -> Pid {
 ///
 /// # System calls
 /// `kill`.
-pub fn kill(pid: Pid, signal: i32) -> Result<(), Errno> {
+pub fn kill(pid: Pid, signal: Signal) -> Result<(), Errno> {
     // SAFETY: kill takes plain integers; a bad value is reported as an error.
-    check(unsafe { libc::kill(pid.0, signal) }).map(drop)
+    check(unsafe { libc::kill(pid.0, signal.0) }).map(drop)
 }

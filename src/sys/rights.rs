@@ -12,6 +12,7 @@ use core::mem;
 use super::cmsg::{encode_rights, walk_rights, CmsgFormat};
 use super::io::iov_parts;
 use super::{check, retry, to_usize, BorrowedFd, Errno, IoSlice, IoSliceMut, OwnedFd, RawFd};
+use super::{AsFd, AsRawFd, FromRawFd, IntoRawFd};
 
 /// The most descriptors one message may carry, sent or received: the
 /// receive buffer for control data has room for this many. (Linux's own
@@ -94,6 +95,7 @@ const SEND_FLAGS: libc::c_int = 0;
 /// dropped (or cleared, or truncated) is closed.
 ///
 /// ```
+/// use std::os::fd::AsFd;
 /// use ipcwire::sys::{self, ReceivedFds};
 /// let (a, b) = sys::socketpair()?;
 /// let (r, _w) = sys::pipe()?;
@@ -112,6 +114,7 @@ pub struct ReceivedFds {
 
 impl ReceivedFds {
     /// An empty set.
+    #[must_use]
     pub const fn new() -> ReceivedFds {
         ReceivedFds {
             fds: [-1; MAX_FDS],
@@ -120,16 +123,19 @@ impl ReceivedFds {
     }
 
     /// How many descriptors it holds.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether it holds none.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Borrows descriptor `i`.
+    #[must_use]
     pub fn get(&self, i: usize) -> Option<BorrowedFd<'_>> {
         let raw = *self.fds[..self.len].get(i)?;
         // SAFETY: `self` owns `raw` and keeps it open while the borrow lives.
@@ -211,6 +217,7 @@ impl core::fmt::Debug for ReceivedFds {
 
 /// Takes the descriptors out front to back; those not taken are closed
 /// when the iterator is dropped.
+#[derive(Debug)]
 pub struct TakeFds(ReceivedFds);
 
 impl Iterator for TakeFds {

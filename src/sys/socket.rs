@@ -5,6 +5,7 @@ use core::mem::{self, MaybeUninit};
 
 use super::io::iov_parts;
 use super::{check, retry, to_usize, BorrowedFd, Errno, IoSlice, OwnedFd};
+use super::{AsRawFd, FromRawFd};
 
 /// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`: two connected
 /// bidirectional stream sockets, both close-on-exec from birth.
@@ -30,6 +31,7 @@ pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
     let (a, b) = unsafe { (OwnedFd::from_raw_fd(a), OwnedFd::from_raw_fd(b)) };
     #[cfg(target_vendor = "apple")]
     {
+        use super::AsFd;
         super::net::finish_socket(a.as_fd())?;
         super::net::finish_socket(b.as_fd())?;
     }

@@ -77,7 +77,8 @@ fn run() -> Result<(), Failed> {
     let status = child.wait().map_err(|e| fail(b"wait", errno_name(e)))?;
     let (how, n) = match status {
         ExitStatus::Exited(code) => (&b"exited "[..], code),
-        ExitStatus::Signaled(signal) => (&b"killed by signal "[..], signal),
+        ExitStatus::Signaled(signal) => (&b"killed by signal "[..], signal.raw()),
+        _ => (&b"ended, status "[..], -1),
     };
     let how = Line::new().text(how).num(n.unsigned_abs());
     if !status.success() {

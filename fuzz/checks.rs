@@ -8,6 +8,7 @@
 
 use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
 use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAGE_LEN};
+use std::os::fd::AsFd;
 
 /// Heap held per thread, for `connection_recv`'s memory bound.
 #[path = "../tests/common/heap.rs"]

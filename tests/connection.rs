@@ -10,6 +10,7 @@
 #[path = "common/faults.rs"]
 mod faults;
 
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 

@@ -13,6 +13,7 @@
 #[path = "common/faults.rs"]
 mod faults;
 
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,7 @@ fn kill_on_arrival<'s>(
     let pid = child.pid();
     scope.spawn(move || {
         let arrived = rendezvous.await_arrival(PATIENCE);
-        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::kill(pid, ipcwire::Signal::KILL);
         arrived
     })
 }
@@ -178,7 +179,7 @@ fn writer_killed(case: &Case, duplex: bool, when: When, api: Api) {
         When::AfterDeath => {
             assert!(rendezvous.await_arrival(PATIENCE), "{what}: child lost");
             child.kill();
-            assert_eq!(child.wait(), ExitStatus::Signaled(libc::SIGKILL));
+            assert_eq!(child.wait(), ExitStatus::Signaled(ipcwire::Signal::KILL));
             case.then.iter().map(|_| receive(&mut conn, api)).collect()
         }
         When::WhileKilled => thread::scope(|s| {
@@ -189,7 +190,11 @@ fn writer_killed(case: &Case, duplex: bool, when: When, api: Api) {
         }),
     };
     if when == When::WhileKilled {
-        assert_eq!(child.wait(), ExitStatus::Signaled(libc::SIGKILL), "{what}");
+        assert_eq!(
+            child.wait(),
+            ExitStatus::Signaled(ipcwire::Signal::KILL),
+            "{what}"
+        );
     }
     if got != case.then {
         let show = |v: &[Expect]| -> Vec<String> {
@@ -267,7 +272,7 @@ fn reader_killed_during_send(duplex: bool) {
         assert!(killer.join().expect("killer"), "child lost");
         (first, conn.send_bytes(b"and then"))
     });
-    assert_eq!(child.wait(), ExitStatus::Signaled(libc::SIGKILL));
+    assert_eq!(child.wait(), ExitStatus::Signaled(ipcwire::Signal::KILL));
     let dead = [EPIPE, RESET];
     for got in [first, second] {
         let e = got.expect_err("a send to a dead reader succeeded");
@@ -458,7 +463,11 @@ fn client_killed_inside_the_handshake() {
                 assert!(killer.join().expect("killer"), "{what}: child lost");
                 accepted
             });
-            assert_eq!(child.wait(), ExitStatus::Signaled(libc::SIGKILL), "{what}");
+            assert_eq!(
+                child.wait(),
+                ExitStatus::Signaled(ipcwire::Signal::KILL),
+                "{what}"
+            );
             let outcome = accepted.as_ref().map(drop).map_err(|e| *e);
             assert!(
                 point.outcomes.contains(&outcome),
@@ -515,7 +524,11 @@ fn listener_killed_inside_the_handshake() {
                 assert!(killer.join().expect("killer"), "{what}: child lost");
                 connected
             });
-            assert_eq!(child.wait(), ExitStatus::Signaled(libc::SIGKILL), "{what}");
+            assert_eq!(
+                child.wait(),
+                ExitStatus::Signaled(ipcwire::Signal::KILL),
+                "{what}"
+            );
             let outcome = connected.as_ref().map(drop).map_err(|e| *e);
             assert!(
                 point.outcomes.contains(&outcome),

@@ -2,6 +2,7 @@
 //! address family, with misbehaving raw clients in between.
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

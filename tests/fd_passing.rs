@@ -13,6 +13,7 @@ mod faults;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
             if sys::write(pipe_end.as_fd(), b"written through the pipe").is_err() {
                 return 4;
             }
-            let mut file = File::from(std::os::fd::OwnedFd::from(file));
+            let mut file = File::from(file);
             if file.write_all(b"written into the file").is_err() {
                 return 5;
             }
@@ -120,7 +121,7 @@ fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
                 .open(&path)
                 .expect("temp file");
             let (ours, theirs) = sys::socketpair().expect("socketpair");
-            let file_fd: BorrowedFd<'_> = std::os::fd::AsFd::as_fd(&file).into();
+            let file_fd: BorrowedFd<'_> = std::os::fd::AsFd::as_fd(&file);
             conn.send_bytes_with_fds(b"pipe, file, socket", &[w.as_fd(), file_fd, theirs.as_fd()])
                 .expect("send with fds");
             drop((w, theirs));
@@ -871,7 +872,7 @@ fn more_than_max_fds_from_python_are_all_closed() {
     let (ours, theirs) = sys::socketpair().unwrap();
     let mut python = std::process::Command::new("python3")
         .args(["-I", "-c", PYTHON_FLOOD])
-        .stdin(std::os::fd::OwnedFd::from(theirs))
+        .stdin(theirs)
         .spawn()
         .expect("python3");
     let mut conn = Connection::from_fd(ours, Access::Duplex).unwrap();

@@ -22,6 +22,7 @@ mod faults;
 
 use std::collections::VecDeque;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -137,6 +138,7 @@ fn python_address(addr: &Address) -> Result<String, String> {
             .map_err(|_| format!("{addr} is not UTF-8")),
         Address::Tcp(sa) => Ok(sa.to_string()),
         Address::Unnamed => Err("unnamed address".to_owned()),
+        other => Err(format!("{other} is not an address peer.py takes")),
     }
 }
 
@@ -502,7 +504,7 @@ fn spawn_pipe_peer(python: &Python, args: &[String]) -> Result<(Peer, sys::Owned
     let mut cmd = python.script(PEER);
     cmd.args(["pipe", "0"])
         .args(args)
-        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+        .stdin(Stdio::from(theirs));
     // Consumed: the parent's copy of Python's end is closed right away.
     let peer = Peer::spawn(cmd)?;
     Ok((peer, ours))
@@ -613,11 +615,11 @@ fn escape_to_python(python: &Python) -> Result<(), String> {
     escape_frame(&mut raw, msgs[1]);
     raw.extend_from_slice(&(msgs[2].len() as u32).to_be_bytes());
     raw.extend_from_slice(msgs[2]);
-    let mut stream = UnixStream::from(std::os::fd::OwnedFd::from(ours));
+    let mut stream = UnixStream::from(ours);
     stream
         .write_all(&raw)
         .map_err(|e| peer.fail(format!("writing raw frames: {e}")))?;
-    let fd = sys::OwnedFd::from(std::os::fd::OwnedFd::from(stream));
+    let fd = std::os::fd::OwnedFd::from(stream);
     let mut conn =
         Connection::from_fd(fd, Access::Duplex).map_err(|e| format!("from_fd: {e:?}"))?;
     for (i, msg) in msgs.iter().enumerate() {
@@ -893,8 +895,7 @@ fn pipe_fds() -> Result<(sys::OwnedFd, sys::OwnedFd), String> {
 fn python_fds(python: &Python) -> Result<(), String> {
     let (ours, theirs) = sys::socketpair().map_err(|e| format!("socketpair: {e:?}"))?;
     let mut cmd = python.script(PEER);
-    cmd.args(["fds", "0"])
-        .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+    cmd.args(["fds", "0"]).stdin(Stdio::from(theirs));
     let mut peer = Peer::spawn(cmd)?;
     let mut conn =
         Connection::from_fd(ours, Access::Duplex).map_err(|e| format!("from_fd: {e:?}"))?;

@@ -3,6 +3,7 @@
 //! message cut short holds at most twice what arrived, and a connection
 //! whose messages are all taken keeps at most 4 KiB.
 
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::Duration;
 

@@ -730,7 +730,7 @@ fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
             );
             let none: &[usize] = &[];
             assert_eq!(
-                ipcwire::wait(&[&r], Some(Duration::from_millis(20))).as_deref(),
+                ipcwire::wait([&r], Some(Duration::from_millis(20))).as_deref(),
                 Ok(none),
                 "duplex={duplex}: wait says ready {cut} bytes into a message"
             );

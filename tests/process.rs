@@ -53,7 +53,7 @@ fn exit_status_success_only_for_zero() {
     let status = child.wait().unwrap();
     assert_eq!(status, ExitStatus::Exited(3));
     assert!(!status.success());
-    assert!(!ExitStatus::Signaled(9).success());
+    assert!(!ExitStatus::Signaled(ipcwire::Signal::KILL).success());
 }
 
 #[test]
@@ -111,12 +111,15 @@ fn panicking_child_exits_101_and_parent_continues() {
 fn child_killing_itself_is_signaled() {
     let _g = lock();
     let (mut conn, child) = spawn(Direction::FromChild, |_| {
-        let _ = sys::kill(sys::getpid(), 9);
+        let _ = sys::kill(sys::getpid(), ipcwire::Signal::KILL);
         // Not reached when the kill works.
         42
     });
     let end = conn.recv_bytes();
-    assert_eq!(child.wait(), Ok(ExitStatus::Signaled(9)));
+    assert_eq!(
+        child.wait(),
+        Ok(ExitStatus::Signaled(ipcwire::Signal::KILL))
+    );
     assert_eq!(end, Err(Error::Eof));
 }
 
@@ -135,12 +138,12 @@ fn parent_kills_child_blocked_in_recv() {
     });
     // The child is about to block in recv (or is already blocked there).
     let ready = conn.recv_bytes();
-    let killed = child.kill(15);
+    let killed = child.kill(ipcwire::Signal::TERM);
     // The parent still holds its end, so only the signal can end the child.
     let status = child.wait();
     assert_eq!(ready, Ok(b"ready".to_vec()));
     assert_eq!(killed, Ok(()));
-    assert_eq!(status, Ok(ExitStatus::Signaled(15)));
+    assert_eq!(status, Ok(ExitStatus::Signaled(ipcwire::Signal::TERM)));
     assert_eq!(conn.recv_bytes(), Err(Error::Eof));
     assert_eq!(conn.send_bytes(b"x"), Err(Error::Io(Errno::PIPE)));
 }

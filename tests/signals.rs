@@ -8,6 +8,7 @@
 #[path = "common/faults.rs"]
 mod faults;
 
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 

@@ -30,6 +30,7 @@
 #[path = "common/faults.rs"]
 mod faults;
 
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use faults::{

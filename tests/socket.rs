@@ -14,6 +14,7 @@ mod faults;
 
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsFd;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -33,7 +34,6 @@ fn lock() -> MutexGuard<'static, ()> {
 }
 
 const MIB: usize = 1 << 20;
-const SIGKILL: i32 = 9;
 const O_NONBLOCK: u32 = 0o4000;
 const O_CLOEXEC: u32 = 0o2000000;
 
@@ -157,7 +157,7 @@ impl Forked {
 impl Drop for Forked {
     fn drop(&mut self) {
         if let Some(pid) = self.0.take() {
-            let _ = sys::kill(pid, SIGKILL);
+            let _ = sys::kill(pid, ipcwire::Signal::KILL);
             let _ = sys::waitpid(pid);
         }
     }
@@ -448,8 +448,8 @@ fn stale_socket_file_of_killed_process_is_replaced() {
     drop(ready_tx);
     assert_eq!(ready_rx.recv_bytes().expect("child ready"), b"ready");
     assert!(is_socket_file(&path.0), "child's socket file");
-    sys::kill(child.pid(), SIGKILL).expect("kill");
-    assert_eq!(child.wait(), ExitStatus::Signaled(SIGKILL));
+    sys::kill(child.pid(), ipcwire::Signal::KILL).expect("kill");
+    assert_eq!(child.wait(), ExitStatus::Signaled(ipcwire::Signal::KILL));
     assert!(is_socket_file(&path.0), "a killed owner leaves its file");
 
     let mut listener = Listener::bind(&addr).expect("bind over a stale file");

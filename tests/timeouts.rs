@@ -11,6 +11,7 @@
 #[path = "common/faults.rs"]
 mod faults;
 
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -183,7 +184,7 @@ fn receive_timeout_is_not_stretched_by_signals() {
         Duration::from_secs(10),
     );
     let (got, took) = timed(|| r.recv_bytes());
-    let (got_wait, took_wait) = timed(|| wait(&[&r], Some(timeout)));
+    let (got_wait, took_wait) = timed(|| wait([&r], Some(timeout)));
     let signals = delivered() - before;
     storm.stop();
     eprintln!("{signals} signals during two timed waits of {timeout:?}");
@@ -231,22 +232,22 @@ fn wait_reports_exactly_the_ready_connections() {
     let (idle_pipe, _idle_pipe_w) = pipe(false).expect("pipe");
 
     let all = [&data_pipe, &idle, &eof_pipe, &ahead, &eof_sock, &idle_pipe];
-    let (ready, took) = timed(|| wait(&all, Some(Duration::from_secs(10))));
+    let (ready, took) = timed(|| wait(all, Some(Duration::from_secs(10))));
     assert_eq!(ready, Ok(vec![0, 2, 3, 4]));
     assert!(took < SLACK, "wait took {took:?} with connections ready");
-    assert_eq!(wait(&all, None), Ok(vec![0, 2, 3, 4]));
-    assert_eq!(wait(&all, Some(Duration::ZERO)), Ok(vec![0, 2, 3, 4]));
+    assert_eq!(wait(all, None), Ok(vec![0, 2, 3, 4]));
+    assert_eq!(wait(all, Some(Duration::ZERO)), Ok(vec![0, 2, 3, 4]));
 
     // Only the read-ahead one is ready, and its descriptor is empty: it is
     // still reported at once, not after the timeout.
-    let (ready, took) = timed(|| wait(&[&idle, &ahead, &idle_pipe], Some(Duration::from_secs(10))));
+    let (ready, took) = timed(|| wait([&idle, &ahead, &idle_pipe], Some(Duration::from_secs(10))));
     assert_eq!(ready, Ok(vec![1]));
     assert!(took < SLACK, "a buffered message waited {took:?}");
 
     // Receiving it empties the connection; then nothing is ready.
     assert_eq!(ahead.recv_bytes().expect("recv"), b"second");
     let timeout = Duration::from_millis(100);
-    let (ready, took) = timed(|| wait(&[&idle, &ahead, &idle_pipe], Some(timeout)));
+    let (ready, took) = timed(|| wait([&idle, &ahead, &idle_pipe], Some(timeout)));
     assert_eq!(ready, Ok(vec![]));
     assert_about(took, timeout, "wait on idle connections");
 
@@ -256,7 +257,7 @@ fn wait_reports_exactly_the_ready_connections() {
         idle_peer.send_bytes(b"wake up").expect("send");
         idle_peer
     });
-    let (ready, took) = timed(|| wait(&[&ahead, &idle, &idle_pipe], None));
+    let (ready, took) = timed(|| wait([&ahead, &idle, &idle_pipe], None));
     assert_eq!(ready, Ok(vec![1]));
     assert!(took < SLACK, "{took:?}");
     let _peer = sender.join().expect("sender");
@@ -274,7 +275,7 @@ fn wait_refuses_a_write_only_end() {
         assert_eq!(got, Err(Error::NotReadable));
         assert!(took < SLACK, "{took:?}");
     }
-    assert_eq!(wait(&[&r, &a], Some(Duration::ZERO)), Ok(vec![]));
+    assert_eq!(wait([&r, &a], Some(Duration::ZERO)), Ok(vec![]));
 }
 
 /// A receive timed out inside a message, then the peer died: `wait`
@@ -288,8 +289,8 @@ fn wait_reports_a_peer_gone_in_the_middle_of_a_message() {
     write_all(w.as_fd(), &frame(&numbered(4, 100))[..50]).expect("write");
     assert_eq!(r.recv_bytes(), Err(TIMEDOUT));
     drop(w);
-    assert_eq!(wait(&[&r], Some(Duration::from_secs(10))), Ok(vec![0]));
+    assert_eq!(wait([&r], Some(Duration::from_secs(10))), Ok(vec![0]));
     assert_eq!(r.recv_bytes(), Err(Error::Truncated));
-    assert_eq!(wait(&[&r], Some(Duration::ZERO)), Ok(vec![0]));
+    assert_eq!(wait([&r], Some(Duration::ZERO)), Ok(vec![0]));
     assert_eq!(r.recv_bytes(), Err(Error::Truncated));
 }

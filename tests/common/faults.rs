@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -231,7 +232,7 @@ impl Forked {
     }
 
     pub fn kill(&self) {
-        sys::kill(self.pid(), libc::SIGKILL).expect("kill");
+        sys::kill(self.pid(), ipcwire::Signal::KILL).expect("kill");
     }
 
     pub fn wait(&mut self) -> ExitStatus {
@@ -243,7 +244,7 @@ impl Forked {
 impl Drop for Forked {
     fn drop(&mut self) {
         if let Some(pid) = self.0.take() {
-            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::kill(pid, ipcwire::Signal::KILL);
             let _ = sys::waitpid(pid);
         }
     }
@@ -389,7 +390,7 @@ impl Rendezvous {
 pub fn complain(what: &str) {
     use std::os::fd::AsFd;
     let line = format!("child {}: {what}\n", sys::getpid());
-    let _ = write_all(std::io::stderr().as_fd().into(), line.as_bytes());
+    let _ = write_all(std::io::stderr().as_fd(), line.as_bytes());
 }
 
 /// Writes all of `bytes` to `fd` with raw `write`s, whatever the pieces the

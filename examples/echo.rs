@@ -34,10 +34,22 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("echo: {e}");
+            eprintln!("echo: {}", chain(&*e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its sources on one line, such as "the authkey handshake
+/// failed: authentication failed".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 fn usage() -> Failure {
@@ -97,12 +109,15 @@ fn server(args: &[String]) -> Result<(), Failure> {
                     // Gone otherwise than between messages: killed, or left
                     // with a reply unread (ECONNRESET) or a message cut short.
                     Err(e) if e.is_disconnect() => {
-                        eprintln!("echo: connection {n} from {peer}: client gone: {e}")
+                        eprintln!(
+                            "echo: connection {n} from {peer}: client gone: {}",
+                            chain(&e)
+                        )
                     }
-                    Err(e) => eprintln!("echo: connection {n} from {peer}: {e}"),
+                    Err(e) => eprintln!("echo: connection {n} from {peer}: {}", chain(&e)),
                 }
             }
-            Err(e) => eprintln!("echo: connection {n}: {e}"),
+            Err(e) => eprintln!("echo: connection {n}: {}", chain(&e)),
         }
     }
     Ok(())

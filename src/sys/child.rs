@@ -66,6 +66,10 @@ impl Child {
 /// the child exits with code 101. The parent gets its own end and a
 /// [`Child`] to [`wait`](Child::wait) on.
 ///
+/// Only the ends of this pipe are closed: the child still holds every other
+/// descriptor the parent had, such as its connections to children forked
+/// before (see the [pre-fork pitfall](crate#pre-fork-pools-a-child-inherits-its-siblings-ends)).
+///
 /// The child leaves with `_exit`, so destructors of state copied from the
 /// parent do not run and user-space buffers are not flushed: `println!`
 /// flushes at each newline, but flush any other buffered writer yourself.

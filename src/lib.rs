@@ -50,6 +50,8 @@
 //! closed, in every process. After a `fork` both processes hold both ends:
 //! each must drop the end it does not use, or the reader waits forever.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(unix))))]
 #![deny(unsafe_code, missing_docs, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
@@ -100,6 +102,7 @@ pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use pipe::pipe_with_capacity;
 #[cfg(unix)]
+#[doc(inline)]
 pub use sys::{ExitStatus, ReceivedFds, MAX_FDS};
 #[cfg(all(unix, feature = "alloc"))]
 pub use wait::wait;
@@ -111,4 +114,5 @@ struct ReadmeDoctests;
 #[cfg(unix)]
 pub use pipe::Direction;
 #[cfg(unix)]
+#[doc(inline)]
 pub use sys::{fork_with_pipe, Child};

@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --example syscalls               # function<TAB>syscall<TAB>number, one per line
 //! cargo run --example syscalls -- --allowlist  # each syscall once: name<TAB>number
-//! cargo run --example syscalls -- --markdown   # the README's table
+//! cargo run --example syscalls -- --markdown > src/sys/syscalls.md  # the table in the docs
 //! ```
 //!
 //! Numbers are for the architecture the example was built for; `-` marks a

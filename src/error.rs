@@ -12,7 +12,8 @@ use crate::sys::Errno;
 /// [`Connection`](crate::Connection), or [`Listener`](crate::Listener) and
 /// [`Client`](crate::Client) calls.
 ///
-/// Each variant says what state the connection is left in.
+/// Each variant says what state the connection is left in; which fault
+/// shows as which variant is in [`Connection`'s docs](crate::Connection#failures).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {

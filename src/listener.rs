@@ -141,7 +141,10 @@ impl Listener {
     ///
     /// Clients answering with HMAC-SHA256 (Python 3.12+, ipcwire) or
     /// HMAC-MD5 (Python 3.11 and older) are accepted; see
-    /// [`require_sha256`](Self::require_sha256).
+    /// [`require_sha256`](Self::require_sha256). A client without a key
+    /// fails: its first message is taken as a wrong response (and what it
+    /// receives first is this listener's `#CHALLENGE#` message, as with
+    /// Python).
     #[must_use]
     pub fn authkey(mut self, key: &[u8]) -> Listener {
         self.auth.key = Some(AuthKey::new(key));

@@ -69,27 +69,7 @@ impl Kind {
 /// Messages are byte strings of any length, framed exactly as Python frames
 /// them, so either end may be a Python process. Dropping the connection
 /// closes its descriptor; when every copy of a writing end is closed, the
-/// reader sees [`Error::Eof`].
-///
-/// # Descriptors and read-ahead
-/// A receive reads as much as is waiting, up to 4 KiB (256 bytes without
-/// `alloc`), so later messages may come in with it; a payload larger than
-/// that goes straight into the receiving buffer. On a Unix socket every read
-/// takes control data: descriptors ride on the first byte of a message (or
-/// of Python's `sendfds` count byte), the kernel ends a read with the send
-/// that carried them, and they wait in the connection for the receive of the
-/// last message that begins in that read. A `_with_fds` receive,
-/// [`recv_fds`](Self::recv_fds) or [`recv_handle`](Self::recv_handle) takes
-/// them; a plain receive closes them and counts them in
-/// [`discarded_fds`](Self::discarded_fds), and is never failed by them.
-/// Nothing is lost or leaked by mixing the two. A sender that attaches
-/// descriptors elsewhere than a first byte (neither Python nor ipcwire does)
-/// is caught when no message begins in the read that brought them
-/// ([`Error::UnexpectedFds`] for a receive that wants descriptors);
-/// otherwise its descriptors go with the last message that begins there.
-/// That is Linux; BSD-derived kernels (macOS, FreeBSD) hand descriptors
-/// over at the head of a read, so there they go with the message that
-/// begins at the read's first byte.
+/// reader sees [`Error::Eof`] (see the [pitfalls](crate#pitfalls)).
 ///
 /// ```
 /// let (mut a, mut b) = ipcwire::pipe(true)?;
@@ -99,6 +79,93 @@ impl Kind {
 /// assert_eq!(b.recv_bytes(), Err(ipcwire::Error::Eof));
 /// # Ok::<(), ipcwire::Error>(())
 /// ```
+///
+/// # Failures
+/// Faults on the other side never corrupt or lose a message on this side
+/// silently, and never hang it without a bound you chose. [`Error`] is a
+/// small `Copy` enum that tests can `assert_eq!` on; each variant says what
+/// state it leaves the connection in.
+///
+/// | fault | what the caller sees |
+/// |---|---|
+/// | the peer closed (or was killed) between messages | [`Error::Eof`] (Python's `EOFError`) |
+/// | the peer closed or was killed inside a header or payload | [`Error::Truncated`] (on TCP possibly `Io(ECONNRESET)`) |
+/// | the peer closed or was killed with a message of ours unread (a killed pool worker) | `Io(ECONNRESET)` on Unix and TCP sockets, not `Eof` (Python: `ConnectionResetError`) |
+/// | a send to a peer that is gone | `Io(EPIPE)`, never a `SIGPIPE` death (see [`send_bytes`](Self::send_bytes)) |
+/// | a send that fails for good part-way through a frame (`ENOBUFS`, say) | that error, from every later send too (see [`send_bytes`](Self::send_bytes)) |
+/// | a signal, with a handler installed without `SA_RESTART` | nothing: `EINTR` is retried, `poll` resumes with the time left, a partial write is continued, an interrupted connect is made again |
+/// | nothing to read, or no room to write, in non-blocking mode | `Io(EAGAIN)`, a pause |
+/// | the [receive timeout](Self::set_recv_timeout) passed | `Io(ETIMEDOUT)`, a pause |
+/// | a header declares more than [`max_len`](Self::max_len) | [`Error::TooLong`] |
+/// | a header declares a negative length other than the escape `-1` | [`Error::NegativeLength`] (Python would misread an empty message) |
+/// | a message longer than the buffer given | [`Error::BufferTooSmall`] |
+/// | the wrong end of a simplex pipe | [`Error::NotReadable`], [`Error::NotWritable`]; no system call made |
+/// | any other system call error | [`Error::Io`] |
+///
+/// [`Error::is_disconnect`] tells whether the peer is gone, whichever of
+/// its faces the disconnect wore. The two pauses ([`Error::is_resumable`])
+/// lose nothing: a message received or sent part-way is kept, and the same
+/// call made again goes on with it (see
+/// [`recv_bytes_into`](Self::recv_bytes_into) and
+/// [`send_bytes`](Self::send_bytes) for what "the same" means). Faults
+/// during the authkey handshake are [`Listener::accept`](crate::Listener::accept)'s
+/// and [`Client::connect`](crate::Client::connect)'s.
+///
+/// # Event loops
+/// [`wait`](crate::wait) is Python's `connection.wait`, one `poll` over
+/// many connections. For an event loop (epoll, mio), register the
+/// descriptor (the connection is `AsRawFd`), switch the connection to
+/// [non-blocking mode](Self::set_nonblocking), and receive until
+/// `Io(EAGAIN)`; then check [`poll(Some(Duration::ZERO))`](Self::poll)
+/// before going back to sleep, since a read may have brought several
+/// messages into the connection's buffer, where the kernel no longer sees
+/// them.
+///
+/// # Descriptors and read-ahead
+/// A receive reads as much as is waiting, up to 4 KiB (256 bytes without
+/// `alloc`), so later messages may come in with it; a payload larger than
+/// that goes straight into the receiving buffer.
+///
+/// Over a Unix socket (a duplex [`pipe`](crate::pipe), a `unix:` or
+/// `abstract:` [`Listener`](crate::Listener) or [`Client`](crate::Client))
+/// a message can carry open descriptors:
+/// [`send_bytes_with_fds`](Self::send_bytes_with_fds) sends them, the
+/// `_with_fds` receives take them, owned and close-on-exec from birth.
+/// [`send_handle`](Self::send_handle), [`recv_handle`](Self::recv_handle),
+/// [`send_fds`](Self::send_fds) and [`recv_fds`](Self::recv_fds) speak
+/// Python's `multiprocessing.reduction` exchange, which is not framed: one
+/// byte, `len(fds) % 256`, with the descriptors attached, on the raw
+/// socket. It may come between framed messages on one connection, in
+/// either direction, and mixes freely with plain receives: `recv_bytes`
+/// then `recv_handle` works after Python's `send_bytes` then
+/// `send_handle`, as Python's own do. The authkey handshake reads each of
+/// its messages exactly, so a client may send descriptors the moment it
+/// is connected. Over TCP or a pipe, sending descriptors is `Io(EOPNOTSUPP)`
+/// (a TCP `sendmsg` would drop them without a word) or `Io(ENOTSOCK)`, with
+/// nothing sent.
+///
+/// Descriptors ride on the first byte of a message (or of the count
+/// byte): its header leaves in the `sendmsg` that carries them (a message
+/// larger than the socket buffer sends the rest after it, without them).
+/// The kernel hands them over with the read that takes that byte, and ends
+/// that read with the bytes of that `sendmsg`. Every read on a Unix socket
+/// takes control data, plain receives included, so descriptors that come
+/// with bytes read ahead wait in the connection for the receive of the last
+/// message that begins in that read. That is Linux; BSD-derived kernels
+/// (macOS, FreeBSD) hand descriptors over at the head of a read, so there
+/// they go with the message that begins at the read's first byte.
+///
+/// At most [`MAX_FDS`](crate::MAX_FDS) (64) ride with one message, both
+/// ways: sending more is `Io(EINVAL)` with nothing sent, and the receive
+/// buffer for control data holds 64. Descriptors nobody asked for are never
+/// leaked and never kept silently:
+///
+/// | what arrives | what the receiver sees |
+/// |---|---|
+/// | a message with descriptors, taken by a plain receive (or by Python's `recv_bytes`) | the message; the descriptors are closed, and counted in [`discarded_fds`](Self::discarded_fds) (Python's kernel read closes them) |
+/// | more than 64 descriptors, or more than the process has descriptor numbers free for | [`Error::ControlTruncated`] for a receive that wants them; all are closed (a plain receive gets the message) |
+/// | descriptors in the middle of a message, in a read where no message begins (neither Python nor ipcwire sends that) | [`Error::UnexpectedFds`] for a receive that wants them; closed, and counted by a plain receive |
+/// | a count byte that disagrees with what came ([`recv_fds`](Self::recv_fds)), or other than one ([`recv_handle`](Self::recv_handle)) | [`Error::FdCount`]; all are closed |
 pub struct Connection {
     fd: OwnedFd,
     kind: Kind,

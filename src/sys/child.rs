@@ -114,11 +114,11 @@ impl Child {
 /// the child exits with code 101. The parent gets its own end and a
 /// [`Child`] to [`wait`](Child::wait) on.
 ///
-/// A child inherits every descriptor the parent holds, the parent's ends of
-/// its earlier siblings' pipes included: in a pre-fork pool, dropping one
-/// worker's connection then ends nothing while a later sibling lives. A
-/// worker that calls [`sys::close_other_fds`] first thing, keeping its own
-/// end, holds no such copies.
+/// Only the ends of this pipe are closed: the child still holds every other
+/// descriptor the parent had, such as its connections to children forked
+/// before (see the [pre-fork pitfall](crate#pre-fork-pools-a-child-inherits-its-siblings-ends)).
+/// A worker that calls [`sys::close_other_fds`] first thing, keeping its
+/// own end, holds no such copies.
 ///
 /// The child leaves with `_exit`, so destructors of state copied from the
 /// parent do not run and user-space buffers are not flushed: `println!`

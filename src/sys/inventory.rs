@@ -1,27 +1,32 @@
 //! The system calls each public function may make, for seccomp allowlists
 //! and security reviews.
 //!
-//! [`INVENTORY`] is the single source of truth: the README's system call
-//! table is generated from it (a test keeps the two equal), and an audit
-//! test traces real scenarios with `strace -f` and fails on any call the
-//! crate made that its entry does not list.
+//! [`INVENTORY`] is the single source of truth: the [table](#the-table)
+//! below is generated from it (`src/sys/syscalls.md`, written by `cargo run
+//! --example syscalls -- --markdown`; a test fails when the two differ), and
+//! the [audit](#the-audit) fails on any call the crate made that its entry
+//! does not list. Functions not listed make none; each listed function's docs
+//! say when it makes which, under `# System calls`.
 //!
 //! Names are the kernel's, as `strace` prints them. Where the C library
 //! picks among equivalent calls (glibc's `fstat` is `newfstatat`, musl's is
 //! `fstat`; `poll` is `ppoll` on aarch64; `fork` is `clone`, after which
 //! glibc's child calls `set_robust_list`, while musl blocks signals around
-//! it with `rt_sigprocmask` and its child calls `set_tid_address`), an
-//! entry lists
-//! every alternative: an allowlist built from it works with either library.
-//! [`number`] gives each name's number on the target architecture.
+//! it with `rt_sigprocmask` and its child calls `set_tid_address`; 32-bit
+//! targets call `fcntl64`, the 64-bit `stat` calls, `ppoll_time64` and
+//! `clock_gettime64`), an entry lists every alternative: an allowlist built
+//! from it works with either library on any Linux architecture. [`number`]
+//! gives each name's number on the target architecture. The names are
+//! Linux's; on other systems the same functions make those systems' calls
+//! of the same purpose, and [`number`] is `None`.
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
 //! makes none; nor is the `futex` a multi-threaded allocator may wait on.
 //! Under `std`, a build with debug assertions checks each descriptor with
-//! `fcntl(F_GETFD)` before std's `OwnedFd` closes it; release builds make no
-//! such call, so it is not listed either. `clock_gettime` normally runs in the vDSO and enters the
-//! kernel only where no vDSO exists.
+//! `fcntl(F_GETFD)` before std's `OwnedFd` closes it; release builds make
+//! no such call, so it is not listed either. `clock_gettime` normally runs
+//! in the vDSO and enters the kernel only where no vDSO exists.
 //!
 //! ```
 //! use ipcwire::sys::inventory;
@@ -30,6 +35,36 @@
 //! # #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 //! assert_eq!(inventory::number("pipe2"), Some(293));
 //! ```
+//!
+//! `examples/syscalls.rs` prints the inventory for the architecture it is
+//! built for:
+//!
+//! ```sh
+//! cargo run --example syscalls -- --allowlist   # each system call once: name, number
+//! cargo run --example syscalls                  # function, system call, number
+//! ```
+//!
+//! # The audit
+//!
+//! `tests/audit.rs` holds the crate to this list. It runs real scenarios
+//! (pipe and fork with messages both ways, pipe sends in a child whose
+//! `SIGPIPE` action is the default, a socket pair with `poll`, pipe
+//! capacity, `from_fd`, passing descriptors, Unix and TCP listeners and
+//! clients with the authkey handshake) under `strace -f`, brackets each
+//! call of a public function with marker writes, and fails when
+//!
+//! - a system call inside a bracket is not listed for that function;
+//! - `pipe2`, `socket`, `socketpair` or `accept4` lack the close-on-exec
+//!   flag, or `recvmsg` lacks `MSG_CMSG_CLOEXEC`;
+//! - a socket send lacks `MSG_NOSIGNAL`;
+//! - a send or receive makes more system calls than its docs promise.
+//!
+//! # The table
+//!
+//! Every public function that makes system calls, and the calls it may
+//! make, alternatives included:
+//!
+#![doc = include_str!("syscalls.md")]
 
 use core::fmt;
 
@@ -47,8 +82,8 @@ const fn entry(function: &'static str, syscalls: &'static [&'static str]) -> Ent
     Entry { function, syscalls }
 }
 
-/// Every public function that makes system calls, in the order the README
-/// lists them. Functions not listed make none.
+/// Every public function that makes system calls, in the order of the
+/// [table](self#the-table). Functions not listed make none.
 pub const INVENTORY: &[Entry] = &[
     entry("ipcwire::pipe", &["socketpair", "pipe2", "close"]),
     entry(
@@ -376,7 +411,8 @@ pub fn is_listed(name: &str) -> bool {
     INVENTORY.iter().any(|e| e.syscalls.contains(&name))
 }
 
-/// The README's table: one row per function, its system calls in order.
+/// The [table](self#the-table) as Markdown, the contents of
+/// `src/sys/syscalls.md`: one row per function, its system calls in order.
 #[derive(Debug)]
 pub struct MarkdownTable;
 

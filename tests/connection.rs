@@ -1,26 +1,26 @@
 //! Connections over real pipes and socket pairs, talking to real forked
 //! processes.
 //!
-//! Every test takes [`LOCK`] first: the tests fork and count this process's
-//! descriptors, so they must not overlap. While one test holds it, the
-//! harness's other threads are parked on the lock, and the children only do
-//! simple work (on glibc, allocating after `fork` is safe) before leaving
-//! through the closure's return code.
+//! Every test takes `serial::lock()` first: the tests fork and count this
+//! process's descriptors, so they must not overlap. While one test holds
+//! it, the harness's other threads are parked on the lock, and the children
+//! only do simple work (on glibc, allocating after `fork` is safe) before
+//! leaving through the closure's return code.
 
-#[path = "common/faults.rs"]
-mod faults;
+#[path = "common/fds.rs"]
+mod fds;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/serial.rs"]
+mod serial;
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use fds::{fd_flags, O_CLOEXEC};
+use fork::with_child;
 use ipcwire::sys::{self, Errno};
-use ipcwire::{fork_with_pipe, pipe, Access, Connection, Direction, Error, ExitStatus};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+use ipcwire::{pipe, Access, Connection, Direction, Error, ExitStatus};
+use serial::lock;
 
 const MIB: usize = 1 << 20;
 
@@ -52,35 +52,6 @@ fn numbered(seq: usize) -> Vec<u8> {
 const SIZES: [usize; 16] = [
     0, 1, 3, 4, 5, 100, 255, 256, 257, 4096, 65531, 65532, 65535, 65536, 65537, 200_000,
 ];
-
-/// Forks a child that runs `child` on its end, runs `parent` on the parent's
-/// end (dropping it afterwards), then waits for the child. Returns what
-/// `parent` returned and how the child ended, so the caller asserts only
-/// after the child has been reaped.
-fn with_child<T>(
-    direction: Direction,
-    child: impl FnOnce(Connection) -> i32,
-    parent: impl FnOnce(Connection) -> T,
-) -> (T, ExitStatus) {
-    // SAFETY: the harness's other threads hold no locks the children use
-    // (they are parked on LOCK or idle), and glibc makes malloc fork-safe.
-    let (conn, child_proc) = unsafe { fork_with_pipe(direction, child) }.expect("fork_with_pipe");
-    let result = parent(conn);
-    let status = child_proc.wait().expect("wait");
-    (result, status)
-}
-
-/// Reads an octal `flags:` field out of `/proc/self/fdinfo/<fd>`.
-fn fd_flags(fd: i32) -> u32 {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).expect("fdinfo");
-    let line = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .expect("flags line");
-    u32::from_str_radix(line.trim(), 8).expect("octal flags")
-}
-
-const O_CLOEXEC: u32 = 0o2_000_000;
 
 // ---------------------------------------------------------------------------
 // Messages both ways between parent and child.
@@ -973,7 +944,7 @@ fn every_descriptor_is_close_on_exec() {
 #[test]
 fn no_descriptor_leaks() {
     let _g = lock();
-    let before = faults::count_fds();
+    let before = fds::count_fds();
     for i in 0..1000 {
         let msg = pattern(i % 50);
         let (mut a, mut b) = pipe(true).unwrap();
@@ -1010,7 +981,7 @@ fn no_descriptor_leaks() {
         let ((), status) = with_child(direction, |_| 0, drop);
         assert_eq!(status, ExitStatus::Exited(0));
     }
-    let after = faults::count_fds();
+    let after = fds::count_fds();
     assert_eq!(before, after, "descriptors before and after");
 }
 

@@ -1,49 +1,26 @@
 //! `examples/echo` run as real server and client processes over every
 //! address family, with misbehaving raw clients in between.
 
+#[path = "common/examples.rs"]
+mod examples;
+#[path = "common/paths.rs"]
+mod paths;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ipcwire::{sys, Address, Client};
-
-mod common;
+use paths::{unique, TempPath};
 
 /// How long any one process may take before the test gives up on it.
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn echo_exe() -> PathBuf {
-    common::example("echo")
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("ipcwire-echo-{}-{n}-{tag}", std::process::id())
-}
-
-/// A socket path in the temp dir, removed (if still there) on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(tag: &str) -> TempPath {
-        TempPath(std::env::temp_dir().join(format!("{}.sock", unique(tag))))
-    }
-
-    fn text(&self) -> String {
-        format!("unix:{}", self.0.display())
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+    examples::example("echo")
 }
 
 /// Reads all of a pipe on a thread, so a full pipe never blocks the child.
@@ -208,8 +185,12 @@ fn check_clean_exit(server: Server) {
 #[test]
 fn unix_path() {
     let path = TempPath::new("unix");
-    let server = server_and_client(&path.text());
-    assert_eq!(server.addr, path.text(), "READY shows the path");
+    let server = server_and_client(&path.address().to_string());
+    assert_eq!(
+        server.addr,
+        path.address().to_string(),
+        "READY shows the path"
+    );
     check_clean_exit(server);
     assert!(!path.0.exists(), "the server removed its socket file");
 }
@@ -256,7 +237,7 @@ fn send_raw_and_close(addr: &Address, bytes: &[u8]) {
 #[test]
 fn server_survives_negative_length_header() {
     let path = TempPath::new("negative");
-    for addr in [path.text(), "tcp:127.0.0.1:0".to_owned()] {
+    for addr in [path.address().to_string(), "tcp:127.0.0.1:0".to_owned()] {
         let stderr = survives_bad_client(&addr, |addr| {
             send_raw_and_close(addr, &[0xff, 0xff, 0xff, 0xfe]);
         });
@@ -269,7 +250,7 @@ fn server_survives_negative_length_header() {
 #[test]
 fn server_survives_disconnect_mid_message() {
     let path = TempPath::new("midmsg");
-    for addr in [path.text(), "tcp:127.0.0.1:0".to_owned()] {
+    for addr in [path.address().to_string(), "tcp:127.0.0.1:0".to_owned()] {
         let stderr = survives_bad_client(&addr, |addr| {
             // A header for 100 bytes, then 10 of them.
             let mut bytes = vec![0, 0, 0, 100];
@@ -288,7 +269,7 @@ fn server_survives_disconnect_mid_message() {
 #[test]
 fn server_survives_client_that_sends_nothing() {
     let path = TempPath::new("silent");
-    let stderr = survives_bad_client(&path.text(), |addr| {
+    let stderr = survives_bad_client(&path.address().to_string(), |addr| {
         drop(Client::new().connect(addr).expect("connect"));
     });
     assert_eq!(stderr, "", "a client that just leaves is not an error");
@@ -297,7 +278,7 @@ fn server_survives_client_that_sends_nothing() {
 #[test]
 fn client_to_dead_address_fails() {
     let path = TempPath::new("dead");
-    let out = run_echo(&["client", &path.text(), "1"]);
+    let out = run_echo(&["client", &path.address().to_string(), "1"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(out.stdout, "");
     assert!(out.stderr.starts_with("echo: "), "{:?}", out.stderr);
@@ -324,7 +305,7 @@ fn client_to_dead_address_fails() {
 #[test]
 fn authkey_clients_with_the_key_are_served_and_others_refused() {
     let path = TempPath::new("authkey");
-    let server = Server::start_with(&path.text(), 4, &["--authkey", "secret"]);
+    let server = Server::start_with(&path.address().to_string(), 4, &["--authkey", "secret"]);
     let addr = server.addr.clone();
     let good = run_echo(&["client", &addr, "--authkey", "secret", "0", "1", "16385"]);
     assert_eq!(

@@ -1,12 +1,13 @@
 //! The examples, run as real processes and compared with what they promise.
 
+#[path = "common/examples.rs"]
+mod examples;
 #[path = "common/skip.rs"]
 mod skip;
 
 use std::process::Command;
 
-mod common;
-use common::example;
+use examples::example;
 
 fn expected_pipe_fork_output() -> String {
     let mut s: String = (0..1000).map(|i| format!("{i}\n")).collect();

@@ -14,19 +14,24 @@
 //! Every Python process is killed and reaped on every path: after
 //! [`LIMIT`] by a watchdog, and whenever its [`Peer`] guard is dropped.
 
-#[path = "common/skip.rs"]
-mod skip;
-
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fds.rs"]
+mod fds;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/python.rs"]
+mod python;
+#[path = "common/serial.rs"]
+mod serial;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::collections::VecDeque;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -35,9 +40,9 @@ use ipcwire::handshake::AuthError;
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{Access, Address, Client, Connection, Error, Listener, ReceivedFds};
 
-#[path = "common/python.rs"]
-mod python;
-use python::{interpreters_or_skip, lock, versions, Peer, Python, LIMIT, QUICK};
+use paths::{unique, TempPath};
+use python::{interpreters_or_skip, versions, Peer, Python, LIMIT, QUICK};
+use serial::guard;
 
 /// The Python peer script.
 const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/peer.py");
@@ -54,32 +59,6 @@ const SIZES: [usize; 6] = [0, 1, 16384, 16385, 1 << 20, 4 << 20];
 
 // ---------------------------------------------------------------------------
 // Addresses
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("ipcwire-interop-{}-{n}-{tag}", std::process::id())
-}
-
-/// A socket path in the temp dir, removed (if still there) on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new() -> TempPath {
-        TempPath(std::env::temp_dir().join(format!("{}.sock", unique("py"))))
-    }
-
-    fn text(&self) -> String {
-        self.0.to_str().expect("temp dir is UTF-8").to_owned()
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Family {
@@ -105,8 +84,8 @@ impl Family {
     fn fresh(self) -> (String, Option<TempPath>) {
         match self {
             Family::Unix => {
-                let path = TempPath::new();
-                (path.text(), Some(path))
+                let path = TempPath::new("py");
+                (path.text().to_owned(), Some(path))
             }
             Family::Abstract => (unique("abs"), None),
             Family::Tcp => ("127.0.0.1:0".to_owned(), None),
@@ -525,7 +504,7 @@ fn run_parallel(jobs: Vec<(&Python, Pairing)>) -> Vec<(&Python, Pairing, Result<
     thread::scope(|s| {
         for _ in 0..PARALLEL {
             s.spawn(|| loop {
-                let Some((n, (python, pairing))) = lock(&queue).pop_front() else {
+                let Some((n, (python, pairing))) = guard(&queue).pop_front() else {
                     return;
                 };
                 let result = catch_unwind(AssertUnwindSafe(|| pairing.run(python))).unwrap_or_else(
@@ -538,7 +517,7 @@ fn run_parallel(jobs: Vec<(&Python, Pairing)>) -> Vec<(&Python, Pairing, Result<
                         Err(format!("panicked: {msg}"))
                     },
                 );
-                lock(&results).push((n, python, pairing, result));
+                guard(&results).push((n, python, pairing, result));
             });
         }
     });
@@ -748,7 +727,7 @@ const BIG_LIMIT: Duration = Duration::from_secs(60);
 fn big_message_slot(test: &str) -> Option<std::sync::MutexGuard<'static, ()>> {
     static BIG: Mutex<()> = Mutex::new(());
     const NEED: u64 = 8 << 30;
-    let guard = lock(&BIG);
+    let guard = guard(&BIG);
     match mem_available() {
         Some(have) if have >= NEED => Some(guard),
         have => {
@@ -865,14 +844,7 @@ fn message_over_2_gib_recv_bytes() {
 
 /// Everything `fd` delivers until end of stream.
 fn read_to_end(fd: &sys::OwnedFd) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut buf = [0; 256];
-    loop {
-        match sys::read(fd.as_fd(), &mut buf).map_err(|e| format!("read: {e:?}"))? {
-            0 => return Ok(out),
-            n => out.extend_from_slice(&buf[..n]),
-        }
-    }
+    fds::read_to_end(fd.as_fd()).map_err(|e| format!("read: {e:?}"))
 }
 
 fn want<T: std::fmt::Debug + PartialEq>(what: &str, got: T, expected: T) -> Result<(), String> {
@@ -1008,13 +980,13 @@ fn fds_exchange(conn: &mut Connection) -> Result<(), String> {
 /// A Python `Client` with a key sends a handle the moment it is connected;
 /// the Rust `Listener` receives it after its handshake.
 fn python_handle_client(python: &Python) -> Result<(), String> {
-    let path = TempPath::new();
-    let addr = rust_address(Family::Unix, &path.text())?;
+    let path = TempPath::new("py");
+    let addr = rust_address(Family::Unix, path.text())?;
     let mut listener = Listener::bind(&addr)
         .map_err(|e| format!("bind: {e:?}"))?
         .authkey(b"handles");
     let mut cmd = python.script(PEER);
-    cmd.args(["handle-client", &path.text(), "handles"]);
+    cmd.args(["handle-client", path.text(), "handles"]);
     let mut peer = Peer::spawn(cmd)?;
     wait_for_client(&listener, &mut peer)?;
     let (mut conn, _) = listener
@@ -1036,12 +1008,12 @@ fn python_handle_client(python: &Python) -> Result<(), String> {
 /// A Rust `Client` with a key sends a handle the moment it is connected;
 /// the Python `Listener` receives it with `recv_handle`.
 fn python_handle_server(python: &Python) -> Result<(), String> {
-    let path = TempPath::new();
+    let path = TempPath::new("py");
     let mut cmd = python.script(PEER);
-    cmd.args(["handle-server", &path.text(), "handles"]);
+    cmd.args(["handle-server", path.text(), "handles"]);
     let mut peer = Peer::spawn(cmd)?;
     peer.next_line(LIMIT).map_err(|e| peer.fail(e))?;
-    let addr = rust_address(Family::Unix, &path.text())?;
+    let addr = rust_address(Family::Unix, path.text())?;
     let mut conn = Client::new()
         .authkey(b"handles")
         .connect(&addr)

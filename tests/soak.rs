@@ -29,15 +29,25 @@
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fds.rs"]
+mod fds;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
 
 use std::time::{Duration, Instant};
 
 use faults::{
-    complain, count_signals, delivered, itimer, lock, write_all, Forked, Rng, Storm, DELIVERED,
-    MIB, PATIENCE,
+    complain, count_signals, delivered, itimer, write_all, Rng, Storm, DELIVERED, MIB, PATIENCE,
 };
+use fds::count_fds;
+use fork::Forked;
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{pipe, Address, Client, Connection, Error, Listener};
+use serial::lock;
 
 use std::sync::atomic::Ordering;
 
@@ -588,7 +598,7 @@ fn spawn_child(
     plan: ChildPlan,
 ) -> Forked {
     let mut theirs = Some((inp, out));
-    let child = faults::fork(|| {
+    let child = fork::fork(|| {
         mine.iter_mut().for_each(|c| drop(c.take()));
         let (inp, out) = theirs.take().expect("child ends");
         child(tape, inp, out, &plan)
@@ -609,7 +619,7 @@ fn soak() {
             .as_nanos() as u64
     });
     eprintln!("soak: seed {seed} (IPCWIRE_SOAK_SEED), at least {seconds} s and {target} messages");
-    let fds_at_start = faults::count_fds();
+    let fds_at_start = count_fds();
     count_signals(libc::SIGALRM);
     let tape = Tape::new(seed);
     let mut rng = Rng::new(seed);
@@ -640,7 +650,7 @@ fn soak() {
         mine.push(Some(from_r));
         let mut theirs = Some((to_r, from_w));
         let p = plan(0, false);
-        let child = faults::fork(|| {
+        let child = fork::fork(|| {
             // SAFETY: restoring the default action of a signal.
             unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
             mine.iter_mut().for_each(|c| drop(c.take()));
@@ -658,11 +668,8 @@ fn soak() {
         links.push(("socketpair", 2, 2, keys(1), child));
     }
     // 2 and 3: a Unix socket and TCP, through Listener and Client.
-    let unix_path = std::env::temp_dir().join(format!("ipcwire-soak-{}.sock", std::process::id()));
-    let addrs: [Address; 2] = [
-        Address::unix(unix_path.to_str().expect("utf-8 temp dir").as_bytes()).expect("unix path"),
-        "tcp:127.0.0.1:0".parse().expect("tcp"),
-    ];
+    let unix_path = paths::TempPath::new("soak");
+    let addrs: [Address; 2] = [unix_path.address(), "tcp:127.0.0.1:0".parse().expect("tcp")];
     for (k, addr) in addrs.iter().enumerate() {
         let mut listener = Listener::bind(addr)
             .expect("bind")
@@ -671,7 +678,7 @@ fn soak() {
         let addr = *listener.local_addr();
         let i = 2 + k as u64;
         let p = plan(i, false);
-        let child = faults::fork(|| {
+        let child = fork::fork(|| {
             mine.iter_mut().for_each(|c| drop(c.take()));
             let conn = match Client::new().authkey(KEY).timeout(PATIENCE).connect(&addr) {
                 Ok(conn) => conn,
@@ -725,7 +732,7 @@ fn soak() {
         let messages: u64 = links.iter().map(|l| l.tx.seq + l.rx.seq).sum();
         let elapsed = start.elapsed();
         if warm.is_none() && elapsed.as_secs_f64() >= seconds as f64 / 5.0 {
-            warm = Some((faults::count_fds(), vm_rss_kib(), elapsed));
+            warm = Some((count_fds(), vm_rss_kib(), elapsed));
         }
         if elapsed >= Duration::from_secs(seconds) && messages >= target {
             for link in &mut links {
@@ -807,7 +814,7 @@ fn soak() {
     }
     let duration = start.elapsed();
     let (fds_warm, rss_warm, warm_at) = warm.expect("warm-up point");
-    let fds_end = faults::count_fds();
+    let fds_end = count_fds();
     let rss_end = vm_rss_kib();
     let signals = delivered() - signals_at_start;
     let storm_sent = storm.stop();
@@ -882,8 +889,8 @@ fn soak() {
     }
     drop(conns);
     drop(links);
-    let _ = std::fs::remove_file(&unix_path);
-    let fds_after = faults::count_fds();
+    drop(unix_path);
+    let fds_after = count_fds();
     eprintln!(
         "soak: {total_msgs} messages, {:.1} MiB, {:.1} s, signals {} (parent {signals}, \
          children {child_signals}), faults injected {faults}, seed {seed}\n{}\n  \

@@ -7,25 +7,28 @@
 use std::fs;
 use std::path::Path;
 
-#[path = "../fuzz/checks.rs"]
-mod checks;
-#[path = "../fuzz/pickle_checks.rs"]
-mod pickle_checks;
+#[path = "common/fuzz_checks.rs"]
+mod fuzz_checks;
+#[path = "common/fuzz_pickle_checks.rs"]
+mod fuzz_pickle_checks;
 
 type Check = fn(&[u8]);
 
 const TARGETS: [(&str, Check); 11] = [
-    ("frame_decode", checks::frame_decode),
-    ("frame_chunks", checks::frame_chunks),
-    ("frame_roundtrip", checks::frame_roundtrip),
-    ("handshake", checks::handshake),
-    ("handshake_wire", checks::handshake_wire),
-    ("address_parse", checks::address_parse),
-    ("connection_recv", checks::connection_recv),
-    ("connection_nonblocking", checks::connection_nonblocking),
-    ("cmsg_walk", checks::cmsg_walk),
-    ("pickle_decode", pickle_checks::pickle_decode),
-    ("pickle_roundtrip", pickle_checks::pickle_roundtrip),
+    ("frame_decode", fuzz_checks::frame_decode),
+    ("frame_chunks", fuzz_checks::frame_chunks),
+    ("frame_roundtrip", fuzz_checks::frame_roundtrip),
+    ("handshake", fuzz_checks::handshake),
+    ("handshake_wire", fuzz_checks::handshake_wire),
+    ("address_parse", fuzz_checks::address_parse),
+    ("connection_recv", fuzz_checks::connection_recv),
+    (
+        "connection_nonblocking",
+        fuzz_checks::connection_nonblocking,
+    ),
+    ("cmsg_walk", fuzz_checks::cmsg_walk),
+    ("pickle_decode", fuzz_pickle_checks::pickle_decode),
+    ("pickle_roundtrip", fuzz_pickle_checks::pickle_roundtrip),
 ];
 
 /// The committed inputs of one target: its seeds and its regressions.

@@ -132,17 +132,15 @@ pub fn interpreters() -> &'static [Python] {
 }
 
 /// The interpreters, or `None` after printing why the test is skipped
-/// (a failure when `CI` is set).
+/// (a failure with `IPCWIRE_NO_SKIPS=1`).
 pub fn interpreters_or_skip(test: &str) -> Option<&'static [Python]> {
     let found = interpreters();
     if !found.is_empty() {
         return Some(found);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: no Python 3 interpreter found (python3 on PATH or pyenv), and CI is set"
-    );
-    crate::skip::skipped(format_args!("no Python found ({test})"));
+    crate::skip::skipped(format_args!(
+        "{test}: no Python 3 interpreter found (python3 on PATH or pyenv)"
+    ));
     None
 }
 

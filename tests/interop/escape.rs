@@ -53,14 +53,13 @@ fn escape_header_read_by_python() {
     };
     let mut passed = Vec::new();
     let mut failures = Vec::new();
+    let mut older = Vec::new();
     for python in pythons {
         if !python.at_least(3, 8) {
             // Python 3.7 and older read `ffffffff` as an empty message and
-            // the u64 after it as the next header: no escape form there.
-            skip::skipped(format_args!(
-                "escape header with Python {} (only 3.8+ decodes it)",
-                python.version
-            ));
+            // the u64 after it as the next header: no escape form there,
+            // so nothing to check (not a skip: no machine could).
+            older.push(python.version.as_str());
             continue;
         }
         match escape_to_python(python) {
@@ -70,6 +69,16 @@ fn escape_header_read_by_python() {
                 python.version
             )),
         }
+    }
+    if !older.is_empty() {
+        skip::say(format_args!(
+            "interop: escape header not sent to Python {}: only 3.8+ decodes it",
+            older.join(", ")
+        ));
+    }
+    if passed.is_empty() && failures.is_empty() {
+        skip::skipped("escape_header_read_by_python: no Python 3.8 or later found");
+        return;
     }
     let summary = format!(
         "interop: escape header decoded by {} interpreters ({})",

@@ -13,8 +13,8 @@
 //! `descriptors`, `big` (the message over 2 GiB); this file has what they
 //! share.
 //!
-//! Without any Python the tests print `SKIPPED: no Python found` and pass,
-//! unless `CI` is set, where that is a failure.
+//! Without any Python the tests print `SKIPPED: ...` and pass, unless
+//! `IPCWIRE_NO_SKIPS=1` makes that a failure (see `tests/common/skip.rs`).
 //!
 //! Every Python process is killed and reaped on every path: after
 //! [`LIMIT`] by a watchdog, and whenever its [`Peer`] guard is dropped.

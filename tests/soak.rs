@@ -21,11 +21,13 @@
 //! - The parent's descriptor count must not change and its resident memory
 //!   must stay flat between warm-up and the end.
 //!
-//! Settings (environment): `IPCWIRE_SOAK_SECONDS` (default 20: the run
-//! lasts at least this long), `IPCWIRE_SOAK_MESSAGES` (default 1,000,000:
-//! and until at least this many messages went through), `IPCWIRE_SOAK_SEED`
-//! (default: from the clock; printed, so a failure can be replayed). Run
-//! with `--nocapture` to see the summary.
+//! Settings (environment): `IPCWIRE_SOAK_SECONDS` (the run lasts at least
+//! this long), `IPCWIRE_SOAK_MESSAGES` (and until at least this many
+//! messages went through), by default 20 s and 1,000,000 messages with
+//! `IPCWIRE_FULL_TESTS=1` (as in CI), and a short run of 2 s and 100,000
+//! messages without it; `IPCWIRE_SOAK_SEED` (default: from the clock;
+//! printed, so a failure can be replayed). Run with `--nocapture` to see
+//! the summary.
 
 #[path = "common/faults.rs"]
 mod faults;
@@ -37,6 +39,8 @@ mod fork;
 mod paths;
 #[path = "common/serial.rs"]
 mod serial;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::time::{Duration, Instant};
 
@@ -618,9 +622,27 @@ struct Settings {
 }
 
 impl Settings {
+    /// The full run's length, and the short one's.
+    const FULL: (u64, u64) = (20, 1_000_000);
+    const SHORT: (u64, u64) = (2, 100_000);
+
     fn from_env() -> Settings {
-        let seconds = env_u64("IPCWIRE_SOAK_SECONDS").unwrap_or(20);
-        let target = env_u64("IPCWIRE_SOAK_MESSAGES").unwrap_or(1_000_000);
+        let (default_seconds, default_target) = if skip::full() {
+            Settings::FULL
+        } else {
+            Settings::SHORT
+        };
+        let seconds = env_u64("IPCWIRE_SOAK_SECONDS");
+        let target = env_u64("IPCWIRE_SOAK_MESSAGES");
+        if !skip::full() && seconds.is_none() && target.is_none() {
+            let (s, n) = Settings::FULL;
+            skip::say(format_args!(
+                "soak: a short run ({default_seconds} s, {default_target} messages); \
+                 IPCWIRE_FULL_TESTS=1 runs the full one ({s} s, {n} messages)"
+            ));
+        }
+        let seconds = seconds.unwrap_or(default_seconds);
+        let target = target.unwrap_or(default_target);
         let seed = env_u64("IPCWIRE_SOAK_SEED").unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

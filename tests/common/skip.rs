@@ -16,6 +16,7 @@
 
 use std::fmt::Display;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Whether the switch `name` is on: set, and neither empty nor `0`.
 fn switch(name: &str) -> bool {
@@ -47,6 +48,20 @@ pub fn full_or_skip(test: &str, what: impl Display) -> bool {
         "{test}: {what}; set IPCWIRE_FULL_TESTS=1 to run it"
     ));
     false
+}
+
+/// `relative` (to the crate's root) when it is there; otherwise skips
+/// `test` (see [`skipped`]): the repository has files that the published
+/// package leaves out (`fuzz/`, the separate crate `examples/minimal/`).
+pub fn in_repository(test: &str, relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    skipped(format_args!(
+        "{test}: {relative} is not in the published package; run from the repository"
+    ));
+    None
 }
 
 /// Prints `line` on the test process's stderr, uncaptured.

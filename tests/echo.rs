@@ -337,23 +337,62 @@ fn authkey_clients_with_the_key_are_served_and_others_refused() {
     );
 }
 
+/// The usage `echo` prints, on stderr after a bad command line.
+const USAGE: &str = "usage: echo server ADDR [--authkey KEY] [--conns N]
+       echo client ADDR [--authkey KEY] SIZE...
+";
+
 #[test]
-fn bad_command_lines_fail_with_usage() {
-    for args in [
-        vec![],
-        vec!["server"],
-        vec!["serve", "tcp:127.0.0.1:0"],
-        vec!["server", "nowhere"],
-        vec!["client", "tcp:127.0.0.1:1", "many"],
-        vec!["server", "tcp:127.0.0.1:0", "--conns"],
+fn bad_command_lines_fail_with_what_is_wrong_and_the_usage() {
+    // What is wrong, or how its line starts when the rest is a parser's.
+    for (args, why) in [
+        (vec![], "no role given: server or client"),
+        (vec!["server"], "no ADDR given"),
+        (
+            vec!["serve", "tcp:127.0.0.1:0"],
+            "unknown role \"serve\": server or client",
+        ),
+        (vec!["server", "nowhere"], "ADDR \"nowhere\": "),
+        (vec!["client", "tcp:127.0.0.1:1", "many"], "SIZE \"many\": "),
+        (
+            vec!["server", "tcp:127.0.0.1:0", "--conns"],
+            "--conns needs a number N",
+        ),
+        (
+            vec!["server", "tcp:127.0.0.1:0", "--conns", "x"],
+            "--conns \"x\": ",
+        ),
+        (
+            vec!["server", "tcp:127.0.0.1:0", "3"],
+            "unexpected argument \"3\"",
+        ),
+        (
+            vec!["client", "tcp:127.0.0.1:1", "--conns", "3"],
+            "unexpected argument \"--conns\"",
+        ),
+        (
+            vec!["client", "tcp:127.0.0.1:1", "--authkey"],
+            "--authkey needs a KEY",
+        ),
     ] {
         let out = run_echo(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", out.stderr);
         assert_eq!(out.stdout, "", "{args:?}");
+        let (first, rest) = out.stderr.split_once('\n').unwrap_or_default();
         assert!(
-            out.stderr.starts_with("echo: "),
-            "{args:?}: {:?}",
-            out.stderr
+            first.starts_with(&format!("echo: {why}")),
+            "{args:?}: {first:?}"
         );
+        assert_eq!(rest, USAGE, "{args:?}: the usage follows");
+    }
+}
+
+#[test]
+fn help_prints_the_usage_on_stdout() {
+    for flag in ["--help", "-h"] {
+        let out = run_echo(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {:?}", out.stderr);
+        assert_eq!(out.stdout, USAGE, "{flag}");
+        assert_eq!(out.stderr, "", "{flag}");
     }
 }

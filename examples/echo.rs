@@ -16,6 +16,10 @@
 //! The client sends one message per SIZE, byte k of message i being
 //! `(i + k) % 251`, checks each reply is its reverse, and prints
 //! `OK <count> messages`.
+//!
+//! Exit status: 0 when all went well, 1 when the exchange failed, and 2
+//! on a bad command line, after printing what was wrong and the usage on
+//! stderr (`--help` prints the usage on stdout).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,12 +28,25 @@ use ipcwire::{Address, Client, Connection, Error, Listener};
 
 type Failure = Box<dyn std::error::Error>;
 
+const USAGE: &str = "usage: echo server ADDR [--authkey KEY] [--conns N]
+       echo client ADDR [--authkey KEY] SIZE...";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("server") => server(&args[1..]),
-        Some("client") => client(&args[1..]),
-        _ => Err(usage()),
+    if matches!(args.first().map(String::as_str), Some("--help" | "-h")) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let (role, args) = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(why) => {
+            eprintln!("echo: {why}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match role {
+        Role::Server => server(args),
+        Role::Client => client(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -52,8 +69,10 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn usage() -> Failure {
-    "usage: echo server ADDR [--authkey KEY] [--conns N]\n       echo client ADDR [--authkey KEY] SIZE...".into()
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Server,
+    Client,
 }
 
 /// The command line after the role: the address, options, and the rest.
@@ -64,10 +83,19 @@ struct Args {
     sizes: Vec<usize>,
 }
 
-fn parse(args: &[String], role: &str) -> Result<Args, Failure> {
-    let (addr, mut rest) = args.split_first().ok_or_else(usage)?;
+/// The role and its arguments, or what is wrong with the command line.
+fn parse(args: &[String]) -> Result<(Role, Args), String> {
+    let (role, args) = args
+        .split_first()
+        .ok_or("no role given: server or client")?;
+    let role = match role.as_str() {
+        "server" => Role::Server,
+        "client" => Role::Client,
+        other => return Err(format!("unknown role {other:?}: server or client")),
+    };
+    let (addr, mut rest) = args.split_first().ok_or("no ADDR given")?;
     let mut parsed = Args {
-        addr: addr.parse()?,
+        addr: addr.parse().map_err(|e| format!("ADDR {addr:?}: {e}"))?,
         authkey: None,
         conns: 1,
         sizes: Vec::new(),
@@ -76,24 +104,27 @@ fn parse(args: &[String], role: &str) -> Result<Args, Failure> {
         rest = tail;
         match arg.as_str() {
             "--authkey" => {
-                let (key, tail) = rest.split_first().ok_or_else(usage)?;
+                let (key, tail) = rest.split_first().ok_or("--authkey needs a KEY")?;
                 parsed.authkey = Some(key.clone());
                 rest = tail;
             }
-            "--conns" if role == "server" => {
-                let (n, tail) = rest.split_first().ok_or_else(usage)?;
-                parsed.conns = n.parse()?;
+            "--conns" if role == Role::Server => {
+                let (n, tail) = rest.split_first().ok_or("--conns needs a number N")?;
+                parsed.conns = n.parse().map_err(|e| format!("--conns {n:?}: {e}"))?;
                 rest = tail;
             }
-            size if role == "client" => parsed.sizes.push(size.parse()?),
-            _ => return Err(usage()),
+            size if role == Role::Client && !size.starts_with('-') => {
+                parsed
+                    .sizes
+                    .push(size.parse().map_err(|e| format!("SIZE {size:?}: {e}"))?);
+            }
+            other => return Err(format!("unexpected argument {other:?}")),
         }
     }
-    Ok(parsed)
+    Ok((role, parsed))
 }
 
-fn server(args: &[String]) -> Result<(), Failure> {
-    let args = parse(args, "server")?;
+fn server(args: Args) -> Result<(), Failure> {
     let mut listener = Listener::bind(&args.addr)?;
     if let Some(key) = &args.authkey {
         listener = listener.authkey(key.as_bytes());
@@ -135,8 +166,7 @@ fn echo_all(conn: &mut Connection) -> Result<(), Error> {
     }
 }
 
-fn client(args: &[String]) -> Result<(), Failure> {
-    let args = parse(args, "client")?;
+fn client(args: Args) -> Result<(), Failure> {
     let mut client = Client::new();
     if let Some(key) = &args.authkey {
         client = client.authkey(key.as_bytes());

@@ -4,8 +4,8 @@
 //! progress are bounded, and nothing leaks. (Its own file, alone, because
 //! it counts this process's descriptors.)
 
-#[path = "common/faults.rs"]
-mod faults;
+#[path = "common/fds.rs"]
+mod fds;
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -22,7 +22,7 @@ const TRICKLING: usize = 10;
 
 #[test]
 fn silent_and_trickling_clients_never_delay_a_real_one() {
-    let before = faults::count_fds();
+    let before = fds::count_fds();
     let mut listener = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap())
         .expect("bind")
         .authkey(KEY);
@@ -75,7 +75,7 @@ fn silent_and_trickling_clients_never_delay_a_real_one() {
     thread::sleep(Duration::from_millis(300));
     // Besides the clients' own sockets and the listening socket, what the
     // listener holds: its handshakes in progress.
-    let held = faults::count_fds() - before - SILENT - TRICKLING - extra.len() - 1;
+    let held = fds::count_fds() - before - SILENT - TRICKLING - extra.len() - 1;
     assert!(
         held <= MAX_HANDSHAKES + 4,
         "{held} descriptors held for {MAX_HANDSHAKES} handshakes in progress"
@@ -111,5 +111,5 @@ fn silent_and_trickling_clients_never_delay_a_real_one() {
     );
 
     drop((conn, silent, extra, listener));
-    assert_eq!(faults::count_fds(), before, "descriptors leaked");
+    assert_eq!(fds::count_fds(), before, "descriptors leaked");
 }

@@ -1,12 +1,16 @@
 //! Listeners and clients with authkeys, over real sockets: who gets in,
 //! who is refused, and that nothing waits without bound.
 
+#[path = "common/paths.rs"]
+mod paths;
+
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role};
 use ipcwire::sys::Errno;
 use ipcwire::{Address, Client, Error, Listener};
+use paths::{unique, TempPath};
 
 fn tcp_listener() -> Listener {
     Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).unwrap()
@@ -34,11 +38,10 @@ fn serve_one(listener: &mut Listener) -> Result<(), Error> {
 
 #[test]
 fn the_same_key_gets_in_on_every_family() {
-    let dir = std::env::temp_dir().join(format!("ipcwire-auth-{}.sock", std::process::id()));
-    let name = format!("abstract:ipcwire-auth-{}", std::process::id());
+    let path = TempPath::new("auth");
     for text in [
-        format!("unix:{}", dir.display()),
-        name,
+        path.address().to_string(),
+        format!("abstract:{}", unique("auth")),
         "tcp:127.0.0.1:0".to_owned(),
     ] {
         let mut listener = Listener::bind(&text.parse().unwrap())

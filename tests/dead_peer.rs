@@ -12,15 +12,23 @@
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
 
 use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use faults::{frame, lock, numbered, park, write_all, Forked, Rendezvous, MIB, PATIENCE};
+use faults::{frame, numbered, park, write_all, Rendezvous, MIB, PATIENCE};
+use fork::Forked;
 use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role};
 use ipcwire::sys::{self, Errno, ExitStatus};
 use ipcwire::{pipe, Address, Client, Connection, Error, Listener};
+use serial::lock;
 
 const RESET: Error = Error::Io(Errno::CONNRESET);
 const EPIPE: Error = Error::Io(Errno::PIPE);
@@ -161,7 +169,7 @@ fn writer_killed(case: &Case, duplex: bool, when: When, api: Api) {
     let (mine, theirs) = pipe(duplex).expect("pipe");
     let (mut mine, mut theirs) = (Some(mine), Some(theirs));
     let mut rendezvous = Rendezvous::new();
-    let mut child = faults::fork(|| {
+    let mut child = fork::fork(|| {
         drop(mine.take());
         let conn = theirs.take().expect("child end");
         if write_all(conn.as_fd(), &case.raw).is_err() {
@@ -248,7 +256,7 @@ fn reader_killed_during_send(duplex: bool) {
     let (theirs, mine) = pipe(duplex).expect("pipe");
     let (mut mine, mut theirs) = (Some(mine), Some(theirs));
     let mut rendezvous = Rendezvous::new();
-    let mut child = faults::fork(|| {
+    let mut child = fork::fork(|| {
         drop(mine.take());
         let conn = theirs.take().expect("child end");
         // Take a part of the frame, so the sender is inside it, then wait.
@@ -409,7 +417,7 @@ const LISTENER_KILLED: &[Point] = &[
 ];
 
 fn addresses() -> [Address; 2] {
-    let name = format!("ipcwire-dead-peer-{}", std::process::id());
+    let name = paths::unique("dead-peer");
     [
         Address::abstract_name(name.as_bytes()).expect("abstract name"),
         "tcp:127.0.0.1:0".parse().expect("tcp address"),
@@ -442,7 +450,7 @@ fn client_killed_inside_the_handshake() {
                 point.stop, point.partial
             );
             let mut rendezvous = Rendezvous::new();
-            let mut child = faults::fork(|| {
+            let mut child = fork::fork(|| {
                 let Ok(mut conn) = Client::new().connect(&addr) else {
                     return 1;
                 };
@@ -503,7 +511,7 @@ fn listener_killed_inside_the_handshake() {
                 point.stop, point.partial
             );
             let mut rendezvous = Rendezvous::new();
-            let mut child = faults::fork(|| {
+            let mut child = fork::fork(|| {
                 let Ok((mut conn, _)) = listener.accept() else {
                     return 1;
                 };

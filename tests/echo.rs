@@ -1,50 +1,27 @@
 //! `examples/echo` run as real server and client processes over every
 //! address family, with misbehaving raw clients in between.
 
+#[path = "common/examples.rs"]
+mod examples;
+#[path = "common/paths.rs"]
+mod paths;
+
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ipcwire::{sys, Address, Client};
-
-mod common;
+use paths::{unique, TempPath};
 
 /// How long any one process may take before the test gives up on it.
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn echo_exe() -> PathBuf {
-    common::example("echo")
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("ipcwire-echo-{}-{n}-{tag}", std::process::id())
-}
-
-/// A socket path in the temp dir, removed (if still there) on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(tag: &str) -> TempPath {
-        TempPath(std::env::temp_dir().join(format!("{}.sock", unique(tag))))
-    }
-
-    fn text(&self) -> String {
-        format!("unix:{}", self.0.display())
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+    examples::example("echo")
 }
 
 /// Reads all of a pipe on a thread, so a full pipe never blocks the child.
@@ -209,8 +186,12 @@ fn check_clean_exit(server: Server) {
 #[test]
 fn unix_path() {
     let path = TempPath::new("unix");
-    let server = server_and_client(&path.text());
-    assert_eq!(server.addr, path.text(), "READY shows the path");
+    let server = server_and_client(&path.address().to_string());
+    assert_eq!(
+        server.addr,
+        path.address().to_string(),
+        "READY shows the path"
+    );
     check_clean_exit(server);
     assert!(!path.0.exists(), "the server removed its socket file");
 }
@@ -257,7 +238,7 @@ fn send_raw_and_close(addr: &Address, bytes: &[u8]) {
 #[test]
 fn server_survives_negative_length_header() {
     let path = TempPath::new("negative");
-    for addr in [path.text(), "tcp:127.0.0.1:0".to_owned()] {
+    for addr in [path.address().to_string(), "tcp:127.0.0.1:0".to_owned()] {
         let stderr = survives_bad_client(&addr, |addr| {
             send_raw_and_close(addr, &[0xff, 0xff, 0xff, 0xfe]);
         });
@@ -270,7 +251,7 @@ fn server_survives_negative_length_header() {
 #[test]
 fn server_survives_disconnect_mid_message() {
     let path = TempPath::new("midmsg");
-    for addr in [path.text(), "tcp:127.0.0.1:0".to_owned()] {
+    for addr in [path.address().to_string(), "tcp:127.0.0.1:0".to_owned()] {
         let stderr = survives_bad_client(&addr, |addr| {
             // A header for 100 bytes, then 10 of them.
             let mut bytes = vec![0, 0, 0, 100];
@@ -289,7 +270,7 @@ fn server_survives_disconnect_mid_message() {
 #[test]
 fn server_survives_client_that_sends_nothing() {
     let path = TempPath::new("silent");
-    let stderr = survives_bad_client(&path.text(), |addr| {
+    let stderr = survives_bad_client(&path.address().to_string(), |addr| {
         drop(Client::new().connect(addr).expect("connect"));
     });
     assert_eq!(stderr, "", "a client that just leaves is not an error");
@@ -298,7 +279,7 @@ fn server_survives_client_that_sends_nothing() {
 #[test]
 fn client_to_dead_address_fails() {
     let path = TempPath::new("dead");
-    let out = run_echo(&["client", &path.text(), "1"]);
+    let out = run_echo(&["client", &path.address().to_string(), "1"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(out.stdout, "");
     assert!(out.stderr.starts_with("echo: "), "{:?}", out.stderr);
@@ -325,7 +306,7 @@ fn client_to_dead_address_fails() {
 #[test]
 fn authkey_clients_with_the_key_are_served_and_others_refused() {
     let path = TempPath::new("authkey");
-    let server = Server::start_with(&path.text(), 4, &["--authkey", "secret"]);
+    let server = Server::start_with(&path.address().to_string(), 4, &["--authkey", "secret"]);
     let addr = server.addr.clone();
     let good = run_echo(&["client", &addr, "--authkey", "secret", "0", "1", "16385"]);
     assert_eq!(
@@ -357,23 +338,62 @@ fn authkey_clients_with_the_key_are_served_and_others_refused() {
     );
 }
 
+/// The usage `echo` prints, on stderr after a bad command line.
+const USAGE: &str = "usage: echo server ADDR [--authkey KEY] [--conns N]
+       echo client ADDR [--authkey KEY] SIZE...
+";
+
 #[test]
-fn bad_command_lines_fail_with_usage() {
-    for args in [
-        vec![],
-        vec!["server"],
-        vec!["serve", "tcp:127.0.0.1:0"],
-        vec!["server", "nowhere"],
-        vec!["client", "tcp:127.0.0.1:1", "many"],
-        vec!["server", "tcp:127.0.0.1:0", "--conns"],
+fn bad_command_lines_fail_with_what_is_wrong_and_the_usage() {
+    // What is wrong, or how its line starts when the rest is a parser's.
+    for (args, why) in [
+        (vec![], "no role given: server or client"),
+        (vec!["server"], "no ADDR given"),
+        (
+            vec!["serve", "tcp:127.0.0.1:0"],
+            "unknown role \"serve\": server or client",
+        ),
+        (vec!["server", "nowhere"], "ADDR \"nowhere\": "),
+        (vec!["client", "tcp:127.0.0.1:1", "many"], "SIZE \"many\": "),
+        (
+            vec!["server", "tcp:127.0.0.1:0", "--conns"],
+            "--conns needs a number N",
+        ),
+        (
+            vec!["server", "tcp:127.0.0.1:0", "--conns", "x"],
+            "--conns \"x\": ",
+        ),
+        (
+            vec!["server", "tcp:127.0.0.1:0", "3"],
+            "unexpected argument \"3\"",
+        ),
+        (
+            vec!["client", "tcp:127.0.0.1:1", "--conns", "3"],
+            "unexpected argument \"--conns\"",
+        ),
+        (
+            vec!["client", "tcp:127.0.0.1:1", "--authkey"],
+            "--authkey needs a KEY",
+        ),
     ] {
         let out = run_echo(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", out.stderr);
         assert_eq!(out.stdout, "", "{args:?}");
+        let (first, rest) = out.stderr.split_once('\n').unwrap_or_default();
         assert!(
-            out.stderr.starts_with("echo: "),
-            "{args:?}: {:?}",
-            out.stderr
+            first.starts_with(&format!("echo: {why}")),
+            "{args:?}: {first:?}"
         );
+        assert_eq!(rest, USAGE, "{args:?}: the usage follows");
+    }
+}
+
+#[test]
+fn help_prints_the_usage_on_stdout() {
+    for flag in ["--help", "-h"] {
+        let out = run_echo(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {:?}", out.stderr);
+        assert_eq!(out.stdout, USAGE, "{flag}");
+        assert_eq!(out.stderr, "", "{flag}");
     }
 }

@@ -2,45 +2,32 @@
 //! children that use them, many at once, cut short by the kernel, mixed
 //! with plain messages, thousands of times, and never leaking one.
 //!
-//! Every test takes [`LOCK`]: they fork and count this process's
+//! Every test takes `serial::lock()`: they fork and count this process's
 //! descriptors, so they must not overlap.
 
+#[path = "common/fds.rs"]
+mod fds;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
 #[path = "common/skip.rs"]
 mod skip;
-
-#[path = "common/faults.rs"]
-mod faults;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use fds::{count_fds, fd_flags, read_to_end, O_CLOEXEC};
+use fork::with_child;
 use ipcwire::sys::{self, BorrowedFd, Errno, OwnedFd};
-use ipcwire::{fork_with_pipe, pipe, Access, Client, Connection, Direction, Error, ExitStatus};
+use ipcwire::{pipe, Access, Client, Connection, Direction, Error, ExitStatus};
 use ipcwire::{Listener, ReceivedFds, MAX_FDS};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Forks a child that runs `child` on its end of a socket pair, runs
-/// `parent` on the other, then reaps the child.
-fn with_child<T>(
-    child: impl FnOnce(Connection) -> i32,
-    parent: impl FnOnce(Connection) -> T,
-) -> (T, ExitStatus) {
-    // SAFETY: the harness's other threads are parked on LOCK or idle, and
-    // glibc makes malloc fork-safe.
-    let (conn, child_proc) =
-        unsafe { fork_with_pipe(Direction::Duplex, child) }.expect("fork_with_pipe");
-    let result = parent(conn);
-    let status = child_proc.wait().expect("wait");
-    (result, status)
-}
+use paths::TempPath;
+use serial::lock;
 
 /// What a descriptor refers to, as `/proc` names it: `pipe:[1234]`,
 /// `socket:[5678]`, a path.
@@ -49,41 +36,15 @@ fn identity(fd: BorrowedFd<'_>) -> String {
     link.to_string_lossy().into_owned()
 }
 
-/// The `flags:` field of `/proc/self/fdinfo/<fd>` (octal).
-fn fd_flags(fd: BorrowedFd<'_>) -> u32 {
-    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).expect("fdinfo");
-    let line = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .expect("flags line");
-    u32::from_str_radix(line.trim(), 8).expect("octal flags")
-}
-
-const O_CLOEXEC: u32 = 0o2_000_000;
-
-fn read_all(fd: &OwnedFd) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0; 256];
-    loop {
-        match sys::read(fd.as_fd(), &mut buf).expect("read") {
-            0 => return out,
-            n => out.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
-fn temp_path(tag: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ipcwire-fds-{}-{tag}", std::process::id()))
-}
-
 // ---------------------------------------------------------------------------
 // To a forked child, which uses what it got.
 
 #[test]
 fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
     let _g = lock();
-    let path = temp_path("file");
+    let path = TempPath::new("file");
     let ((from_pipe, from_socket), status) = with_child(
+        Direction::Duplex,
         |mut conn| {
             let mut fds = ReceivedFds::new();
             match conn.recv_bytes_with_fds(&mut fds) {
@@ -118,14 +79,14 @@ fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
                 .write(true)
                 .create(true)
                 .truncate(true)
-                .open(&path)
+                .open(path.path())
                 .expect("temp file");
             let (ours, theirs) = sys::socketpair().expect("socketpair");
             let file_fd: BorrowedFd<'_> = std::os::fd::AsFd::as_fd(&file);
             conn.send_bytes_with_fds(b"pipe, file, socket", &[w.as_fd(), file_fd, theirs.as_fd()])
                 .expect("send with fds");
             drop((w, theirs));
-            let from_pipe = read_all(&r);
+            let from_pipe = read_to_end(r.as_fd()).expect("read");
             let mut socket = Connection::from_fd(ours, Access::Duplex).expect("from_fd");
             let from_socket = socket.recv_bytes().expect("recv over the passed socket");
             (from_pipe, from_socket)
@@ -134,11 +95,10 @@ fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
     assert_eq!(status, ExitStatus::Exited(0));
     assert_eq!(from_pipe, b"written through the pipe");
     assert_eq!(from_socket, b"sent over the socket");
-    let mut file = File::open(&path).expect("reopen");
+    let mut file = File::open(path.path()).expect("reopen");
     let mut text = String::new();
     file.rewind().unwrap();
     file.read_to_string(&mut text).unwrap();
-    let _ = fs::remove_file(&path);
     assert_eq!(text, "written into the file");
 }
 
@@ -146,8 +106,9 @@ fn child_uses_a_pipe_end_a_file_and_a_socket_it_was_sent() {
 fn child_sends_back_what_it_received_thousands_of_times() {
     let _g = lock();
     const ROUNDS: usize = 2000;
-    let before = faults::count_fds();
+    let before = count_fds();
     let (mismatches, status) = with_child(
+        Direction::Duplex,
         |mut conn| {
             let mut fds = ReceivedFds::new();
             loop {
@@ -191,7 +152,7 @@ fn child_sends_back_what_it_received_thousands_of_times() {
     );
     assert_eq!(status, ExitStatus::Exited(0));
     assert_eq!(mismatches, 0);
-    assert_eq!(faults::count_fds(), before, "descriptors before and after");
+    assert_eq!(count_fds(), before, "descriptors before and after");
 }
 
 // ---------------------------------------------------------------------------
@@ -253,6 +214,7 @@ fn free_slots() -> usize {
 fn out_of_descriptor_numbers_the_kernel_cuts_short_and_nothing_leaks() {
     let _g = lock();
     let (_, status) = with_child(
+        Direction::Duplex,
         |mut conn| {
             let held = fill_descriptor_table(2);
             if free_slots() != 2 {
@@ -293,6 +255,7 @@ fn out_of_descriptor_numbers_the_kernel_cuts_short_and_nothing_leaks() {
 fn out_of_descriptor_numbers_recv_handle_stays_usable() {
     let _g = lock();
     let (_, status) = with_child(
+        Direction::Duplex,
         |mut conn| {
             let held = fill_descriptor_table(1);
             if conn.send_bytes(b"ready").is_err() {
@@ -491,13 +454,13 @@ fn a_plain_receive_closes_and_counts_the_descriptors_of_what_it_takes() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     for _ in 0..100 {
         a.send_bytes_with_fds(b"with a descriptor", &[r.as_fd()])
             .unwrap();
         assert_eq!(b.recv_bytes().unwrap(), b"with a descriptor");
     }
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     assert_eq!(b.discarded_fds(), 100);
 }
 
@@ -506,7 +469,7 @@ fn a_message_read_ahead_by_a_plain_receive_keeps_its_descriptors() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     // Both are in the socket before the first receive, which reads ahead.
     a.send_bytes(b"plain").unwrap();
     a.send_bytes_with_fds(b"with one", &[r.as_fd()]).unwrap();
@@ -518,7 +481,7 @@ fn a_message_read_ahead_by_a_plain_receive_keeps_its_descriptors() {
     assert_eq!(identity(fds.get(0).unwrap()), identity(r.as_fd()));
     assert_eq!(b.recv_bytes_with_fds(&mut fds).unwrap(), b"plain again");
     assert!(fds.is_empty(), "released when the next message began");
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     assert_eq!(b.discarded_fds(), 0);
 }
 
@@ -551,7 +514,7 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
     let _g = lock();
     let (a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     b.set_nonblocking(true).unwrap();
     let mut fds = ReceivedFds::new();
     // The header and the first two bytes are taken; the descriptor comes
@@ -568,7 +531,7 @@ fn descriptors_in_the_middle_of_a_message_are_closed_and_fail_it() {
         "plain receives too"
     );
     assert!(fds.is_empty());
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
 }
 
 /// `sendmsg` of `bytes` with `fds` attached, past ipcwire's own limit of
@@ -608,13 +571,13 @@ fn a_plain_receive_is_not_failed_by_descriptors_it_never_asked_for() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     // Seventy: more than a receive takes, so the kernel cuts them short.
     sendmsg_raw(a.as_fd(), b"\x00\x00\x00\x07seventy", &[r.as_fd(); 70]);
     a.send_bytes(b"after").unwrap();
     assert_eq!(b.recv_bytes().unwrap(), b"seventy");
     assert_eq!(b.recv_bytes().unwrap(), b"after");
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     // A descriptor receive of the same is told, and fails for good.
     sendmsg_raw(a.as_fd(), b"\x00\x00\x00\x07seventy", &[r.as_fd(); 70]);
     let mut fds = ReceivedFds::new();
@@ -622,7 +585,7 @@ fn a_plain_receive_is_not_failed_by_descriptors_it_never_asked_for() {
         b.recv_bytes_with_fds(&mut fds),
         Err(Error::ControlTruncated)
     );
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
 }
 
 #[test]
@@ -630,7 +593,7 @@ fn descriptors_of_a_message_lost_inside_its_payload_are_closed() {
     let _g = lock();
     let (a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     // Ten bytes declared, three sent, then the end.
     let cut = sys::IoSlice::new(b"\x00\x00\x00\x0aabc");
     sys::send_with_fds(a.as_fd(), &[cut], &[r.as_fd()]).unwrap();
@@ -641,7 +604,7 @@ fn descriptors_of_a_message_lost_inside_its_payload_are_closed() {
     assert_eq!(lost, Err(Error::Truncated));
     assert!(fds.is_empty(), "the lost message's descriptor was kept");
     assert_eq!(b.recv_bytes_into_with_fds(&mut buf, &mut fds), lost);
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
 }
 
 #[test]
@@ -683,7 +646,7 @@ fn recv_handle_after_a_plain_receive_gets_the_handle() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, _w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     a.send_bytes(b"first").unwrap();
     a.send_handle(r.as_fd()).unwrap();
     a.send_bytes(b"then").unwrap();
@@ -693,16 +656,16 @@ fn recv_handle_after_a_plain_receive_gets_the_handle() {
     assert_eq!(identity(handle.as_fd()), identity(r.as_fd()));
     assert_eq!(b.recv_bytes().unwrap(), b"then", "still in step");
     drop(handle);
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     assert_eq!(b.discarded_fds(), 0);
     // A plain receive where the handle is: it is closed, and counted.
     a.send_handle(r.as_fd()).unwrap();
     a.send_bytes(b"last").unwrap();
     drop(a);
-    let before = faults::count_fds();
+    let before = count_fds();
     // The count byte starts a header declaring 16 MiB, cut short by the end.
     assert_eq!(b.recv_bytes(), Err(Error::Truncated));
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     assert_eq!(b.discarded_fds(), 1);
 }
 
@@ -711,7 +674,7 @@ fn recv_handle_wants_exactly_one() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     a.send_fds(&[r.as_fd(), w.as_fd()]).unwrap();
     assert_eq!(
         b.recv_handle().err(),
@@ -720,7 +683,7 @@ fn recv_handle_wants_exactly_one() {
             arrived: 2
         })
     );
-    assert_eq!(faults::count_fds(), before, "both closed");
+    assert_eq!(count_fds(), before, "both closed");
     // A count byte that lies.
     sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(&[3])], &[r.as_fd()]).unwrap();
     let mut fds = ReceivedFds::new();
@@ -732,7 +695,7 @@ fn recv_handle_wants_exactly_one() {
         })
     );
     assert!(fds.is_empty());
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     a.send_fds(&[w.as_fd(), r.as_fd(), w.as_fd()]).unwrap();
     assert_eq!(b.recv_fds(&mut fds), Ok(3));
     drop(a);
@@ -744,7 +707,7 @@ fn thousands_of_passes_leak_nothing() {
     let _g = lock();
     let (mut a, mut b) = pipe(true).unwrap();
     let (r, w) = sys::pipe().unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     let mut fds = ReceivedFds::new();
     for i in 0..5000 {
         match i % 4 {
@@ -769,7 +732,7 @@ fn thousands_of_passes_leak_nothing() {
         }
     }
     drop(fds);
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
 }
 
 // ---------------------------------------------------------------------------
@@ -811,8 +774,8 @@ fn pipes_and_tcp_carry_no_descriptors() {
 #[test]
 fn a_handle_sent_right_after_the_handshake_arrives() {
     let _g = lock();
-    let path = temp_path("handshake.sock");
-    let addr: ipcwire::Address = format!("unix:{}", path.display()).parse().unwrap();
+    let path = TempPath::new("handshake");
+    let addr = path.address();
     let mut listener = Listener::bind(&addr).unwrap().authkey(b"key");
     for round in 0..50 {
         let (r, w) = sys::pipe().unwrap();
@@ -862,10 +825,6 @@ fn more_than_max_fds_from_python_are_all_closed() {
         .output()
         .is_err()
     {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "no python3, and CI is set"
-        );
         skip::skipped("more_than_max_fds_from_python_are_all_closed: no python3");
         return;
     }
@@ -876,10 +835,10 @@ fn more_than_max_fds_from_python_are_all_closed() {
         .spawn()
         .expect("python3");
     let mut conn = Connection::from_fd(ours, Access::Duplex).unwrap();
-    let before = faults::count_fds();
+    let before = count_fds();
     let mut fds = ReceivedFds::new();
     assert_eq!(conn.recv_fds(&mut fds), Err(Error::ControlTruncated));
-    assert_eq!(faults::count_fds(), before, "the 64 that fit were closed");
+    assert_eq!(count_fds(), before, "the 64 that fit were closed");
     assert_eq!(conn.recv_bytes_with_fds(&mut fds).unwrap(), b"in step");
     assert_eq!(
         conn.recv_bytes_with_fds(&mut fds),
@@ -889,7 +848,7 @@ fn more_than_max_fds_from_python_are_all_closed() {
         conn.recv_bytes_with_fds(&mut fds),
         Err(Error::ControlTruncated)
     );
-    assert_eq!(faults::count_fds(), before);
+    assert_eq!(count_fds(), before);
     conn.send_bytes(b"done").unwrap();
     assert!(python.wait().unwrap().success());
 }

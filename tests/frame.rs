@@ -4,9 +4,9 @@
 use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
 
 // The reference decoder and the checked chunked driver the fuzz targets use.
-#[path = "../fuzz/checks.rs"]
-mod checks;
-use checks::{decode_chunked, decode_naive, Outcome};
+#[path = "common/fuzz_checks.rs"]
+mod fuzz_checks;
+use fuzz_checks::{decode_chunked, decode_naive, Outcome};
 
 fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();

@@ -7,14 +7,19 @@
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/serial.rs"]
+mod serial;
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::thread;
 use std::time::Duration;
 
-use faults::{check_numbered, frame, lock, numbered, write_all, Rng, MIB, PATIENCE};
+use faults::{check_numbered, frame, numbered, write_all, Rng, MIB, PATIENCE};
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{pipe, Connection, Direction, Error, ExitStatus};
+use serial::lock;
 
 const AGAIN: Error = Error::Io(Errno::AGAIN);
 
@@ -682,7 +687,7 @@ fn epoll_drives_a_nonblocking_exchange_over_two_pipes() {
     let (from_child_r, from_child_w) = pipe(false).expect("pipe");
     let mut ends = (Some(to_child_r), Some(from_child_w));
     let mut mine = (Some(to_child_w), Some(from_child_r));
-    let mut child = faults::fork(|| {
+    let mut child = fork::fork(|| {
         drop(mine.0.take());
         drop(mine.1.take());
         echo(ends.0.take().expect("reader"), ends.1.take())

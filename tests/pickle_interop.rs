@@ -5,9 +5,15 @@
 //! each CPython pickles at every protocol it has, values made in Rust, and
 //! dicts both ways over a keyed `Listener`/`Client`.
 //!
-//! Without any Python the tests print `SKIPPED` and pass, unless `CI` is
-//! set, where that is a failure.
+//! Without any Python the tests print `SKIPPED` and pass, unless
+//! `IPCWIRE_NO_SKIPS=1` makes that a failure.
 
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/python.rs"]
+mod python;
+#[path = "common/serial.rs"]
+mod serial;
 #[path = "common/skip.rs"]
 mod skip;
 
@@ -17,10 +23,9 @@ use std::thread;
 use std::time::Duration;
 
 use ipcwire::pickle::{self, BigInt, Bytes, Value};
-use ipcwire::{sys, Access, Address, Client, Connection, Error, Listener};
+use ipcwire::{sys, Access, Client, Connection, Error, Listener};
 
-#[path = "common/python.rs"]
-mod python;
+use paths::TempPath;
 use python::{interpreters_or_skip, versions, Peer, Python, LIMIT};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/pickles.py");
@@ -279,27 +284,18 @@ fn check_greeting(conn: &mut Connection, python: &Python) -> Result<(), String> 
     Ok(())
 }
 
-fn socket_path(tag: &str) -> String {
-    let path =
-        std::env::temp_dir().join(format!("ipcwire-pickle-{}-{tag}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    path.to_string_lossy().into_owned()
-}
-
 #[test]
 fn dicts_both_ways_over_keyed_listener_and_client() {
     each_python("keyed Listener/Client with dicts", |python| {
         let tag = python.version.replace('.', "_");
         // A Rust listener, a Python client.
-        let path = socket_path(&format!("{tag}-rust-listens"));
-        let addr: Address = format!("unix:{path}")
-            .parse()
-            .map_err(|e| format!("{e:?}"))?;
+        let path = TempPath::new(&format!("{tag}-rust-listens"));
+        let addr = path.address();
         let mut listener = Listener::bind(&addr)
             .map_err(|e| format!("bind: {e}"))?
             .authkey(b"pickle key");
         let mut cmd = python.script(SCRIPT);
-        cmd.args(["connect", &path, "pickle key"]);
+        cmd.args(["connect", path.text(), "pickle key"]);
         let mut peer = Peer::spawn(cmd)?;
         let (mut conn, _) = listener
             .accept()
@@ -310,17 +306,15 @@ fn dicts_both_ways_over_keyed_listener_and_client() {
         drop(listener);
 
         // A Python listener, a Rust client.
-        let path = socket_path(&format!("{tag}-python-listens"));
+        let path = TempPath::new(&format!("{tag}-python-listens"));
         let mut cmd = python.script(SCRIPT);
-        cmd.args(["serve", &path, "pickle key"]);
+        cmd.args(["serve", path.text(), "pickle key"]);
         let mut peer = Peer::spawn(cmd)?;
         let ready = peer.next_line(LIMIT)?;
         if ready != "READY" {
             return Err(peer.fail(format!("expected READY, got {ready:?}")));
         }
-        let addr: Address = format!("unix:{path}")
-            .parse()
-            .map_err(|e| format!("{e:?}"))?;
+        let addr = path.address();
         let mut conn = Client::new()
             .authkey(b"pickle key")
             .timeout(Duration::from_secs(10))

@@ -1,22 +1,19 @@
 //! How forked children end, as `Child::wait` and `sys::waitpid` report it.
 //!
-//! Every test takes [`LOCK`] first, so only one test forks at a time; the
-//! harness's other threads are parked on the lock while a child runs.
+//! Every test takes `serial::lock()` first, so only one test forks at a
+//! time; the harness's other threads are parked on the lock while a child
+//! runs.
 
-use std::sync::{Mutex, MutexGuard};
+#[path = "common/serial.rs"]
+mod serial;
 
 use ipcwire::sys::{self, Errno, Fork, Pid};
 use ipcwire::{fork_with_pipe, Child, Connection, Direction, Error, ExitStatus};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+use serial::lock;
 
 fn spawn(direction: Direction, child: impl FnOnce(Connection) -> i32) -> (Connection, Child) {
     // SAFETY: the harness's other threads hold no locks the children use
-    // (they are parked on LOCK or idle), and glibc makes malloc fork-safe.
+    // (they are parked on the serial lock or idle), and glibc makes malloc fork-safe.
     unsafe { fork_with_pipe(direction, child) }.expect("fork_with_pipe")
 }
 

@@ -7,6 +7,12 @@
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
 
 use std::os::fd::AsFd;
 use std::thread;
@@ -14,13 +20,12 @@ use std::time::{Duration, Instant};
 
 use faults::{
     check_numbered, complain, count_signals, delivered, fill_backlog, is_default_action, itimer,
-    lock, members, numbered, pending, set_blocked, signal_mask, take_pending, Rendezvous, Storm,
+    members, numbered, pending, set_blocked, signal_mask, take_pending, Rendezvous, Storm,
     DELIVERED, MIB, PATIENCE,
 };
 use ipcwire::sys::{self, Errno};
-use ipcwire::{
-    fork_with_pipe, pipe, Address, Client, Connection, Direction, Error, ExitStatus, Listener,
-};
+use ipcwire::{fork_with_pipe, pipe, Client, Connection, Direction, Error, ExitStatus, Listener};
+use serial::lock;
 
 use std::sync::atomic::Ordering;
 
@@ -230,7 +235,7 @@ fn many_small_messages_survive_a_signal_storm() {
 /// blocked so that the whole mask can be compared, and returns how the
 /// child ended: `Signaled(SIGPIPE)` is the death the guard prevents.
 fn in_child_with_default_sigpipe(check: impl FnOnce() -> Result<(), String>) -> ExitStatus {
-    let mut child = faults::fork(|| {
+    let mut child = fork::fork(|| {
         // SAFETY: restoring the default action of a signal.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         set_blocked(libc::SIGUSR2, true);
@@ -468,9 +473,8 @@ fn sigpipe_default_restored_after_the_first_send_still_never_kills() {
 fn connect_to_a_full_unix_backlog_under_signals_is_connected_or_an_error() {
     let _g = lock();
     count_signals(libc::SIGUSR1);
-    let path = std::env::temp_dir().join(format!("ipcwire-full-{}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let addr = Address::unix(path.as_os_str().as_encoded_bytes()).expect("address");
+    let path = paths::TempPath::new("full");
+    let addr = path.address();
     let mut listener = Listener::bind(&addr).expect("bind");
     let queued = fill_backlog(&addr);
     let first = delivered();
@@ -504,7 +508,6 @@ fn connect_to_a_full_unix_backlog_under_signals_is_connected_or_an_error() {
     conn.send_bytes(b"connected").expect("send");
     assert_eq!(conn.recv_bytes().expect("echo"), b"connected");
     server.join().expect("server");
-    let _ = std::fs::remove_file(&path);
     eprintln!("connect waited {waited:?} through {signals} signal deliveries");
     assert!(signals > 0, "no signal reached the connecting thread");
     assert!(

@@ -21,24 +21,38 @@
 //! - The parent's descriptor count must not change and its resident memory
 //!   must stay flat between warm-up and the end.
 //!
-//! Settings (environment): `IPCWIRE_SOAK_SECONDS` (default 20: the run
-//! lasts at least this long), `IPCWIRE_SOAK_MESSAGES` (default 1,000,000:
-//! and until at least this many messages went through), `IPCWIRE_SOAK_SEED`
-//! (default: from the clock; printed, so a failure can be replayed). Run
-//! with `--nocapture` to see the summary.
+//! Settings (environment): `IPCWIRE_SOAK_SECONDS` (the run lasts at least
+//! this long), `IPCWIRE_SOAK_MESSAGES` (and until at least this many
+//! messages went through), by default 20 s and 1,000,000 messages with
+//! `IPCWIRE_FULL_TESTS=1` (as in CI), and a short run of 2 s and 100,000
+//! messages without it; `IPCWIRE_SOAK_SEED` (default: from the clock;
+//! printed, so a failure can be replayed). Run with `--nocapture` to see
+//! the summary.
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fds.rs"]
+mod fds;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use faults::{
-    complain, count_signals, delivered, itimer, lock, write_all, Forked, Rng, Storm, DELIVERED,
-    MIB, PATIENCE,
+    complain, count_signals, delivered, itimer, write_all, Rng, Storm, DELIVERED, MIB, PATIENCE,
 };
+use fds::count_fds;
+use fork::Forked;
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{pipe, Address, Client, Connection, Error, Listener};
+use serial::lock;
 
 use std::sync::atomic::Ordering;
 
@@ -589,7 +603,7 @@ fn spawn_child(
     plan: ChildPlan,
 ) -> Forked {
     let mut theirs = Some((inp, out));
-    let child = faults::fork(|| {
+    let child = fork::fork(|| {
         mine.iter_mut().for_each(|c| drop(c.take()));
         let (inp, out) = theirs.take().expect("child ends");
         child(tape, inp, out, &plan)
@@ -598,105 +612,79 @@ fn spawn_child(
     child
 }
 
-#[test]
-fn soak() {
-    let _g = lock();
-    let seconds = env_u64("IPCWIRE_SOAK_SECONDS").unwrap_or(20);
-    let target = env_u64("IPCWIRE_SOAK_MESSAGES").unwrap_or(1_000_000);
-    let seed = env_u64("IPCWIRE_SOAK_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_nanos() as u64
-    });
-    eprintln!("soak: seed {seed} (IPCWIRE_SOAK_SEED), at least {seconds} s and {target} messages");
-    let fds_at_start = faults::count_fds();
-    count_signals(libc::SIGALRM);
-    let tape = Tape::new(seed);
-    let mut rng = Rng::new(seed);
-    let signals_at_start = delivered();
-    let storm = Storm::at_this_thread(
-        libc::SIGALRM,
-        Duration::from_micros(200),
-        Duration::from_secs(seconds * 4 + 600),
-    );
+// ---------------------------------------------------------------------------
+// The run, step by step.
 
-    // The parent's ends; children drop every one of them.
-    let mut mine: Vec<Option<Connection>> = Vec::new();
-    let mut links = Vec::new();
-    let plan = |i: u64, long_timeout| ChildPlan {
-        rx_key: seed ^ (2 * i + 1),
-        tx_key: seed ^ (2 * i + 2),
-        seed: seed.wrapping_add(i * 7919),
-        long_timeout,
-    };
-    let keys = |i: u64| (seed ^ (2 * i + 1), seed ^ (2 * i + 2));
+/// The run's settings, from the environment.
+struct Settings {
+    seconds: u64,
+    target: u64,
+    seed: u64,
+}
 
-    // 0: two pipes; the child's SIGPIPE has its default action, so its
-    // pipe sends go through the SIGPIPE guard.
-    {
-        let (to_r, to_w) = pipe(false).expect("pipe");
-        let (from_r, from_w) = pipe(false).expect("pipe");
-        mine.push(Some(to_w));
-        mine.push(Some(from_r));
-        let mut theirs = Some((to_r, from_w));
-        let p = plan(0, false);
-        let child = faults::fork(|| {
-            // SAFETY: restoring the default action of a signal.
-            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-            mine.iter_mut().for_each(|c| drop(c.take()));
-            let (inp, out) = theirs.take().expect("child ends");
-            child(&tape, inp, Some(out), &p)
+impl Settings {
+    /// The full run's length, and the short one's.
+    const FULL: (u64, u64) = (20, 1_000_000);
+    const SHORT: (u64, u64) = (2, 100_000);
+
+    fn from_env() -> Settings {
+        let (default_seconds, default_target) = if skip::full() {
+            Settings::FULL
+        } else {
+            Settings::SHORT
+        };
+        let seconds = env_u64("IPCWIRE_SOAK_SECONDS");
+        let target = env_u64("IPCWIRE_SOAK_MESSAGES");
+        if !skip::full() && seconds.is_none() && target.is_none() {
+            let (s, n) = Settings::FULL;
+            skip::say(format_args!(
+                "soak: a short run ({default_seconds} s, {default_target} messages); \
+                 IPCWIRE_FULL_TESTS=1 runs the full one ({s} s, {n} messages)"
+            ));
+        }
+        let seconds = seconds.unwrap_or(default_seconds);
+        let target = target.unwrap_or(default_target);
+        let seed = env_u64("IPCWIRE_SOAK_SEED").unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_nanos() as u64
         });
-        drop(theirs);
-        links.push(("pipes", 0, 1, keys(0), child));
+        eprintln!(
+            "soak: seed {seed} (IPCWIRE_SOAK_SEED), at least {seconds} s and {target} messages"
+        );
+        Settings {
+            seconds,
+            target,
+            seed,
+        }
     }
-    // 1: a socket pair; the child receives under a long timeout (poll path).
-    {
-        let (a, b) = pipe(true).expect("socketpair");
-        mine.push(Some(a));
-        let child = spawn_child(&tape, &mut mine, b, None, plan(1, true));
-        links.push(("socketpair", 2, 2, keys(1), child));
+
+    /// What the child of link `i` does.
+    fn plan(&self, i: u64, long_timeout: bool) -> ChildPlan {
+        ChildPlan {
+            rx_key: self.seed ^ (2 * i + 1),
+            tx_key: self.seed ^ (2 * i + 2),
+            seed: self.seed.wrapping_add(i * 7919),
+            long_timeout,
+        }
     }
-    // 2 and 3: a Unix socket and TCP, through Listener and Client.
-    let unix_path = std::env::temp_dir().join(format!("ipcwire-soak-{}.sock", std::process::id()));
-    let addrs: [Address; 2] = [
-        Address::unix(unix_path.to_str().expect("utf-8 temp dir").as_bytes()).expect("unix path"),
-        "tcp:127.0.0.1:0".parse().expect("tcp"),
-    ];
-    for (k, addr) in addrs.iter().enumerate() {
-        let mut listener = Listener::bind(addr)
-            .expect("bind")
-            .authkey(KEY)
-            .handshake_timeout(PATIENCE);
-        let addr = *listener.local_addr();
-        let i = 2 + k as u64;
-        let p = plan(i, false);
-        let child = faults::fork(|| {
-            mine.iter_mut().for_each(|c| drop(c.take()));
-            let conn = match Client::new().authkey(KEY).timeout(PATIENCE).connect(&addr) {
-                Ok(conn) => conn,
-                Err(e) => {
-                    complain(&format!("connect: {e:?}"));
-                    return 3;
-                }
-            };
-            roomy_socket_buffers(&conn);
-            child(&tape, conn, None, &p)
-        });
-        let (conn, _) = listener.accept().expect("accept");
-        roomy_socket_buffers(&conn);
-        mine.push(Some(conn));
-        let at = mine.len() - 1;
-        links.push((["unix", "tcp"][k], at, at, keys(i), child));
+
+    /// The keys of link `i`'s streams: to its child, and from it.
+    fn keys(&self, i: u64) -> (u64, u64) {
+        (self.seed ^ (2 * i + 1), self.seed ^ (2 * i + 2))
     }
-    let mut conns: Vec<Connection> = mine.into_iter().map(|c| c.expect("parent end")).collect();
-    for conn in &conns {
-        conn.set_nonblocking(true).expect("set_nonblocking");
-    }
-    let mut links: Vec<Link> = links
-        .into_iter()
-        .map(|(name, out, inp, (to_child, from_child), child)| Link {
+}
+
+impl Link {
+    fn new(
+        name: &'static str,
+        out: usize,
+        inp: usize,
+        (to_child, from_child): (u64, u64),
+        child: Forked,
+    ) -> Link {
+        Link {
             name,
             out,
             inp,
@@ -709,9 +697,222 @@ fn soak() {
                 ..Rx::default()
             },
             child,
-        })
-        .collect();
+        }
+    }
+}
 
+/// Link 0, two pipes; the child's SIGPIPE has its default action, so its
+/// pipe sends go through the SIGPIPE guard.
+fn link_over_pipes(tape: &Tape, settings: &Settings, mine: &mut Vec<Option<Connection>>) -> Link {
+    let (to_r, to_w) = pipe(false).expect("pipe");
+    let (from_r, from_w) = pipe(false).expect("pipe");
+    mine.push(Some(to_w));
+    mine.push(Some(from_r));
+    let (out, inp) = (mine.len() - 2, mine.len() - 1);
+    let mut theirs = Some((to_r, from_w));
+    let p = settings.plan(0, false);
+    let child = fork::fork(|| {
+        // SAFETY: restoring the default action of a signal.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        mine.iter_mut().for_each(|c| drop(c.take()));
+        let (inp, out) = theirs.take().expect("child ends");
+        child(tape, inp, Some(out), &p)
+    });
+    drop(theirs);
+    Link::new("pipes", out, inp, settings.keys(0), child)
+}
+
+/// Link 1, a socket pair; the child receives under a long timeout (the
+/// poll path).
+fn link_over_socketpair(
+    tape: &Tape,
+    settings: &Settings,
+    mine: &mut Vec<Option<Connection>>,
+) -> Link {
+    let (a, b) = pipe(true).expect("socketpair");
+    mine.push(Some(a));
+    let at = mine.len() - 1;
+    let child = spawn_child(tape, mine, b, None, settings.plan(1, true));
+    Link::new("socketpair", at, at, settings.keys(1), child)
+}
+
+/// Links 2 and 3, a Unix socket at `unix_path` and TCP, through `Listener`
+/// and `Client` with an authkey.
+fn links_over_listeners(
+    tape: &Tape,
+    settings: &Settings,
+    mine: &mut Vec<Option<Connection>>,
+    unix_path: &paths::TempPath,
+) -> Vec<Link> {
+    let addrs: [Address; 2] = [unix_path.address(), "tcp:127.0.0.1:0".parse().expect("tcp")];
+    let mut links = Vec::new();
+    for (k, addr) in addrs.iter().enumerate() {
+        let mut listener = Listener::bind(addr)
+            .expect("bind")
+            .authkey(KEY)
+            .handshake_timeout(PATIENCE);
+        let addr = *listener.local_addr();
+        let i = 2 + k as u64;
+        let p = settings.plan(i, false);
+        let child = fork::fork(|| {
+            mine.iter_mut().for_each(|c| drop(c.take()));
+            let conn = match Client::new().authkey(KEY).timeout(PATIENCE).connect(&addr) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    complain(&format!("connect: {e:?}"));
+                    return 3;
+                }
+            };
+            roomy_socket_buffers(&conn);
+            child(tape, conn, None, &p)
+        });
+        let (conn, _) = listener.accept().expect("accept");
+        roomy_socket_buffers(&conn);
+        mine.push(Some(conn));
+        let at = mine.len() - 1;
+        links.push(Link::new(
+            ["unix", "tcp"][k],
+            at,
+            at,
+            settings.keys(i),
+            child,
+        ));
+    }
+    links
+}
+
+/// Forks the four children: the parent's ends of their links, all
+/// non-blocking, and the links.
+fn start_links(
+    tape: &Tape,
+    settings: &Settings,
+    unix_path: &paths::TempPath,
+) -> (Vec<Connection>, Vec<Link>) {
+    // The parent's ends; children drop every one of them.
+    let mut mine: Vec<Option<Connection>> = Vec::new();
+    let mut links = vec![
+        link_over_pipes(tape, settings, &mut mine),
+        link_over_socketpair(tape, settings, &mut mine),
+    ];
+    links.extend(links_over_listeners(tape, settings, &mut mine, unix_path));
+    let conns: Vec<Connection> = mine.into_iter().map(|c| c.expect("parent end")).collect();
+    for conn in &conns {
+        conn.set_nonblocking(true).expect("set_nonblocking");
+    }
+    (conns, links)
+}
+
+/// Receives where `wait` says a receive can start; the messages taken.
+fn receive_where_ready(
+    conns: &mut [Connection],
+    links: &mut [Link],
+    open: &[usize],
+    tape: &Tape,
+    rng: &mut Rng,
+    bigs: &mut [Vec<u8>],
+) -> usize {
+    let ready = {
+        let list: Vec<&Connection> = open.iter().map(|&i| &conns[links[i].inp]).collect();
+        ipcwire::wait(&list, Some(Duration::ZERO)).expect("wait")
+    };
+    let mut progress = 0;
+    for &r in &ready {
+        let link = &mut links[open[r]];
+        progress += pump_in(
+            &mut conns[link.inp],
+            &mut link.rx,
+            tape,
+            rng,
+            &mut bigs[open[r]],
+            512,
+        );
+    }
+    progress
+}
+
+/// Sends on every link until each pauses; the messages sent.
+fn send_on_every_link(
+    conns: &mut [Connection],
+    links: &mut [Link],
+    tape: &Tape,
+    rng: &mut Rng,
+) -> usize {
+    let mut progress = 0;
+    for link in links {
+        progress += pump_out(&mut conns[link.out], &mut link.tx, tape, rng, 256);
+    }
+    progress
+}
+
+/// Fails the test when nothing has moved for [`PATIENCE`], with the
+/// kernel's view of the TCP sockets and each link's state.
+fn stalled(links: &[Link], seed: u64) -> ! {
+    let sockets = std::process::Command::new("ss")
+        .args(["-tnoim"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    eprintln!("{sockets}");
+    panic!(
+        "stalled for {PATIENCE:?} (seed {seed}):\n{}",
+        links
+            .iter()
+            .map(stall_report)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// Sleeps until a descriptor the loop waits on is ready (at most 1 s).
+fn sleep_until_ready(conns: &[Connection], links: &[Link]) {
+    let mut fds: Vec<PollFd<'_>> = Vec::new();
+    for link in links {
+        let want_out = !link.tx.stopped;
+        if link.out == link.inp {
+            let mut ev = PollFlags::empty();
+            if !link.rx.eof {
+                ev = ev | PollFlags::IN;
+            }
+            if want_out {
+                ev = ev | PollFlags::OUT;
+            }
+            fds.push(PollFd::new(conns[link.inp].as_fd(), ev));
+        } else {
+            if !link.rx.eof {
+                fds.push(PollFd::new(conns[link.inp].as_fd(), PollFlags::IN));
+            }
+            if want_out {
+                fds.push(PollFd::new(conns[link.out].as_fd(), PollFlags::OUT));
+            }
+        }
+    }
+    sys::poll(&mut fds, Some(Duration::from_secs(1))).expect("poll");
+}
+
+/// What the parent's event loop saw.
+struct Run {
+    duration: Duration,
+    /// Descriptors, resident KiB and time at the end of the warm-up.
+    warm: (usize, u64, Duration),
+    iterations: u64,
+    sleeps: u64,
+}
+
+/// The parent's event loop: runs for at least the settings' time and
+/// messages, then stops every stream and runs until each child's report
+/// and end of stream have arrived.
+fn exchange(
+    conns: &mut [Connection],
+    links: &mut [Link],
+    tape: &Tape,
+    rng: &mut Rng,
+    settings: &Settings,
+) -> Run {
+    let Settings {
+        seconds,
+        target,
+        seed,
+    } = *settings;
     let start = Instant::now();
     let hard_limit = Duration::from_secs(seconds * 4 + 60);
     // One buffer per link: a message paused part-way in a buffer is
@@ -726,10 +927,10 @@ fn soak() {
         let messages: u64 = links.iter().map(|l| l.tx.seq + l.rx.seq).sum();
         let elapsed = start.elapsed();
         if warm.is_none() && elapsed.as_secs_f64() >= seconds as f64 / 5.0 {
-            warm = Some((faults::count_fds(), vm_rss_kib(), elapsed));
+            warm = Some((count_fds(), vm_rss_kib(), elapsed));
         }
         if elapsed >= Duration::from_secs(seconds) && messages >= target {
-            for link in &mut links {
+            for link in links.iter_mut() {
                 link.tx.stopping = true;
             }
         }
@@ -737,89 +938,46 @@ fn soak() {
             elapsed < hard_limit,
             "only {messages} messages after {elapsed:?} (seed {seed})"
         );
-        let mut progress = 0;
-        // Receive where wait() says a receive can start.
         let open: Vec<usize> = (0..links.len()).filter(|&i| !links[i].rx.eof).collect();
         if open.is_empty() && links.iter().all(|l| l.tx.stopped) {
             break;
         }
-        let ready = {
-            let list: Vec<&Connection> = open.iter().map(|&i| &conns[links[i].inp]).collect();
-            ipcwire::wait(&list, Some(Duration::ZERO)).expect("wait")
-        };
-        for &r in &ready {
-            let link = &mut links[open[r]];
-            progress += pump_in(
-                &mut conns[link.inp],
-                &mut link.rx,
-                &tape,
-                &mut rng,
-                &mut bigs[open[r]],
-                512,
-            );
-        }
-        for link in &mut links {
-            progress += pump_out(&mut conns[link.out], &mut link.tx, &tape, &mut rng, 256);
-        }
+        let mut progress = receive_where_ready(conns, links, &open, tape, rng, &mut bigs);
+        progress += send_on_every_link(conns, links, tape, rng);
         if progress > 0 {
             last_progress = Instant::now();
             continue;
         }
         if last_progress.elapsed() >= PATIENCE {
-            let sockets = std::process::Command::new("ss")
-                .args(["-tnoim"])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
-            eprintln!("{sockets}");
-            panic!(
-                "stalled for {PATIENCE:?} (seed {seed}):\n{}",
-                links
-                    .iter()
-                    .map(stall_report)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
+            stalled(links, seed);
         }
         // Nothing moved: sleep until a descriptor is ready.
         sleeps += 1;
-        let mut fds: Vec<PollFd<'_>> = Vec::new();
-        for link in &links {
-            let want_out = !link.tx.stopped;
-            if link.out == link.inp {
-                let mut ev = PollFlags::empty();
-                if !link.rx.eof {
-                    ev = ev | PollFlags::IN;
-                }
-                if want_out {
-                    ev = ev | PollFlags::OUT;
-                }
-                fds.push(PollFd::new(conns[link.inp].as_fd(), ev));
-            } else {
-                if !link.rx.eof {
-                    fds.push(PollFd::new(conns[link.inp].as_fd(), PollFlags::IN));
-                }
-                if want_out {
-                    fds.push(PollFd::new(conns[link.out].as_fd(), PollFlags::OUT));
-                }
-            }
-        }
-        sys::poll(&mut fds, Some(Duration::from_secs(1))).expect("poll");
+        sleep_until_ready(conns, links);
     }
-    let duration = start.elapsed();
-    let (fds_warm, rss_warm, warm_at) = warm.expect("warm-up point");
-    let fds_end = faults::count_fds();
-    let rss_end = vm_rss_kib();
-    let signals = delivered() - signals_at_start;
-    let storm_sent = storm.stop();
+    Run {
+        duration: start.elapsed(),
+        warm: warm.expect("warm-up point"),
+        iterations,
+        sleeps,
+    }
+}
 
-    // Every child stopped cleanly, and every stream agrees on both ends.
-    let mut lines = Vec::new();
-    let mut total_msgs = 0;
-    let mut total_bytes = 0;
-    let mut child_signals = 0;
-    let mut faults = 0;
-    for link in &mut links {
+/// The sums over every link, and a line for each.
+#[derive(Default)]
+struct Totals {
+    lines: Vec<String>,
+    msgs: u64,
+    bytes: u64,
+    child_signals: u64,
+    faults: u64,
+}
+
+/// Reaps every child, checks that it stopped cleanly and that every stream
+/// agrees on both ends, and adds up what went through.
+fn check_links(links: &mut [Link], seed: u64) -> Totals {
+    let mut totals = Totals::default();
+    for link in links {
         let status = link.child.wait();
         assert_eq!(
             status,
@@ -858,11 +1016,11 @@ fn soak() {
             + r.raw_frames
             + r.timeouts
             + r.too_small;
-        total_msgs += msgs;
-        total_bytes += bytes;
-        child_signals += r.signals;
-        faults += link_faults;
-        lines.push(format!(
+        totals.msgs += msgs;
+        totals.bytes += bytes;
+        totals.child_signals += r.signals;
+        totals.faults += link_faults;
+        totals.lines.push(format!(
             "  {name}: {msgs} messages ({} out, {} back), {:.1} MiB, child signals {}, \
              raw split frames {}, child timeouts {}, BufferTooSmall {}+{}, \
              SendIncomplete {}, fillers {}+{}, EAGAIN/ETIMEDOUT {}+{}",
@@ -881,29 +1039,59 @@ fn soak() {
             link.rx.pauses,
         ));
     }
-    drop(conns);
-    drop(links);
-    let _ = std::fs::remove_file(&unix_path);
-    let fds_after = faults::count_fds();
+    totals
+}
+
+/// The parent's own counts: descriptors before, at the end of the loop and
+/// after; resident memory at the end; signals it received and sent.
+struct Parent {
+    fds_at_start: usize,
+    fds_end: usize,
+    fds_after: usize,
+    rss_end: u64,
+    signals: usize,
+    storm_sent: usize,
+}
+
+/// Prints the summary, then checks the totals and that the parent's
+/// descriptors and memory stayed flat.
+fn report_and_check(settings: &Settings, run: &Run, totals: &Totals, parent: &Parent) {
+    let Settings { target, seed, .. } = *settings;
+    let (fds_warm, rss_warm, warm_at) = run.warm;
+    let Parent {
+        fds_at_start,
+        fds_end,
+        fds_after,
+        rss_end,
+        signals,
+        storm_sent,
+    } = *parent;
     eprintln!(
-        "soak: {total_msgs} messages, {:.1} MiB, {:.1} s, signals {} (parent {signals}, \
-         children {child_signals}), faults injected {faults}, seed {seed}\n{}\n  \
-         parent: {iterations} loop turns, {sleeps} sleeps, {storm_sent} signals sent; \
+        "soak: {} messages, {:.1} MiB, {:.1} s, signals {} (parent {signals}, \
+         children {}), faults injected {}, seed {seed}\n{}\n  \
+         parent: {} loop turns, {} sleeps, {storm_sent} signals sent; \
          fds {fds_warm} after warm-up ({warm_at:?}), {fds_end} at the end, \
          {fds_at_start} before, {fds_after} after; VmRSS {rss_warm} KiB -> {rss_end} KiB",
-        total_bytes as f64 / MIB as f64,
-        duration.as_secs_f64(),
-        signals as u64 + child_signals,
-        lines.join("\n"),
+        totals.msgs,
+        totals.bytes as f64 / MIB as f64,
+        run.duration.as_secs_f64(),
+        signals as u64 + totals.child_signals,
+        totals.child_signals,
+        totals.faults,
+        totals.lines.join("\n"),
+        run.iterations,
+        run.sleeps,
     );
     assert!(
-        total_msgs >= target,
-        "{total_msgs} messages, fewer than {target}"
+        totals.msgs >= target,
+        "{} messages, fewer than {target}",
+        totals.msgs
     );
     assert!(signals >= 1000, "only {signals} signals reached the parent");
     assert!(
-        child_signals >= 1000,
-        "only {child_signals} signals reached the children"
+        totals.child_signals >= 1000,
+        "only {} signals reached the children",
+        totals.child_signals
     );
     assert_eq!(
         fds_end, fds_warm,
@@ -917,4 +1105,40 @@ fn soak() {
         rss_end < rss_warm + 32 * 1024,
         "resident memory grew from {rss_warm} KiB to {rss_end} KiB"
     );
+}
+
+#[test]
+fn soak() {
+    let _g = lock();
+    let settings = Settings::from_env();
+    let fds_at_start = count_fds();
+    count_signals(libc::SIGALRM);
+    let tape = Tape::new(settings.seed);
+    let mut rng = Rng::new(settings.seed);
+    let signals_at_start = delivered();
+    let storm = Storm::at_this_thread(
+        libc::SIGALRM,
+        Duration::from_micros(200),
+        Duration::from_secs(settings.seconds * 4 + 600),
+    );
+    let unix_path = paths::TempPath::new("soak");
+    let (mut conns, mut links) = start_links(&tape, &settings, &unix_path);
+    let run = exchange(&mut conns, &mut links, &tape, &mut rng, &settings);
+    let fds_end = count_fds();
+    let rss_end = vm_rss_kib();
+    let signals = delivered() - signals_at_start;
+    let storm_sent = storm.stop();
+    let totals = check_links(&mut links, settings.seed);
+    drop(conns);
+    drop(links);
+    drop(unix_path);
+    let parent = Parent {
+        fds_at_start,
+        fds_end,
+        fds_after: count_fds(),
+        rss_end,
+        signals,
+        storm_sent,
+    };
+    report_and_check(&settings, &run, &totals, &parent);
 }

@@ -1,74 +1,41 @@
 //! Listeners and clients over real sockets: Unix paths, abstract names and
 //! TCP, with client threads and, where a process must die, forked children.
 //!
-//! Every test takes [`LOCK`] first: some tests fork or count this process's
-//! descriptors, so they must not overlap. While one test holds it, the
-//! harness's other threads are parked on the lock, and forked children only
-//! make system calls (no allocation, no locks) before `_exit`.
-
-#[path = "common/skip.rs"]
-mod skip;
+//! Every test takes `serial::lock()` first: some tests fork or count this
+//! process's descriptors, so they must not overlap. While one test holds
+//! it, the harness's other threads are parked on the lock, and forked
+//! children do simple work before `_exit`.
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/fds.rs"]
+mod fds;
+#[path = "common/fork.rs"]
+mod fork;
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use ipcwire::sys::{self, Errno, ExitStatus, Fork, Pid, PollFd, PollFlags, SockAddr};
+use fds::{count_fds, fd_flags, O_CLOEXEC, O_NONBLOCK};
+use ipcwire::sys::{self, Errno, ExitStatus, PollFd, PollFlags, SockAddr};
 use ipcwire::{Address, Client, Connection, Error, Listener};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+use paths::{unique, unix_address, TempPath};
+use serial::lock;
 
 const MIB: usize = 1 << 20;
-const O_NONBLOCK: u32 = 0o4000;
-const O_CLOEXEC: u32 = 0o2000000;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(tag: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("ipcwire-{}-{n}-{tag}", std::process::id())
-}
-
-/// A socket path in the temp dir no other test (or run) uses, removed when
-/// the guard drops.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(tag: &str) -> TempPath {
-        let path = std::env::temp_dir().join(format!("{}.sock", unique(tag)));
-        let _ = fs::remove_file(&path);
-        TempPath(path)
-    }
-
-    fn addr(&self) -> Address {
-        unix_addr(&self.0)
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-fn unix_addr(path: &Path) -> Address {
-    Address::unix(path.as_os_str().as_bytes()).expect("temp path fits sun_path")
-}
 
 fn abstract_addr(tag: &str) -> Address {
     Address::abstract_name(unique(tag).as_bytes()).expect("abstract name fits")
@@ -128,50 +95,6 @@ fn client_round_trip(addr: Address, msgs: Vec<Vec<u8>>) -> JoinHandle<()> {
             assert_msg(&reply, &reversed(msg), &format!("reply {i}"));
         }
     })
-}
-
-/// The `flags:` field (octal) of `/proc/self/fdinfo/<fd>`.
-fn fd_flags(fd: i32) -> u32 {
-    let info = fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).expect("fdinfo");
-    let flags = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .expect("flags line");
-    u32::from_str_radix(flags.trim(), 8).expect("octal flags")
-}
-
-/// A forked child, killed and reaped if the test fails before it does.
-struct Forked(Option<Pid>);
-
-impl Forked {
-    fn pid(&self) -> Pid {
-        self.0.expect("child not reaped yet")
-    }
-
-    fn wait(&mut self) -> ExitStatus {
-        let pid = self.0.take().expect("child not reaped yet");
-        sys::waitpid(pid).expect("waitpid")
-    }
-}
-
-impl Drop for Forked {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = sys::kill(pid, ipcwire::Signal::KILL);
-            let _ = sys::waitpid(pid);
-        }
-    }
-}
-
-/// Forks; the child runs `child` (system calls only) and `_exit`s with its
-/// return value.
-fn fork_child(child: impl FnOnce() -> i32) -> Forked {
-    // SAFETY: the child only makes system calls through ipcwire::sys (no
-    // allocation, no locks) and leaves with `_exit`, never returning.
-    match unsafe { sys::fork() }.expect("fork") {
-        Fork::Child => sys::exit(child()),
-        Fork::Parent(pid) => Forked(Some(pid)),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -235,8 +158,8 @@ fn exercise(addr: &Address) -> (Address, Address) {
 fn unix_path_family() {
     let _g = lock();
     let path = TempPath::new("family");
-    let (local, peer) = exercise(&path.addr());
-    assert_eq!(local, path.addr());
+    let (local, peer) = exercise(&path.address());
+    assert_eq!(local, path.address());
     assert_eq!(peer, Address::Unnamed);
     assert_eq!(peer.to_string(), "unnamed");
 }
@@ -298,8 +221,8 @@ fn longest_unix_path_binds_and_serves() {
     let path = TempPath(dir.join("s".repeat(Address::MAX_PATH_LEN - prefix)));
     assert_eq!(path.0.as_os_str().len(), Address::MAX_PATH_LEN);
     let result = std::panic::catch_unwind(|| {
-        let (local, peer) = exercise(&path.addr());
-        assert_eq!(local, path.addr());
+        let (local, peer) = exercise(&path.address());
+        assert_eq!(local, path.address());
         assert_eq!(peer, Address::Unnamed);
         assert!(!is_socket_file(&path.0), "removed on drop");
     });
@@ -329,7 +252,7 @@ fn clients_one_after_another() {
     let _g = lock();
     let path = TempPath::new("serial");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
-    for addr in [path.addr(), abstract_addr("serial"), tcp] {
+    for addr in [path.address(), abstract_addr("serial"), tcp] {
         let mut listener = Listener::bind(&addr).expect("bind");
         let local = *listener.local_addr();
         let clients = thread::spawn(move || {
@@ -351,7 +274,7 @@ fn eight_clients_at_once() {
     let _g = lock();
     let path = TempPath::new("concurrent");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
-    for addr in [path.addr(), tcp] {
+    for addr in [path.address(), tcp] {
         let mut listener = Listener::bind(&addr).expect("bind");
         let local = *listener.local_addr();
         let all_connected = Arc::new(Barrier::new(8));
@@ -393,7 +316,7 @@ fn client_gone_mid_message_is_truncated_and_listener_goes_on() {
     let _g = lock();
     let path = TempPath::new("truncated");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
-    for addr in [path.addr(), abstract_addr("truncated"), tcp] {
+    for addr in [path.address(), abstract_addr("truncated"), tcp] {
         let mut listener = Listener::bind(&addr).expect("bind");
         let local = *listener.local_addr();
         let broken = thread::spawn(move || {
@@ -430,9 +353,9 @@ fn serve_one(listener: &mut Listener) {
 fn stale_socket_file_of_killed_process_is_replaced() {
     let _g = lock();
     let path = TempPath::new("killed");
-    let addr = path.addr();
+    let addr = path.address();
     let (mut ready_rx, mut ready_tx) = ipcwire::pipe(false).expect("pipe");
-    let mut child = fork_child(|| {
+    let mut child = fork::fork(|| {
         let Ok(listener) = Listener::bind(&addr) else {
             return 1;
         };
@@ -462,7 +385,7 @@ fn stale_socket_file_of_killed_process_is_replaced() {
 fn stale_socket_file_never_listened_is_replaced() {
     let _g = lock();
     let path = TempPath::new("unlistened");
-    let addr = path.addr();
+    let addr = path.address();
     let sockaddr = SockAddr::new(&addr).expect("sockaddr");
     let fd = sys::socket(sockaddr.family()).expect("socket");
     sys::bind(fd.as_fd(), &sockaddr).expect("raw bind");
@@ -488,10 +411,10 @@ fn has_pending(listener: &Listener) -> bool {
 fn live_listener_path_is_in_use() {
     let _g = lock();
     let path = TempPath::new("live");
-    let mut first = Listener::bind(&path.addr()).expect("first bind");
+    let mut first = Listener::bind(&path.address()).expect("first bind");
     let before = fs::symlink_metadata(&path.0).expect("socket file").ino();
     assert_eq!(
-        Listener::bind(&path.addr()).err(),
+        Listener::bind(&path.address()).err(),
         Some(Error::Io(Errno::ADDRINUSE))
     );
     assert_eq!(
@@ -520,10 +443,10 @@ fn failed_bind_probe_reaches_the_live_listener_as_one_empty_connection() {
     // closes, and then serves real clients as before.
     let _g = lock();
     let path = TempPath::new("live-queue");
-    let mut live = Listener::bind(&path.addr()).expect("first bind");
+    let mut live = Listener::bind(&path.address()).expect("first bind");
     assert!(!has_pending(&live));
     assert_eq!(
-        Listener::bind(&path.addr()).err(),
+        Listener::bind(&path.address()).err(),
         Some(Error::Io(Errno::ADDRINUSE))
     );
     assert!(has_pending(&live), "the probe must be the only trace");
@@ -539,21 +462,21 @@ fn foreign_file_at_path_is_never_removed() {
     let path = TempPath::new("regular");
     fs::write(&path.0, b"precious data").unwrap();
     assert_eq!(
-        Listener::bind(&path.addr()).err(),
+        Listener::bind(&path.address()).err(),
         Some(Error::Io(Errno::ADDRINUSE))
     );
     assert_eq!(fs::read(&path.0).unwrap(), b"precious data");
 
     // A symlink to a stale socket file: not a socket itself, so in use.
     let stale = TempPath::new("stale-target");
-    let sockaddr = SockAddr::new(&stale.addr()).unwrap();
+    let sockaddr = SockAddr::new(&stale.address()).unwrap();
     let fd = sys::socket(sockaddr.family()).unwrap();
     sys::bind(fd.as_fd(), &sockaddr).unwrap();
     drop(fd);
     let link = TempPath::new("symlink");
     std::os::unix::fs::symlink(&stale.0, &link.0).unwrap();
     assert_eq!(
-        Listener::bind(&link.addr()).err(),
+        Listener::bind(&link.address()).err(),
         Some(Error::Io(Errno::ADDRINUSE))
     );
     assert!(fs::symlink_metadata(&link.0)
@@ -566,7 +489,7 @@ fn foreign_file_at_path_is_never_removed() {
     let dir = TempPath::new("dir");
     fs::create_dir(&dir.0).unwrap();
     assert_eq!(
-        Listener::bind(&dir.addr()).err(),
+        Listener::bind(&dir.address()).err(),
         Some(Error::Io(Errno::ADDRINUSE))
     );
     assert!(dir.0.is_dir());
@@ -580,7 +503,7 @@ fn missing_directory_is_enoent() {
         .join(unique("no-such-dir"))
         .join("s.sock");
     assert_eq!(
-        Listener::bind(&unix_addr(&path)).err(),
+        Listener::bind(&unix_address(&path)).err(),
         Some(Error::Io(Errno::NOENT))
     );
 }
@@ -589,13 +512,13 @@ fn missing_directory_is_enoent() {
 fn drop_removes_own_socket_file_only() {
     let _g = lock();
     let path = TempPath::new("drop");
-    let listener = Listener::bind(&path.addr()).unwrap();
+    let listener = Listener::bind(&path.address()).unwrap();
     assert!(is_socket_file(&path.0));
     drop(listener);
     assert!(!path.0.exists(), "socket file removed on drop");
 
     // Replaced by a regular file: left alone.
-    let listener = Listener::bind(&path.addr()).unwrap();
+    let listener = Listener::bind(&path.address()).unwrap();
     fs::remove_file(&path.0).unwrap();
     fs::write(&path.0, b"someone else's").unwrap();
     drop(listener);
@@ -603,9 +526,9 @@ fn drop_removes_own_socket_file_only() {
     fs::remove_file(&path.0).unwrap();
 
     // Replaced by another listener's socket: left alone, and it still works.
-    let old = Listener::bind(&path.addr()).unwrap();
+    let old = Listener::bind(&path.address()).unwrap();
     fs::remove_file(&path.0).unwrap();
-    let mut new = Listener::bind(&path.addr()).unwrap();
+    let mut new = Listener::bind(&path.address()).unwrap();
     drop(old);
     assert!(is_socket_file(&path.0), "the new listener's file stays");
     serve_one(&mut new);
@@ -613,7 +536,7 @@ fn drop_removes_own_socket_file_only() {
     assert!(!path.0.exists());
 
     // Already gone: dropping does not fail.
-    let listener = Listener::bind(&path.addr()).unwrap();
+    let listener = Listener::bind(&path.address()).unwrap();
     fs::remove_file(&path.0).unwrap();
     drop(listener);
     assert!(!path.0.exists());
@@ -655,7 +578,7 @@ fn connection_refused_and_missing_path() {
             "{client:?}"
         );
         assert_eq!(
-            client.connect(&missing.addr()).err(),
+            client.connect(&missing.address()).err(),
             Some(Error::Io(Errno::NOENT)),
             "{client:?}"
         );
@@ -672,7 +595,7 @@ fn connection_refused_and_missing_path() {
 fn connect_timeout_on_full_backlog() {
     let _g = lock();
     let path = TempPath::new("backlog");
-    let sockaddr = SockAddr::new(&path.addr()).unwrap();
+    let sockaddr = SockAddr::new(&path.address()).unwrap();
     let fd = sys::socket(sockaddr.family()).unwrap();
     sys::bind(fd.as_fd(), &sockaddr).unwrap();
     sys::listen(fd.as_fd(), 0).unwrap();
@@ -683,7 +606,7 @@ fn connect_timeout_on_full_backlog() {
     for _ in 0..16 {
         match Client::new()
             .timeout(Duration::from_millis(20))
-            .connect(&path.addr())
+            .connect(&path.address())
         {
             Ok(conn) => queued.push(conn),
             Err(Error::Io(Errno::TIMEDOUT)) => {
@@ -699,7 +622,7 @@ fn connect_timeout_on_full_backlog() {
     let start = Instant::now();
     let result = Client::new()
         .timeout(Duration::from_millis(100))
-        .connect(&path.addr());
+        .connect(&path.address());
     let took = start.elapsed();
     assert_eq!(result.err(), Some(Error::Io(Errno::TIMEDOUT)));
     assert!(
@@ -714,7 +637,7 @@ fn connect_timeout_on_full_backlog() {
     drop(queued.remove(0));
     let conn = Client::new()
         .timeout(Duration::from_secs(2))
-        .connect(&path.addr());
+        .connect(&path.address());
     assert!(conn.is_ok(), "{conn:?}");
 }
 
@@ -730,7 +653,7 @@ fn own_uid_gid() -> (u32, u32) {
 fn peer_credentials_of_a_thread_client() {
     let _g = lock();
     let path = TempPath::new("cred");
-    for addr in [path.addr(), abstract_addr("cred")] {
+    for addr in [path.address(), abstract_addr("cred")] {
         let mut listener = Listener::bind(&addr).unwrap();
         let client = thread::spawn(move || {
             let conn = Client::new().connect(&addr).expect("connect");
@@ -755,9 +678,9 @@ fn peer_credentials_of_a_thread_client() {
 fn peer_credentials_of_a_forked_client() {
     let _g = lock();
     let path = TempPath::new("cred-fork");
-    let addr = path.addr();
+    let addr = path.address();
     let mut listener = Listener::bind(&addr).unwrap();
-    let mut child = fork_child(|| {
+    let mut child = fork::fork(|| {
         let Ok(mut conn) = Client::new().connect(&addr) else {
             return 1;
         };
@@ -803,7 +726,7 @@ fn sockets_are_close_on_exec_and_blocking() {
     let _g = lock();
     let path = TempPath::new("cloexec");
     let tcp: Address = "tcp:127.0.0.1:0".parse().unwrap();
-    for addr in [path.addr(), abstract_addr("cloexec"), tcp] {
+    for addr in [path.address(), abstract_addr("cloexec"), tcp] {
         let mut listener = Listener::bind(&addr).unwrap();
         let local = *listener.local_addr();
         assert_ne!(fd_flags(listener.as_raw_fd()) & O_CLOEXEC, 0, "listener");
@@ -828,14 +751,14 @@ fn no_descriptor_leaks_over_many_cycles() {
     let _g = lock();
     let path = TempPath::new("leak");
     let missing = TempPath::new("leak-missing");
-    let missing_addr = missing.addr();
+    let missing_addr = missing.address();
     let other = TempPath::new("leak-other");
-    let before = faults::count_fds();
+    let before = count_fds();
     {
         // Failed binds are tried on another live listener's path, so
         // their probes never land in the queue of the one under test.
-        let other_listener = Listener::bind(&other.addr()).unwrap();
-        let mut listener = Listener::bind(&path.addr()).unwrap();
+        let other_listener = Listener::bind(&other.address()).unwrap();
+        let mut listener = Listener::bind(&path.address()).unwrap();
         let addr = *listener.local_addr();
         let clients = thread::spawn(move || {
             for i in 0..1000 {
@@ -860,14 +783,14 @@ fn no_descriptor_leaks_over_many_cycles() {
             assert_eq!(echo_reversed(&mut conn), Ok(1), "cycle {i}");
             if i % 100 == 0 {
                 // A refused bind (live listener) must close its sockets.
-                let err = Listener::bind(&other.addr()).err();
+                let err = Listener::bind(&other.address()).err();
                 assert_eq!(err, Some(Error::Io(Errno::ADDRINUSE)));
             }
         }
         join(clients);
         drop(other_listener);
     }
-    assert_eq!(faults::count_fds(), before, "descriptors leaked");
+    assert_eq!(count_fds(), before, "descriptors leaked");
     assert!(!path.0.exists());
 }
 
@@ -888,10 +811,10 @@ fn peer_credentials_are_refused_where_the_kernel_has_none() {
 fn bind_beside_a_hung_listener_with_a_full_backlog_fails_at_once() {
     let _g = lock();
     let path = TempPath::new("hung");
-    let hung = Listener::bind(&path.addr()).expect("bind");
+    let hung = Listener::bind(&path.address()).expect("bind");
     // A server that never accepts: its backlog fills up.
-    let queued = faults::fill_backlog(&path.addr());
-    let addr = path.addr();
+    let queued = faults::fill_backlog(&path.address());
+    let addr = path.address();
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || tx.send(Listener::bind(&addr).err()));
     let got = rx

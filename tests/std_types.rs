@@ -4,9 +4,13 @@
 //! handing a listening socket to a worker, a Python child given a file),
 //! with no `.into()` and no `libc`.
 //!
-//! Every test that forks takes [`LOCK`]: `try_wait_any` reaps any child,
-//! and a fork must not copy another test's descriptors into a worker.
+//! Every test that forks takes the binary's lock: `try_wait_any` reaps any
+//! child, and a fork must not copy another test's descriptors into a worker.
 
+#[path = "common/paths.rs"]
+mod paths;
+#[path = "common/serial.rs"]
+mod serial;
 #[path = "common/skip.rs"]
 mod skip;
 
@@ -16,19 +20,12 @@ use std::io::{Read, Seek};
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ipcwire::handshake::AuthError;
 use ipcwire::sys::{self, Pid};
-use ipcwire::{fork_with_pipe, Access, Address, Child, Client, Connection, Direction, Error};
+use ipcwire::{fork_with_pipe, Access, Child, Client, Connection, Direction, Error};
 use ipcwire::{ExitStatus, Listener, ReceivedFds, Signal};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A file with known contents, opened for reading.
 fn manifest() -> File {
@@ -142,7 +139,7 @@ fn ended_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 fn pool(isolate: bool) -> Vec<(Connection, Child)> {
     (0..3)
         .map(|_| {
-            // SAFETY: the forking tests hold LOCK; the child only receives,
+            // SAFETY: the forking tests hold the lock; the child only receives,
             // sends and exits.
             unsafe {
                 fork_with_pipe(Direction::Duplex, move |mut conn| {
@@ -166,7 +163,7 @@ fn pool(isolate: bool) -> Vec<(Connection, Child)> {
 
 #[test]
 fn pre_fork_pool_workers_end_with_their_connection() {
-    let _guard = lock();
+    let _guard = serial::lock();
     let mut workers = pool(true);
     for (i, (conn, _)) in workers.iter_mut().enumerate() {
         conn.send_bytes(&[i as u8]).expect("job");
@@ -199,7 +196,7 @@ fn pre_fork_pool_workers_end_with_their_connection() {
 /// later hold copies of the first worker's parent end.
 #[test]
 fn pre_fork_pool_without_closing_keeps_the_first_worker_alive() {
-    let _guard = lock();
+    let _guard = serial::lock();
     let mut workers = pool(false);
     let (conn, mut first) = workers.remove(0);
     drop(conn);
@@ -217,8 +214,8 @@ fn pre_fork_pool_without_closing_keeps_the_first_worker_alive() {
 
 #[test]
 fn supervisors_reap_and_signal_without_libc() {
-    let _guard = lock();
-    // SAFETY: the forking tests hold LOCK; the children exit at once or wait.
+    let _guard = serial::lock();
+    // SAFETY: the forking tests hold the lock; the children exit at once or wait.
     let (quick, _) = unsafe { fork_with_pipe(Direction::ToChild, |_| 7) }.expect("fork");
     let (conn, mut slow) = unsafe {
         fork_with_pipe(Direction::Duplex, |mut conn| {
@@ -255,11 +252,11 @@ fn supervisors_reap_and_signal_without_libc() {
 
 #[test]
 fn supervisor_hands_its_listening_socket_to_a_worker() {
-    let _guard = lock();
-    let path = std::env::temp_dir().join(format!("ipcwire-std-{}.sock", std::process::id()));
-    let addr = Address::unix(path.as_os_str().as_encoded_bytes()).expect("address");
+    let _guard = serial::lock();
+    let path = paths::TempPath::new("supervisor");
+    let addr = path.address();
     let listener = Listener::bind(&addr).expect("bind");
-    // SAFETY: the forking tests hold LOCK; the worker serves one client.
+    // SAFETY: the forking tests hold the lock; the worker serves one client.
     let (mut conn, worker) = unsafe {
         fork_with_pipe(Direction::Duplex, |mut conn| {
             let Ok(fd) = conn.recv_handle() else { return 1 };
@@ -290,7 +287,7 @@ fn supervisor_hands_its_listening_socket_to_a_worker() {
 
 #[test]
 fn python_child_gets_a_file_over_its_stdin() {
-    let _guard = lock();
+    let _guard = serial::lock();
     let (ours, theirs) = UnixStream::pair().expect("socketpair");
     let script = "from multiprocessing.connection import Connection\n\
                   from multiprocessing import reduction\n\

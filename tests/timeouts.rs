@@ -10,14 +10,17 @@
 
 #[path = "common/faults.rs"]
 mod faults;
+#[path = "common/serial.rs"]
+mod serial;
 
 use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use faults::{check_numbered, count_signals, delivered, frame, lock, numbered, write_all, Storm};
+use faults::{check_numbered, count_signals, delivered, frame, numbered, write_all, Storm};
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{pipe, wait, Connection, Error};
+use serial::lock;
 
 const TIMEDOUT: Error = Error::Io(Errno::TIMEDOUT);
 /// How late a timed-out call may return and still not count as a hang.

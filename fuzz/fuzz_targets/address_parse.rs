@@ -1,7 +1,7 @@
-//! `address_parse`: see `checks::address_parse` for the property it checks.
+//! `address_parse`: see `fuzz_checks::address_parse` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::address_parse(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::address_parse(data));

@@ -1,7 +1,7 @@
-//! `cmsg_walk`: see `checks::cmsg_walk` for the property it checks.
+//! `cmsg_walk`: see `fuzz_checks::cmsg_walk` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::cmsg_walk(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::cmsg_walk(data));

@@ -1,8 +1,8 @@
-//! `connection_nonblocking`: see `checks::connection_nonblocking` for the
+//! `connection_nonblocking`: see `fuzz_checks::connection_nonblocking` for the
 //! property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::connection_nonblocking(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::connection_nonblocking(data));

@@ -1,7 +1,7 @@
-//! `connection_recv`: see `checks::connection_recv` for the property it checks.
+//! `connection_recv`: see `fuzz_checks::connection_recv` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::connection_recv(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::connection_recv(data));

@@ -1,7 +1,7 @@
-//! `frame_chunks`: see `checks::frame_chunks` for the property it checks.
+//! `frame_chunks`: see `fuzz_checks::frame_chunks` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::frame_chunks(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::frame_chunks(data));

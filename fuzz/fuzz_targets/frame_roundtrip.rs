@@ -1,7 +1,7 @@
-//! `frame_roundtrip`: see `checks::frame_roundtrip` for the property it checks.
+//! `frame_roundtrip`: see `fuzz_checks::frame_roundtrip` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::frame_roundtrip(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::frame_roundtrip(data));

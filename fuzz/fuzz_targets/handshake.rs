@@ -1,7 +1,7 @@
-//! `handshake`: see `checks::handshake` for the property it checks.
+//! `handshake`: see `fuzz_checks::handshake` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::handshake(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::handshake(data));

@@ -1,7 +1,7 @@
-//! `handshake_wire`: see `checks::handshake_wire` for the property it checks.
+//! `handshake_wire`: see `fuzz_checks::handshake_wire` for the property it checks.
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+#[path = "../../tests/common/fuzz_checks.rs"]
+mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::handshake_wire(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::handshake_wire(data));

@@ -11,20 +11,11 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ipcwire::sys::{self, Errno, ExitStatus, Fork, OwnedFd, Pid, PollFd, PollFlags};
-
-/// The tests of one file fork and count descriptors: they take this lock
-/// so they never overlap. While one holds it, the harness's other threads
-/// are parked on it, and the forked children do simple work and leave.
-static LOCK: Mutex<()> = Mutex::new(());
-
-pub fn lock() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+use ipcwire::sys::{self, Errno, OwnedFd, PollFd, PollFlags};
 
 pub const MIB: usize = 1 << 20;
 
@@ -221,57 +212,7 @@ pub fn take_pending(sig: libc::c_int) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// Children.
-
-/// A forked child, killed and reaped if the test ends before it is.
-pub struct Forked(Option<Pid>);
-
-impl Forked {
-    pub fn pid(&self) -> Pid {
-        self.0.expect("child already reaped")
-    }
-
-    pub fn kill(&self) {
-        sys::kill(self.pid(), ipcwire::Signal::KILL).expect("kill");
-    }
-
-    pub fn wait(&mut self) -> ExitStatus {
-        let pid = self.0.take().expect("child already reaped");
-        sys::waitpid(pid).expect("waitpid")
-    }
-}
-
-impl Drop for Forked {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = sys::kill(pid, ipcwire::Signal::KILL);
-            let _ = sys::waitpid(pid);
-        }
-    }
-}
-
-/// Forks; the child runs `child` and leaves with `_exit` and its return
-/// value (101 if it panics).
-pub fn fork(child: impl FnOnce() -> i32) -> Forked {
-    // SAFETY: callers hold `lock()`, so the harness's other threads are
-    // parked or idle; the child does simple work (glibc's and musl's malloc
-    // are safe after fork) and never returns into the harness.
-    match unsafe { sys::fork() }.expect("fork") {
-        Fork::Child => {
-            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
-            sys::exit(code.unwrap_or(101))
-        }
-        Fork::Parent(pid) => Forked(Some(pid)),
-    }
-}
-
-/// The open descriptors of this process: compare before and after to find
-/// a leak.
-pub fn count_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
-}
+// Children and sockets.
 
 /// Waits until the socket `fd` holds at least `n` unread bytes
 /// (`FIONREAD`), so a receive is sure to find them all; `false` after

@@ -3,9 +3,9 @@
 //! threads (or a fuzzer's, or a writer thread) do not disturb what a
 //! receive is measured to allocate or hold.
 //!
-//! Included with `#[path = ".../common/heap.rs"] mod heap;` by
-//! `tests/memory.rs` and `fuzz/checks.rs`; it installs itself as the
-//! binary's global allocator.
+//! Included with `#[path = "common/heap.rs"] mod heap;` by
+//! `tests/memory.rs` and by `tests/common/fuzz_checks.rs`; it installs
+//! itself as the binary's global allocator.
 #![allow(dead_code)] // each includer uses a part
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,6 +1,8 @@
 //! Real CPython interpreters for interop tests: finding every one installed
 //! (`python3` on `PATH`, every `pyenv` version but 2.x), and running one as
 //! a [`Peer`] that is killed and reaped on every path.
+//!
+//! Needs `skip` and `serial` included beside it.
 #![allow(dead_code)] // each test file uses a part
 
 use std::io::{BufRead, BufReader, Read};
@@ -10,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::serial::guard;
 
 /// How long any Python process may live before it is killed.
 pub const LIMIT: Duration = Duration::from_secs(30);
@@ -128,17 +132,15 @@ pub fn interpreters() -> &'static [Python] {
 }
 
 /// The interpreters, or `None` after printing why the test is skipped
-/// (a failure when `CI` is set).
+/// (a failure with `IPCWIRE_NO_SKIPS=1`).
 pub fn interpreters_or_skip(test: &str) -> Option<&'static [Python]> {
     let found = interpreters();
     if !found.is_empty() {
         return Some(found);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: no Python 3 interpreter found (python3 on PATH or pyenv), and CI is set"
-    );
-    crate::skip::skipped(format_args!("no Python found ({test})"));
+    crate::skip::skipped(format_args!(
+        "{test}: no Python 3 interpreter found (python3 on PATH or pyenv)"
+    ));
     None
 }
 
@@ -202,7 +204,7 @@ impl Peer {
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let mut child = lock(&child);
+                let mut child = guard(&child);
                 if !matches!(child.try_wait(), Ok(None)) {
                     return;
                 }
@@ -246,7 +248,7 @@ impl Peer {
 
     /// The exit status, if the process has exited.
     pub fn exited(&self) -> Option<ExitStatus> {
-        lock(&self.child).try_wait().ok().flatten()
+        guard(&self.child).try_wait().ok().flatten()
     }
 
     /// Waits up to `limit` for the process to exit, kills it if it has not,
@@ -263,7 +265,7 @@ impl Peer {
             }
             if Instant::now() >= deadline {
                 by_itself = false;
-                let mut child = lock(&self.child);
+                let mut child = guard(&self.child);
                 let _ = child.kill();
                 match child.wait() {
                     Ok(status) => break status,
@@ -349,7 +351,7 @@ impl Drop for Peer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         {
-            let mut child = lock(&self.child);
+            let mut child = guard(&self.child);
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -363,10 +365,6 @@ impl Drop for Peer {
             let _ = t.join();
         }
     }
-}
-
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `str::ceil_char_boundary` is unstable; the same for a byte index.

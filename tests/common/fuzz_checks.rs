@@ -1,9 +1,14 @@
 //! The properties every fuzz target checks, shared with the plain
 //! `cargo test` replay of the committed corpus (`tests/fuzz_replay.rs`), so
-//! a finding reproduces on stable Rust without cargo-fuzz.
+//! a finding reproduces on stable Rust without cargo-fuzz, and with the
+//! frame tests (`tests/frame.rs`). Here rather than in `fuzz/`, which is
+//! not published, so the published crate's tests build.
 //!
 //! Each check takes raw bytes and derives its structured input from them,
 //! so any byte string is a valid input. A failed assertion is a finding.
+//!
+//! Included with `#[path = "common/fuzz_checks.rs"] mod fuzz_checks;`, and
+//! by each fuzz target from `fuzz/fuzz_targets/`.
 #![allow(dead_code)] // each fuzz target uses one check
 
 use ipcwire::frame::{Decoded, Decoder, FrameError, Header, MAX_HEADER_LEN};
@@ -11,7 +16,7 @@ use ipcwire::handshake::{Action, AuthError, AuthKey, Handshake, Role, MAX_MESSAG
 use std::os::fd::AsFd;
 
 /// Heap held per thread, for `connection_recv`'s memory bound.
-#[path = "../tests/common/heap.rs"]
+#[path = "heap.rs"]
 mod heap;
 
 /// Reads fuzz input front to back; past the end it yields zeros.

@@ -1,5 +1,6 @@
 //! The properties the pickle fuzz targets check, shared with the plain
 //! `cargo test` replay of the committed corpus (`tests/fuzz_replay.rs`).
+//! Here rather than in `fuzz/`, which is not published.
 #![allow(dead_code)] // each fuzz target uses one check
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Helpers shared by the test files that run the examples.
+//! The example programs, built for the tests that run them as processes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -165,7 +165,7 @@ pub use pipe::pipe;
 pub use pipe::pipe_with_capacity;
 #[cfg(unix)]
 #[doc(inline)]
-pub use sys::{ExitStatus, ReceivedFds, Signal, MAX_FDS};
+pub use sys::{Errno, ExitStatus, Pid, ReceivedFds, Signal, MAX_FDS};
 #[cfg(all(unix, feature = "alloc"))]
 pub use wait::wait;
 

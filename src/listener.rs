@@ -135,6 +135,49 @@ impl Listener {
         })
     }
 
+    /// Wraps a listening socket this process was handed: one a supervisor
+    /// sent with [`Connection::send_handle`], or one inherited across `exec`.
+    ///
+    /// The socket is made non-blocking, as [`accept`](Self::accept) needs,
+    /// and its address is read back for [`local_addr`](Self::local_addr). A
+    /// Unix socket file stays when this listener is dropped: the listener
+    /// that bound the path removes it. Chain [`authkey`](Self::authkey) as
+    /// after [`bind`](Self::bind).
+    ///
+    /// ```
+    /// use ipcwire::{Client, Listener};
+    /// let (mut supervisor, mut worker) = ipcwire::pipe(true)?;
+    /// let bound = Listener::bind(&"tcp:127.0.0.1:0".parse()?)?;
+    /// supervisor.send_handle(&bound)?; // keep `bound`: it owns the path
+    /// let mut listener = Listener::from_fd(worker.recv_handle()?)?.authkey(b"key");
+    /// let addr = *listener.local_addr();
+    /// let client = std::thread::spawn(move || Client::new().authkey(b"key").connect(&addr));
+    /// let (_conn, _peer) = listener.accept()?;
+    /// client.join().map_err(|_| "client panicked")??;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] with `EBADF`, `ENOTSOCK`, or `EAFNOSUPPORT` for a
+    /// socket that is neither Unix nor TCP.
+    ///
+    /// # System calls
+    /// `fcntl(F_GETFL)`, `fcntl(F_SETFL)`, `getsockname`.
+    pub fn from_fd(fd: impl Into<OwnedFd>) -> Result<Listener, Error> {
+        let fd = fd.into();
+        sys::set_nonblocking(fd.as_fd(), true)?;
+        let addr = sys::getsockname(fd.as_fd())?.address();
+        Ok(Listener {
+            fd,
+            addr: addr.ok_or(Errno::AFNOSUPPORT)?,
+            socket_file: None,
+            auth: Auth::default(),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            handshakes: no_slots(),
+            paused_at: None,
+        })
+    }
+
     /// Requires every client to prove it knows `key`, as Python's
     /// `Listener(address, authkey=key)` does: [`accept`](Self::accept) runs
     /// the handshake and returns only authenticated connections.
@@ -438,6 +481,12 @@ impl core::fmt::Debug for Listener {
 
 /// Borrows the listening socket, to `poll` it for pending clients or hand
 /// it to another process with [`Connection::send_handle`].
+///
+/// The socket is non-blocking: the receiving process wraps it with
+/// [`Listener::from_fd`] (a std `UnixListener` made from it would return
+/// `WouldBlock` from `accept`). Keep this listener while others serve: its
+/// drop removes the Unix socket file it created, and new clients then find
+/// no path.
 impl AsFd for Listener {
     fn as_fd(&self) -> sys::BorrowedFd<'_> {
         self.fd.as_fd()

@@ -586,4 +586,15 @@ fn reaping_and_conversions() {
     let reader = bracket("Connection::try_from", || Connection::try_from(r)).expect("wrap");
     assert_eq!(reader.access(), Access::Read);
     bracket("drop(Connection) drop(OwnedFd)", || drop((reader, w)));
+
+    // A listening socket handed over, as a supervisor sends one.
+    let bound = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).expect("bind");
+    let (mut a, mut b) = pipe(true).expect("pipe");
+    a.send_handle(&bound).expect("send");
+    let fd = b.recv_handle().expect("recv");
+    let handed = bracket("Listener::from_fd", || Listener::from_fd(fd)).expect("wrap");
+    assert_eq!(handed.local_addr(), bound.local_addr());
+    bracket("drop(Listener) drop(Connection)", || {
+        drop((handed, bound, a, b))
+    });
 }

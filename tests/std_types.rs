@@ -18,7 +18,7 @@ use std::error::Error as _;
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,9 +27,12 @@ use ipcwire::sys::{self, Pid};
 use ipcwire::{fork_with_pipe, Access, Child, Client, Connection, Direction, Error};
 use ipcwire::{ExitStatus, Listener, ReceivedFds, Signal};
 
-/// A file with known contents, opened for reading.
+/// A new file holding `[package]`, open for reading; its name is already
+/// removed, so nothing is left behind.
 fn manifest() -> File {
-    File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).expect("open Cargo.toml")
+    let path = paths::TempPath::new("manifest");
+    std::fs::write(path.path(), b"[package]\n").expect("write the file");
+    File::open(path.path()).expect("open the file")
 }
 
 fn starts_with_package(fd: OwnedFd) -> bool {
@@ -260,11 +263,11 @@ fn supervisor_hands_its_listening_socket_to_a_worker() {
     let (mut conn, worker) = unsafe {
         fork_with_pipe(Direction::Duplex, |mut conn| {
             let Ok(fd) = conn.recv_handle() else { return 1 };
-            let listener = UnixListener::from(fd);
-            let Ok((stream, _)) = listener.accept() else {
+            let Ok(listener) = Listener::from_fd(fd) else {
                 return 2;
             };
-            let Ok(mut client) = Connection::from_fd(stream, Access::Duplex) else {
+            let mut listener = listener.authkey(b"shared");
+            let Ok((mut client, _)) = listener.accept() else {
                 return 3;
             };
             let mut buf = [0; 64];
@@ -279,10 +282,24 @@ fn supervisor_hands_its_listening_socket_to_a_worker() {
     }
     .expect("fork");
     conn.send_handle(&listener).expect("send the listener");
-    let mut client = Client::new().connect(&addr).expect("connect");
+    // The supervisor keeps its listener: dropping it would remove the path.
+    let mut client = Client::new()
+        .authkey(b"shared")
+        .connect(&addr)
+        .expect("connect");
     client.send_bytes(b"hello").expect("send");
     assert_eq!(client.recv_bytes().expect("recv"), b"HELLO");
     assert_eq!(worker.wait(), Ok(ExitStatus::Exited(0)));
+
+    // A listener made from a handed socket leaves the path to its owner.
+    let (mut a, mut b) = ipcwire::pipe(true).expect("pipe");
+    a.send_handle(&listener).expect("send");
+    let handed = Listener::from_fd(b.recv_handle().expect("recv")).expect("wrap");
+    assert_eq!(handed.local_addr(), &addr);
+    drop(handed);
+    assert!(path.path().exists(), "the handed listener removed the path");
+    drop(listener);
+    assert!(!path.path().exists(), "the owner left its socket file");
 }
 
 #[test]

@@ -186,6 +186,7 @@ pub const INVENTORY: &[Entry] = &[
             "close",
         ],
     ),
+    entry("Listener::from_fd", &["fcntl", "fcntl64", "getsockname"]),
     entry(
         "Listener::accept",
         &[

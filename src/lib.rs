@@ -40,8 +40,13 @@
 //! ```
 //!
 //! # Features
-//! - `std` (default): std descriptor conversions, `io::Error` conversions,
-//!   catching panics in forked children. Implies `alloc`.
+//! - `std` (default): the descriptor types and traits in [`sys`] are
+//!   std's own (`std::os::fd::OwnedFd`, `BorrowedFd`, `AsFd`, ...), so std
+//!   files and sockets go in and out with no conversion; `io::Error`
+//!   conversions; catching panics in forked children. Implies `alloc`.
+//!   Without it, [`sys`] has look-alikes of the same names, so code that
+//!   names both them and std's stops compiling once another crate in the
+//!   build turns `std` on: name `ipcwire::sys::OwnedFd` only.
 //! - `pickle` (default): [`Connection::send`], [`Connection::recv`] and the
 //!   [`pickle`] module. Implies `alloc`; builds without `std`.
 //! - `alloc`: [`Connection::recv_bytes`] into a `Vec`, a 4 KiB heap

@@ -18,7 +18,7 @@ use std::error::Error as _;
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,21 @@ fn connections_convert_to_and_from_owned_fds() {
     let mut r = r;
     w.send_bytes(b"one way").expect("send");
     assert_eq!(r.recv_bytes().expect("recv"), b"one way");
+}
+
+/// A datagram socket would cut long messages and splice the pieces of
+/// others into them: it is refused, as is anything but a stream.
+#[test]
+fn datagram_sockets_are_refused() {
+    let (a, b) = UnixDatagram::pair().expect("socketpair");
+    assert_eq!(
+        Connection::from_fd(a, Access::Duplex).err(),
+        Some(sys::Errno::PROTOTYPE)
+    );
+    assert_eq!(
+        Connection::try_from(OwnedFd::from(b)).err(),
+        Some(sys::Errno::PROTOTYPE)
+    );
 }
 
 #[test]

@@ -200,17 +200,20 @@ impl Connection {
     /// ```
     ///
     /// # Errors
-    /// `EBADF` if `fd` is not open; it is closed on any error.
+    /// `EBADF` if `fd` is not open; `EPROTOTYPE` for a socket that is not a
+    /// stream socket (a datagram socket would cut and splice frames). `fd`
+    /// is closed on any error.
     ///
     /// # System calls
     /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
-    /// for a socket, `getsockname` (only Unix sockets carry descriptors, so
-    /// only their reads take control data); on macOS,
-    /// `setsockopt(SO_NOSIGPIPE)` for a socket.
+    /// for a socket, `getsockopt(SO_TYPE)` and `getsockname` (only Unix
+    /// sockets carry descriptors, so only their reads take control data); on
+    /// macOS, `setsockopt(SO_NOSIGPIPE)` for a socket; `close` on an error.
     pub fn from_fd(fd: impl Into<OwnedFd>, access: Access) -> Result<Connection, Errno> {
         let fd = fd.into();
         let kind = match sys::fstat_is_socket(fd.as_fd())? {
             false => Kind::Pipe,
+            true if !sys::is_stream(fd.as_fd())? => return Err(Errno::PROTOTYPE),
             true if sys::is_unix_socket(fd.as_fd())? => Kind::UnixSocket,
             true => Kind::Socket,
         };
@@ -811,6 +814,9 @@ impl AsRawFd for Connection {
 /// came with them, are dropped (the descriptors closed), as a
 /// `BufReader`'s buffer is by `into_inner`: convert only between messages
 /// that the peer has not sent yet, such as right after a handshake.
+///
+/// # System calls
+/// `close`, for descriptors that came with bytes read ahead.
 impl From<Connection> for OwnedFd {
     fn from(conn: Connection) -> OwnedFd {
         conn.fd

@@ -90,9 +90,10 @@ impl Child {
     /// `kill`: sends `signal` (such as [`Signal::TERM`]) to the child.
     ///
     /// # Errors
-    /// `ESRCH` if it has already been reaped; then no signal is sent, so
-    /// no process that reused its id gets one. Once
-    /// [`try_wait`](Child::try_wait) reaped it, `ESRCH` without a call.
+    /// `ESRCH` without a call once [`try_wait`](Child::try_wait) reaped it,
+    /// so no process that reused its id gets the signal. A child reaped
+    /// elsewhere ([`sys::try_wait_any`], `SIGCHLD` ignored) leaves its number
+    /// free for reuse: do not signal it through this handle then.
     ///
     /// # System calls
     /// `kill`; none once [`try_wait`](Child::try_wait) reaped it.

@@ -226,18 +226,22 @@ pub fn fstat_is_socket(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
 /// [`OwnedFd`], a `File`, a [`Connection`](crate::Connection), a
 /// `Listener`), in any thread, must never be used or dropped again: its
 /// number may already belong to a new descriptor, which it would read,
-/// write or close. In a forked child whose copies of the parent's values
-/// leave with `_exit` unused, as [`fork_with_pipe`](super::fork_with_pipe)'s
-/// child does, that holds.
+/// write or close. The same goes for descriptors C code holds (`syslog`'s,
+/// a signal handler's self-pipe). In [`fork_with_pipe`](super::fork_with_pipe)'s
+/// child the copies of the parent's values are never dropped (it leaves
+/// with `_exit`), but values its closure captured by `move` are dropped
+/// when the closure returns: keep their descriptors, capture them by
+/// reference, or `mem::forget` them.
 ///
 /// # Errors
-/// `EINVAL` if the kernel refuses the range; descriptors below it are
-/// closed.
+/// Only from `getrlimit` on the fallback path, which then closed nothing.
 ///
 /// # System calls
-/// `close_range` on Linux (5.9 or later) and FreeBSD; on older Linux
-/// kernels, and on macOS, `getrlimit` (`prlimit64`) and one `close` per
-/// number below the descriptor limit.
+/// `close_range` on Linux (5.9 or later) and FreeBSD. Where that fails
+/// (older kernels, a seccomp filter refusing it), on Android (whose
+/// filter kills on it) and on macOS: `getrlimit` (`prlimit64`) and one
+/// `close` per number below the larger of the soft and hard descriptor
+/// limits, at most 2^20.
 pub unsafe fn close_other_fds(keep: &[BorrowedFd<'_>]) -> Result<(), Errno> {
     let mut low: libc::c_uint = 3;
     loop {
@@ -264,32 +268,33 @@ pub unsafe fn close_other_fds(keep: &[BorrowedFd<'_>]) -> Result<(), Errno> {
 /// # Safety
 /// Nothing may use the descriptors in `low..=high` again.
 unsafe fn close_range(low: libc::c_uint, high: libc::c_uint) -> Result<(), Errno> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // Any failure falls back to closing one by one: ENOSYS on old kernels,
+    // EPERM from a container's seccomp filter. The range is always valid.
+    #[cfg(target_os = "linux")]
     {
         // SAFETY: close_range takes plain integers; the caller gave up the
         // descriptors. `syscall` because musl has no wrapper for it.
         let ret = unsafe { libc::syscall(libc::SYS_close_range, low, high, 0 as libc::c_uint) };
         // The call returns 0 or -1, which fit any C int.
-        match check(ret as libc::c_int) {
-            Err(Errno::NOSYS) => {}
-            done => return done.map(drop),
+        if check(ret as libc::c_int).is_ok() {
+            return Ok(());
         }
     }
     #[cfg(target_os = "freebsd")]
     {
         // SAFETY: as above; FreeBSD has had close_range since 12.2.
-        match check(unsafe { libc::close_range(low, high, 0) }) {
-            Err(Errno::NOSYS) => {}
-            done => return done.map(drop),
+        if check(unsafe { libc::close_range(low, high, 0) }).is_ok() {
+            return Ok(());
         }
     }
     // SAFETY: as above, one descriptor at a time.
     unsafe { close_each(low, high) }
 }
 
-/// The fallback: `close` on every number up to the descriptor limit
-/// (numbers above it cannot be open), ignoring `EBADF` for those that are
-/// not open.
+/// The fallback: `close` on every number below the descriptor limits,
+/// ignoring `EBADF` for those that are not open. The larger of the soft and
+/// hard limits, as a soft limit lowered after descriptors were opened does
+/// not close those above it.
 ///
 /// # Safety
 /// Nothing may use the descriptors in `low..=high` again.
@@ -298,10 +303,11 @@ unsafe fn close_each(low: libc::c_uint, high: libc::c_uint) -> Result<(), Errno>
     // SAFETY: `limit` is writable memory of the right size for getrlimit.
     check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, limit.as_mut_ptr()) })?;
     // SAFETY: getrlimit succeeded, so it filled `limit`.
-    let soft = unsafe { limit.assume_init() }.rlim_cur;
-    // An unlimited soft limit still stops at a number no kernel hands out
-    // by default; Linux's own ceiling (`nr_open`) is 2^20.
-    let end = libc::c_uint::try_from(soft).unwrap_or(1 << 20).min(1 << 20);
+    let limit = unsafe { limit.assume_init() };
+    // An unlimited limit still stops at a number no kernel hands out by
+    // default; Linux's own ceiling (`nr_open`) is 2^20.
+    let most = limit.rlim_cur.max(limit.rlim_max);
+    let end = libc::c_uint::try_from(most).unwrap_or(1 << 20).min(1 << 20);
     for fd in low..end.min(high.saturating_add(1)) {
         // SAFETY: the caller gave up this descriptor; EBADF for a number
         // that is not open is expected and harmless.

@@ -136,8 +136,8 @@ pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
 #[cfg(target_vendor = "apple")]
 pub use net::set_nosigpipe;
 pub use net::{
-    accept, bind, connect, finish_connect, getpeername, getsockname, listen, nodelay, peer_cred,
-    set_nodelay, set_reuseaddr, socket, socket_error, PeerCred,
+    accept, bind, connect, finish_connect, getpeername, getsockname, is_stream, listen, nodelay,
+    peer_cred, set_nodelay, set_reuseaddr, socket, socket_error, PeerCred,
 };
 pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -199,6 +199,16 @@ pub fn finish_connect(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<(
     }
 }
 
+/// `getsockopt(SO_TYPE)`: whether the socket is a stream socket, the only
+/// kind that carries frames (a datagram socket would cut and splice them).
+///
+/// # System calls
+/// `getsockopt`.
+pub fn is_stream(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    let kind: libc::c_int = getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE)?;
+    Ok(kind == libc::SOCK_STREAM)
+}
+
 /// `getsockopt(SO_ERROR)`: takes the socket's pending error, if any.
 ///
 /// # System calls

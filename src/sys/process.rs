@@ -186,10 +186,10 @@ pub unsafe fn fork() -> Result<Fork, Errno> {
 /// # System calls
 /// `wait4` or `waitpid` (repeated on `EINTR`).
 pub fn waitpid(pid: Pid) -> Result<ExitStatus, Errno> {
-    loop {
-        if let Some((_, status)) = wait_for(pid.0, 0)? {
-            return Ok(status);
-        }
+    match wait_for(pid.0, 0)? {
+        Some((_, status)) => Ok(status),
+        // Without WNOHANG the kernel returns only with a report.
+        None => Err(Errno::CHILD),
     }
 }
 
@@ -210,6 +210,12 @@ pub fn try_waitpid(pid: Pid) -> Result<Option<ExitStatus>, Errno> {
 ///
 /// A supervisor calls it until `None` (or `ECHILD`) after each `SIGCHLD`,
 /// or on a timer: one call reaps one child.
+///
+/// It reaps children that [`Child`](super::Child) handles name too. Once it
+/// returns a pid, that number is free for the kernel to give to a new
+/// process: drop that pid's `Child` without calling `kill` or `wait` on it,
+/// which would reach the newcomer. A program that holds a `Child` per
+/// worker reaps with [`Child::try_wait`](super::Child::try_wait) instead.
 ///
 /// ```
 /// use ipcwire::sys::{self, ExitStatus};
@@ -237,24 +243,27 @@ pub fn try_wait_any() -> Result<Option<(Pid, ExitStatus)>, Errno> {
     wait_for(-1, libc::WNOHANG)
 }
 
-/// One `waitpid(pid, flags)`, resumed on `EINTR`: `None` when `WNOHANG`
-/// found nothing to reap, or a stop or continue report arrived, which
-/// needs flags never passed here.
+/// `waitpid(pid, flags)`, resumed on `EINTR`, until a child ended: `None`
+/// only when `WNOHANG` found none. A stop report (which arrives without
+/// `WUNTRACED` only for a child this process traces) is passed over, and
+/// the call made again, so that an ended child behind it is not missed.
 fn wait_for(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<(Pid, ExitStatus)>, Errno> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: `status` is a valid place for the kernel to store the status.
-    let pid = retry(|| check(unsafe { libc::waitpid(pid, &mut status, flags) }))?;
-    if pid == 0 {
-        return Ok(None);
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `status` is a valid place for the kernel to store the status.
+        let found = retry(|| check(unsafe { libc::waitpid(pid, &mut status, flags) }))?;
+        if found == 0 {
+            return Ok(None);
+        }
+        if libc::WIFEXITED(status) {
+            let status = ExitStatus::Exited(libc::WEXITSTATUS(status));
+            return Ok(Some((Pid(found), status)));
+        }
+        if libc::WIFSIGNALED(status) {
+            let status = ExitStatus::Signaled(Signal(libc::WTERMSIG(status)));
+            return Ok(Some((Pid(found), status)));
+        }
     }
-    let status = if libc::WIFEXITED(status) {
-        ExitStatus::Exited(libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        ExitStatus::Signaled(Signal(libc::WTERMSIG(status)))
-    } else {
-        return Ok(None);
-    };
-    Ok(Some((Pid(pid), status)))
 }
 
 /// `_exit(code)`: ends the process at once, running no destructors or
@@ -282,6 +291,9 @@ pub fn getpid() -> Pid {
 }
 
 /// `kill(pid, signal)`: sends a signal (such as [`Signal::KILL`]) to a process.
+///
+/// As with `kill(2)`, a pid of 0 means this process group, -1 every process
+/// this one may signal, and another negative number the group of that id.
 ///
 /// # Errors
 /// `ESRCH` if no such process exists, `EPERM` if not allowed, `EINVAL` for a

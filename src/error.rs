@@ -129,7 +129,7 @@ impl Error {
     /// a.send_bytes(b"never read")?;
     /// drop(b); // closes with a message unread: a reset, not a clean end
     /// let e = a.recv_bytes().unwrap_err();
-    /// assert_eq!(e, Error::Io(ipcwire::sys::Errno::CONNRESET));
+    /// assert_eq!(e, Error::Io(ipcwire::Errno::CONNRESET));
     /// assert!(e.is_disconnect());
     /// # Ok::<(), Error>(())
     /// ```

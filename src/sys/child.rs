@@ -59,7 +59,7 @@ impl Child {
     /// again, and so does [`wait`](Child::wait).
     ///
     /// ```
-    /// use ipcwire::{fork_with_pipe, sys::Signal, Direction, ExitStatus};
+    /// use ipcwire::{fork_with_pipe, Direction, ExitStatus, Signal};
     /// // SAFETY: this doctest is single-threaded.
     /// let (mut conn, mut child) = unsafe {
     ///     fork_with_pipe(Direction::Duplex, |mut conn| {

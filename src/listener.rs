@@ -124,15 +124,7 @@ impl Listener {
             Address::Unix(path) => Some(sys::lstat(path.as_c_str().ok_or(Errno::INVAL)?)?),
             _ => None,
         };
-        Ok(Listener {
-            fd,
-            addr: local,
-            socket_file,
-            auth: Auth::default(),
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            handshakes: no_slots(),
-            paused_at: None,
-        })
+        Ok(Listener::new(fd, local, socket_file))
     }
 
     /// Wraps a listening socket this process was handed: one a supervisor
@@ -167,15 +159,20 @@ impl Listener {
         let fd = fd.into();
         sys::set_nonblocking(fd.as_fd(), true)?;
         let addr = sys::getsockname(fd.as_fd())?.address();
-        Ok(Listener {
+        Ok(Listener::new(fd, addr.ok_or(Errno::AFNOSUPPORT)?, None))
+    }
+
+    /// A listener on `fd` without a key, removing `socket_file` on drop.
+    fn new(fd: OwnedFd, addr: Address, socket_file: Option<FileId>) -> Listener {
+        Listener {
             fd,
-            addr: addr.ok_or(Errno::AFNOSUPPORT)?,
-            socket_file: None,
+            addr,
+            socket_file,
             auth: Auth::default(),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             handshakes: no_slots(),
             paused_at: None,
-        })
+        }
     }
 
     /// Requires every client to prove it knows `key`, as Python's

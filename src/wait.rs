@@ -40,24 +40,22 @@ pub fn wait<C: AsRef<Connection>>(
     connections: impl IntoIterator<Item = C>,
     timeout: Option<Duration>,
 ) -> Result<Vec<usize>, Error> {
-    let connections: Vec<C> = connections.into_iter().collect();
-    let connections: Vec<&Connection> = connections.iter().map(AsRef::as_ref).collect();
-    if connections.iter().any(|c| c.access() == Access::Write) {
+    let held: Vec<C> = connections.into_iter().collect();
+    let connections = || held.iter().map(AsRef::as_ref);
+    if connections().any(|c| c.access() == Access::Write) {
         return Err(Error::NotReadable);
     }
-    let buffered = connections.iter().any(|c| c.has_buffered());
+    let buffered = connections().any(|c| c.has_buffered());
     let timeout = if buffered {
         Some(Duration::ZERO)
     } else {
         timeout
     };
-    let mut fds: Vec<PollFd<'_>> = connections
-        .iter()
+    let mut fds: Vec<PollFd<'_>> = connections()
         .map(|c| PollFd::new(c.as_fd(), PollFlags::IN))
         .collect();
     sys::poll(&mut fds, timeout)?;
-    Ok(connections
-        .iter()
+    Ok(connections()
         .zip(&fds)
         .enumerate()
         .filter(|(_, (conn, fd))| conn.has_buffered() || !fd.revents().is_empty())

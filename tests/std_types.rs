@@ -140,7 +140,7 @@ fn signals_have_names_and_numbers() {
     );
 }
 
-/// Waits up to 10 s for `child` to end, without blocking in `waitpid`.
+/// Waits up to `limit` for `child` to end, without blocking in `waitpid`.
 fn ended_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let start = Instant::now();
     while start.elapsed() < limit {

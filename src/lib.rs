@@ -137,6 +137,7 @@ pub mod sys;
 
 mod address;
 pub mod handshake;
+pub mod seccomp;
 
 #[cfg(unix)]
 mod auth;

@@ -336,6 +336,8 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::try_waitpid", &["wait4"]),
     entry("sys::try_wait_any", &["wait4"]),
     entry("sys::exit", &["exit_group"]),
+    entry("sys::set_no_new_privs", &["prctl"]),
+    entry("sys::set_seccomp_filter", &["seccomp"]),
     entry("sys::getpid", &["getpid"]),
     entry("sys::kill", &["kill"]),
     entry("sys::getrandom", &["getrandom"]),
@@ -361,6 +363,7 @@ pub const INVENTORY: &[Entry] = &[
         ],
     ),
     entry("drop(OwnedFd)", &["close"]),
+    entry("Filter::install", &["prctl", "seccomp"]),
 ];
 
 /// A receive that collects descriptors: `recvmsg`, closing what must not
@@ -497,6 +500,17 @@ mod numbers {
             "statx" => libc::SYS_statx,
             "close_range" => libc::SYS_close_range,
             "prlimit64" => libc::SYS_prlimit64,
+            "prctl" => libc::SYS_prctl,
+            "seccomp" => libc::SYS_seccomp,
+            // Not ipcwire's: what `seccomp::RUNTIME` allows besides.
+            "brk" => libc::SYS_brk,
+            "munmap" => libc::SYS_munmap,
+            "mremap" => libc::SYS_mremap,
+            "madvise" => libc::SYS_madvise,
+            "mprotect" => libc::SYS_mprotect,
+            "futex" => libc::SYS_futex,
+            "exit" => libc::SYS_exit,
+            "restart_syscall" => libc::SYS_restart_syscall,
             _ => return None,
         })
     }
@@ -511,6 +525,7 @@ mod numbers {
             "newfstatat" => libc::SYS_newfstatat,
             "unlink" => libc::SYS_unlink,
             "getrlimit" => libc::SYS_getrlimit,
+            "mmap" => libc::SYS_mmap,
             _ => return None,
         })
     }
@@ -530,6 +545,8 @@ mod numbers {
             // the kernel's numbers (arch/x86/entry/syscalls/syscall_32.tbl).
             "ppoll_time64" => 414,
             "clock_gettime64" => 403,
+            "futex_time64" => 422,
+            "mmap2" => libc::SYS_mmap2,
             _ => return None,
         })
     }
@@ -539,6 +556,7 @@ mod numbers {
         Some(match name {
             "fstat" => libc::SYS_fstat,
             "newfstatat" => libc::SYS_newfstatat,
+            "mmap" => libc::SYS_mmap,
             _ => return None,
         })
     }

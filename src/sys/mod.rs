@@ -13,7 +13,7 @@
 //!
 //! # Auditing
 //!
-//! ipcwire has 100 `unsafe` blocks, all in this module (`src/sys/`), each
+//! ipcwire has 102 `unsafe` blocks, all in this module (`src/sys/`), each
 //! with a `// SAFETY:` comment naming the precondition it relies on.
 //! Everything outside `src/sys/` is safe code (`#![deny(unsafe_code)]`) and
 //! makes no `libc::` call. `.ci/check-unsafe` fails the build if `unsafe`
@@ -46,6 +46,7 @@
 //! | `time.rs` | `clock_gettime(CLOCK_MONOTONIC)` |
 //! | `process.rs` | `fork`, `waitpid` (waiting or `WNOHANG`), `_exit`, `getpid`, `kill`, the [`Signal`] numbers |
 //! | `child.rs` | [`fork_with_pipe`]: a pipe, `fork`, and closing the unused ends |
+//! | `seccomp.rs` | `prctl(PR_SET_NO_NEW_PRIVS)`, `seccomp(SECCOMP_SET_MODE_FILTER)` (installing a [`Filter`](crate::seccomp::Filter)) |
 //! | `inventory.rs` | no `unsafe`: the system call [`inventory`], with `libc::SYS_*` numbers |
 //!
 //! # Platforms
@@ -120,6 +121,8 @@ mod poll;
 mod process;
 mod random;
 mod rights;
+#[cfg(target_os = "linux")]
+mod seccomp;
 mod signal;
 mod socket;
 mod time;
@@ -150,6 +153,8 @@ pub use random::getrandom;
 pub use rights::{
     is_unix_socket, recv_with_fds, send_with_fds, Received, ReceivedFds, TakeFds, MAX_FDS,
 };
+#[cfg(target_os = "linux")]
+pub use seccomp::{set_no_new_privs, set_seccomp_filter};
 pub use signal::{sigpipe_is_ignored, writev_nosigpipe};
 pub use socket::{recv_nowait, send, send_nowait, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;

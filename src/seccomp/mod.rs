@@ -1,0 +1,350 @@
+//! Seccomp allowlists built from the system call [inventory]: a process
+//! that will only call some of ipcwire's functions can tell the kernel to
+//! refuse every other system call.
+//!
+//! A [`Filter`] collects system call numbers — from the inventory entries of
+//! the functions the process will call ([`Filter::allow_function`]), from
+//! [`RUNTIME`] for its allocator and exit ([`Filter::allow_runtime`]), or
+//! one by one — and compiles them into a classic-BPF [`Program`] that
+//! checks the architecture, allows exactly those numbers and applies an
+//! [`Action`] to everything else. [`Filter::install`] hands it to the
+//! kernel: `prctl(PR_SET_NO_NEW_PRIVS)`, then
+//! `seccomp(SECCOMP_SET_MODE_FILTER)`. From then on the calling thread,
+//! and every thread and process it creates, is confined; no filter can be
+//! removed, and another one installed later only narrows the list.
+//!
+//! Building allocates nothing: a filter and its program are fixed-size
+//! values (about 1 KiB and 2 KiB).
+//!
+//! ```no_run
+//! use ipcwire::seccomp::{Action, Filter};
+//! use ipcwire::{fork_with_pipe, Direction, Error};
+//!
+//! // SAFETY: a single-threaded program; the child serves and exits.
+//! let (mut conn, child) = unsafe {
+//!     fork_with_pipe(Direction::Duplex, |mut conn| {
+//!         let mut filter = Filter::native(Action::KillProcess).expect("a Linux target");
+//!         let confined = filter
+//!             .allow_functions(&[
+//!                 "Connection::recv_bytes_into",
+//!                 "Connection::send_bytes",
+//!                 "ipcwire::fork_with_pipe", // its `close` and `exit_group` on return
+//!             ])
+//!             .and_then(Filter::allow_runtime);
+//!         if confined.is_err() || filter.install().is_err() {
+//!             return 1;
+//!         }
+//!         // From here, any other system call kills this child with SIGSYS.
+//!         let mut buf = [0; 64];
+//!         while let Ok(n) = conn.recv_bytes_into(&mut buf) {
+//!             if conn.send_bytes(&buf[..n]).is_err() {
+//!                 return 2;
+//!             }
+//!         }
+//!         0
+//!     })
+//! }?;
+//! conn.send_bytes(b"ping")?;
+//! assert_eq!(conn.recv_bytes()?, b"ping");
+//! drop(conn);
+//! assert!(child.wait()?.success());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What the inventory does not hold
+//!
+//! The [inventory] lists what ipcwire's functions call, nothing else. A
+//! confined process also needs the calls of everything else it runs:
+//!
+//! - **The allocator and exit.** [`RUNTIME`] lists what glibc's and musl's
+//!   `malloc` and a process's or thread's exit call in a single-threaded
+//!   process (memory maps, `futex`), plus `restart_syscall`, with which
+//!   the kernel resumes an allowed call after a stop. A multi-threaded
+//!   glibc program may also read `/proc/sys/vm/overcommit_memory` when it
+//!   shrinks a thread's heap. A `no_std` program without an allocator
+//!   needs only `exit_group`, which `fork_with_pipe`'s entry lists.
+//! - **std's debug checks.** In a build with debug assertions, std checks
+//!   each descriptor with `fcntl(F_GETFD)` before closing it; under the
+//!   same build [`Filter::allow_runtime`] allows `fcntl` for it.
+//! - **Signal handlers**, which return through `rt_sigreturn`; printing,
+//!   which writes; and anything else the program does itself.
+//!
+//! # Choosing the action
+//!
+//! [`Action::KillProcess`] is the sandbox's choice: a refused call ends the
+//! process at once (status: killed by `SIGSYS`), before it does anything.
+//! [`Action::Errno`] lets a program that handles errors carry on without
+//! the call. [`Action::Trap`] raises `SIGSYS` with the call's number in
+//! `si_syscall`, for a handler that reports it; with no handler the process
+//! dies as with `KillProcess`. [`Action::Log`] allows every call and logs
+//! the ones outside the list to the kernel's audit log: run a program so
+//! first, to learn what it needs.
+//!
+//! # Platforms
+//!
+//! Linux on x86_64, aarch64 and i686 ([`Arch::native`]); the program itself
+//! can be built for any of them anywhere ([`Filter::new`],
+//! [`Filter::allow`]). `KillProcess` and `Log` need Linux 4.14; older
+//! kernels refuse the filter (`EINVAL`) rather than misapply it.
+//!
+//! [inventory]: crate::sys::inventory
+
+mod program;
+
+use core::fmt;
+
+pub use program::{Arch, Instruction, Program, MAX_INSTRUCTIONS, MAX_SYSCALLS};
+
+/// What the kernel does with a system call the filter does not allow.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Kill the process, as if by an uncatchable `SIGSYS`
+    /// (`SECCOMP_RET_KILL_PROCESS`); the call is not made.
+    KillProcess,
+    /// Fail the call with this error number without making it
+    /// (`SECCOMP_RET_ERRNO`), such as `Errno::PERM.raw() as u16`. The
+    /// kernel keeps it below 4096.
+    Errno(u16),
+    /// Send the thread `SIGSYS`, whose `si_syscall` names the call
+    /// (`SECCOMP_RET_TRAP`); the call is not made.
+    Trap,
+    /// Make the call and log it (`SECCOMP_RET_LOG`): for learning what a
+    /// program needs, never for confining it.
+    Log,
+}
+
+impl Action {
+    /// The `SECCOMP_RET_*` verdict the filter returns for a refused call.
+    #[must_use]
+    pub const fn verdict(self) -> u32 {
+        match self {
+            Action::KillProcess => 0x8000_0000,
+            Action::Errno(errno) => 0x0005_0000 | errno as u32,
+            Action::Trap => 0x0003_0000,
+            Action::Log => 0x7FFC_0000,
+        }
+    }
+}
+
+/// Why a system call or function could not be added to a [`Filter`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// The function is not in the [inventory](crate::sys::inventory): it
+    /// makes no system call, or the name is misspelt. Refused, so that a typo
+    /// cannot narrow the list unnoticed.
+    UnknownFunction,
+    /// The filter already allows [`MAX_SYSCALLS`] calls.
+    Full,
+    /// Function names give this build's numbers, and the filter is for
+    /// another architecture.
+    ForeignArch,
+}
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FilterError::UnknownFunction => "no such function in the system call inventory",
+            FilterError::Full => "a filter allows at most 255 system calls",
+            FilterError::ForeignArch => {
+                "function names give numbers for this build's architecture only"
+            }
+        })
+    }
+}
+
+impl core::error::Error for FilterError {}
+
+/// What a process needs besides ipcwire's own calls: its allocator's
+/// memory maps and locks, the exit of a process (`exit_group`) or thread
+/// (`exit`), and `restart_syscall`, which resumes an allowed call the kernel
+/// interrupted (a `poll` stopped by `SIGSTOP`, say). Alternatives included,
+/// as in the inventory: `mmap2` and `futex_time64` are i686's.
+pub const RUNTIME: &[&str] = &[
+    "brk",
+    "mmap",
+    "mmap2",
+    "munmap",
+    "mremap",
+    "madvise",
+    "mprotect",
+    "futex",
+    "futex_time64",
+    "exit",
+    "exit_group",
+    "restart_syscall",
+];
+
+/// std's check before closing a descriptor, in builds with debug assertions.
+#[cfg(target_os = "linux")]
+const DEBUG_CHECK: &[&str] = &["fcntl", "fcntl64"];
+
+/// A seccomp allowlist under construction: the architecture, the numbers
+/// allowed so far (at most [`MAX_SYSCALLS`]) and the action for the rest.
+///
+/// See the [module docs](self) for an example.
+#[derive(Clone)]
+pub struct Filter {
+    arch: Arch,
+    action: Action,
+    allowed: [u32; MAX_SYSCALLS],
+    count: usize,
+}
+
+impl Filter {
+    /// An empty filter for `arch`: it refuses every call.
+    #[must_use]
+    pub const fn new(arch: Arch, action: Action) -> Filter {
+        Filter {
+            arch,
+            action,
+            allowed: [0; MAX_SYSCALLS],
+            count: 0,
+        }
+    }
+
+    /// An empty filter for the architecture this program was built for;
+    /// `None` where seccomp filters are not supported ([`Arch::native`]).
+    #[must_use]
+    pub const fn native(action: Action) -> Option<Filter> {
+        match Arch::native() {
+            Some(arch) => Some(Filter::new(arch, action)),
+            None => None,
+        }
+    }
+
+    /// Allows system call `number` (this filter's architecture's number).
+    ///
+    /// # Errors
+    /// [`FilterError::Full`] when the filter holds [`MAX_SYSCALLS`] others.
+    pub fn allow(&mut self, number: u32) -> Result<&mut Filter, FilterError> {
+        let Err(at) = self.allowed().binary_search(&number) else {
+            return Ok(self);
+        };
+        if self.count == MAX_SYSCALLS {
+            return Err(FilterError::Full);
+        }
+        // Kept sorted, so a number is held once and lookups are quick.
+        self.allowed.copy_within(at..self.count, at + 1);
+        self.allowed[at] = number;
+        self.count += 1;
+        Ok(self)
+    }
+
+    /// Whether the filter allows system call `number`.
+    #[must_use]
+    pub fn allows(&self, number: u32) -> bool {
+        self.allowed().binary_search(&number).is_ok()
+    }
+
+    /// The numbers allowed, in ascending order.
+    #[must_use]
+    pub fn allowed(&self) -> &[u32] {
+        &self.allowed[..self.count]
+    }
+
+    /// The architecture the filter is for.
+    #[must_use]
+    pub const fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// What a refused call gets.
+    #[must_use]
+    pub const fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The BPF program: the architecture check, the allowed numbers, the
+    /// action for everything else.
+    #[must_use]
+    pub fn program(&self) -> Program {
+        Program::compile(self.arch, self.allowed(), self.action.verdict())
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Filter {
+    /// Allows every system call the [inventory](crate::sys::inventory)
+    /// lists for `function`, named as there: `"Connection::send_bytes"`,
+    /// `"ipcwire::pipe"`, `"sys::read"`, `"drop(Connection)"`. Names the
+    /// architecture lacks (alternatives its C library never uses) are
+    /// skipped.
+    ///
+    /// # Errors
+    /// [`FilterError::UnknownFunction`] for a name the inventory lacks;
+    /// [`FilterError::ForeignArch`] when the filter is not for
+    /// [`Arch::native`]; [`FilterError::Full`].
+    pub fn allow_function(&mut self, function: &str) -> Result<&mut Filter, FilterError> {
+        let calls =
+            crate::sys::inventory::syscalls_of(function).ok_or(FilterError::UnknownFunction)?;
+        self.allow_names(calls)
+    }
+
+    /// [`allow_function`](Self::allow_function) for each of `functions`.
+    ///
+    /// # Errors
+    /// As `allow_function`, for the first function that fails.
+    pub fn allow_functions(&mut self, functions: &[&str]) -> Result<&mut Filter, FilterError> {
+        for function in functions {
+            self.allow_function(function)?;
+        }
+        Ok(self)
+    }
+
+    /// Allows [`RUNTIME`]: the allocator, exit and `restart_syscall`; in a
+    /// build with debug assertions also `fcntl`, for std's check before it
+    /// closes a descriptor.
+    ///
+    /// # Errors
+    /// [`FilterError::ForeignArch`]; [`FilterError::Full`].
+    pub fn allow_runtime(&mut self) -> Result<&mut Filter, FilterError> {
+        self.allow_names(RUNTIME)?;
+        if cfg!(debug_assertions) {
+            self.allow_names(DEBUG_CHECK)?;
+        }
+        Ok(self)
+    }
+
+    /// Allows each name that has a number on this architecture.
+    fn allow_names(&mut self, names: &[&str]) -> Result<&mut Filter, FilterError> {
+        if Arch::native() != Some(self.arch) {
+            return Err(FilterError::ForeignArch);
+        }
+        for name in names {
+            let number = crate::sys::inventory::number(name).and_then(|n| u32::try_from(n).ok());
+            if let Some(number) = number {
+                self.allow(number)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Confines the calling thread, and every thread and process it later
+    /// creates, to this filter: sets no-new-privileges (so an `exec` can
+    /// never gain rights the filter would then bind), then installs the
+    /// program. Irreversible.
+    ///
+    /// # Errors
+    /// `EINVAL` from a kernel older than the action (4.14 for
+    /// `KillProcess` and `Log`) or one built without seccomp. After an
+    /// error no filter is installed (no-new-privileges may already be set).
+    ///
+    /// # System calls
+    /// `prctl`, `seccomp`.
+    pub fn install(&self) -> Result<(), crate::sys::Errno> {
+        crate::sys::set_no_new_privs()?;
+        crate::sys::set_seccomp_filter(self.program().instructions())
+    }
+}
+
+impl fmt::Debug for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Filter")
+            .field("arch", &self.arch)
+            .field("action", &self.action)
+            .field("allowed", &self.allowed())
+            .finish()
+    }
+}

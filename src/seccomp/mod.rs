@@ -84,8 +84,8 @@
 //!
 //! Linux on x86_64, aarch64 and i686 ([`Arch::native`]); the program itself
 //! can be built for any of them anywhere ([`Filter::new`],
-//! [`Filter::allow`]). `KillProcess` and `Log` need Linux 4.14; older
-//! kernels refuse the filter (`EINVAL`) rather than misapply it.
+//! [`Filter::allow`]). `KillProcess` and `Log` need Linux 4.14 (2017):
+//! older kernels know neither and kill the calling thread instead.
 //!
 //! [inventory]: crate::sys::inventory
 
@@ -327,8 +327,7 @@ impl Filter {
     /// program. Irreversible.
     ///
     /// # Errors
-    /// `EINVAL` from a kernel older than the action (4.14 for
-    /// `KillProcess` and `Log`) or one built without seccomp. After an
+    /// `EINVAL` from a kernel built without seccomp filters. After an
     /// error no filter is installed (no-new-privileges may already be set).
     ///
     /// # System calls

@@ -28,7 +28,7 @@
 //!             .allow_functions(&[
 //!                 "Connection::recv_bytes_into",
 //!                 "Connection::send_bytes",
-//!                 "ipcwire::fork_with_pipe", // its `close` and `exit_group` on return
+//!                 "drop(Connection)", // as the closure returns, before `exit_group`
 //!             ])
 //!             .and_then(Filter::allow_runtime);
 //!         if confined.is_err() || filter.install().is_err() {
@@ -324,7 +324,8 @@ impl Filter {
     /// Confines the calling thread, and every thread and process it later
     /// creates, to this filter: sets no-new-privileges (so an `exec` can
     /// never gain rights the filter would then bind), then installs the
-    /// program. Irreversible.
+    /// program. Irreversible. Threads already running stay as they were:
+    /// install before starting any, or in a forked child.
     ///
     /// # Errors
     /// `EINVAL` from a kernel built without seccomp filters. After an

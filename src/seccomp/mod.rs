@@ -16,9 +16,9 @@
 //! Building allocates nothing: a filter and its program are fixed-size
 //! values (about 1 KiB and 2 KiB).
 //!
-//! ```no_run
+//! ```
 //! use ipcwire::seccomp::{Action, Filter};
-//! use ipcwire::{fork_with_pipe, Direction, Error};
+//! use ipcwire::{fork_with_pipe, Direction};
 //!
 //! // SAFETY: a single-threaded program; the child serves and exits.
 //! let (mut conn, child) = unsafe {

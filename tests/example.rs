@@ -57,3 +57,62 @@ fn pipe_fork_prints_what_the_python_program_prints() {
         expected_pipe_fork_output()
     );
 }
+
+/// Runs `sandbox ARGS...` with core dumps off, so that the worker the kernel
+/// kills with `SIGSYS` leaves no core file in the working directory.
+#[cfg(target_os = "linux")]
+fn run_sandbox(args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .args(["-c", "ulimit -c 0 && exec \"$0\" \"$@\""])
+        .arg(example("sandbox"))
+        .args(args)
+        .output()
+        .expect("run sandbox")
+}
+
+/// Checks that `sandbox ARGS...` printed exactly `line`, nothing on stderr
+/// (the worker prints nothing either), and exited 0.
+#[cfg(target_os = "linux")]
+fn check_sandbox(args: &[&str], line: &str) {
+    let out = run_sandbox(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        line,
+        "stderr: {stderr}"
+    );
+    assert_eq!(stderr, "", "{args:?}");
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {:?}", out.status);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn sandbox_serves_every_request_from_inside_its_filter() {
+    check_sandbox(&[], "sandbox: 1000 round trips, worker exited 0\n");
+}
+
+/// The filter is enforced: one call outside it, after the same exchange,
+/// and the kernel kills the worker.
+#[test]
+#[cfg(target_os = "linux")]
+fn sandbox_worker_dies_of_a_call_outside_its_filter() {
+    check_sandbox(
+        &["--violate"],
+        "sandbox: worker killed by signal 31 (SIGSYS)\n",
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn sandbox_refuses_other_arguments_with_the_usage() {
+    for args in [&["--violet"][..], &["--violate", "--violate"]] {
+        let out = run_sandbox(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("sandbox: ") && stderr.ends_with("\nusage: sandbox [--violate]\n"),
+            "{args:?}: {stderr:?}"
+        );
+    }
+}

@@ -4,9 +4,10 @@
 //! `no_std`, `no_main`, no allocator and no `core::fmt`: every system call,
 //! writing to stdout and exiting included, goes through ipcwire.
 //!
-//! The parent sends `ping 0` to `ping 9` over a socket pair; the child
-//! answers each with `pong N` and exits 0 at end of stream; the parent checks
-//! every answer, closes its end, waits, and prints
+//! The parent sends `ping 0` to `ping 9` over a socket pair; the child,
+//! confined by a seccomp filter to the system calls of the ipcwire
+//! functions it calls, answers each with `pong N` and exits 0 at end of
+//! stream; the parent checks every answer, closes its end, waits, and prints
 //!
 //! ```text
 //! minimal: 10 round trips, child exited 0
@@ -21,6 +22,7 @@
 use core::ffi::{c_char, c_int};
 use core::panic::PanicInfo;
 
+use ipcwire::seccomp::{Action, Filter, FilterError};
 use ipcwire::sys::{self, BorrowedFd, Errno, ExitStatus, RawFd};
 use ipcwire::{fork_with_pipe, Connection, Direction, Error};
 
@@ -55,9 +57,11 @@ fn panic(_: &PanicInfo<'_>) -> ! {
 
 /// The parent: ping the child, check each pong, close, wait, report.
 fn run() -> Result<(), Failed> {
+    // Built here, where a failure can be reported; the child installs it.
+    let filter = answer_filter().map_err(|why| fail(b"filter", why))?;
     #[allow(unsafe_code)]
     // SAFETY: this program has one thread, so the child may do anything.
-    let forked = unsafe { fork_with_pipe(Direction::Duplex, answer) };
+    let forked = unsafe { fork_with_pipe(Direction::Duplex, |conn| answer(conn, &filter)) };
     let (mut conn, child) = forked.map_err(|e| fail(b"fork", errno_name(e)))?;
 
     let mut buf = [0; 32];
@@ -93,8 +97,32 @@ fn run() -> Result<(), Failed> {
     }
 }
 
-/// The child: answers each `ping N` with `pong N` until end of stream.
-fn answer(mut conn: Connection) -> i32 {
+/// What the child may call: the system calls of exactly the ipcwire
+/// functions it calls, by their inventory names. Nothing else: with no
+/// allocator there is no runtime to allow, and exiting is `sys::exit`.
+fn answer_filter() -> Result<Filter, &'static [u8]> {
+    let mut filter =
+        Filter::native(Action::KillProcess).ok_or(&b"no seccomp for this architecture"[..])?;
+    filter
+        .allow_functions(&[
+            "Connection::recv_bytes_into",
+            "Connection::send_bytes",
+            // When `answer` returns, fork_with_pipe drops its end and leaves
+            // with `sys::exit`, as the panic handler does.
+            "drop(Connection)",
+            "sys::exit",
+        ])
+        .map_err(filter_why)?;
+    Ok(filter)
+}
+
+/// The child: confines itself to `filter`, then answers each `ping N` with
+/// `pong N` until end of stream. Its exit code says what failed.
+fn answer(mut conn: Connection, filter: &Filter) -> i32 {
+    if filter.install().is_err() {
+        return 5; // a kernel older than 4.14, or without seccomp
+    }
+    // From here, any other system call kills this process with SIGSYS.
     let mut buf = [0; 32];
     loop {
         let n = match conn.recv_bytes_into(&mut buf) {
@@ -130,6 +158,15 @@ fn why(e: Error) -> &'static [u8] {
         Error::Truncated => b"message cut short",
         Error::Io(errno) => errno_name(errno),
         _ => b"not a framed message",
+    }
+}
+
+/// Why the filter could not be built, without `core::fmt`.
+fn filter_why(e: FilterError) -> &'static [u8] {
+    match e {
+        FilterError::UnknownFunction => b"a function name the inventory lacks",
+        FilterError::Full => b"too many system calls",
+        _ => b"a filter for another architecture",
     }
 }
 

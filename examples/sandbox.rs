@@ -72,7 +72,7 @@ mod linux {
     // The worker's exit codes besides 0 (served until end of stream) and
     // 101 (a panic): the confined worker cannot print, so these say why.
     /// It could not close its other descriptors or install its filter (a
-    /// kernel older than 4.14 or one without seccomp).
+    /// kernel without seccomp filters).
     const UNCONFINED: i32 = 3;
     /// Its connection failed.
     const BROKEN: i32 = 4;

@@ -72,7 +72,8 @@
 //! # Choosing the action
 //!
 //! [`Action::KillProcess`] is the sandbox's choice: a refused call ends the
-//! process at once (status: killed by `SIGSYS`), before it does anything.
+//! process at once (status: killed by `SIGSYS`), before it does anything,
+//! and leaves a core dump where the core size limit (`ulimit -c`) allows.
 //! [`Action::Errno`] lets a program that handles errors carry on without
 //! the call. [`Action::Trap`] raises `SIGSYS` with the call's number in
 //! `si_syscall`, for a handler that reports it; with no handler the process
@@ -84,7 +85,9 @@
 //!
 //! Linux on x86_64, aarch64 and i686 ([`Arch::native`]); the program itself
 //! can be built for any of them anywhere ([`Filter::new`],
-//! [`Filter::allow`]). `KillProcess` and `Log` need Linux 4.14 (2017):
+//! [`Filter::allow`]). Elsewhere [`Filter::native`] is `None`, and the
+//! methods that need the running system exist but fail, so portable code
+//! needs no `cfg`. `KillProcess` and `Log` need Linux 4.14 (2017):
 //! older kernels know neither and kill the calling thread instead.
 //!
 //! [inventory]: crate::sys::inventory
@@ -177,7 +180,7 @@ pub const RUNTIME: &[&str] = &[
 ];
 
 /// std's check before closing a descriptor, in builds with debug assertions.
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 const DEBUG_CHECK: &[&str] = &["fcntl", "fcntl64"];
 
 /// A seccomp allowlist under construction: the architecture, the numbers
@@ -264,7 +267,7 @@ impl Filter {
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 impl Filter {
     /// Allows every system call the [inventory](crate::sys::inventory)
     /// lists for `function`, named as there: `"Connection::send_bytes"`,
@@ -328,14 +331,20 @@ impl Filter {
     /// install before starting any, or in a forked child.
     ///
     /// # Errors
-    /// `EINVAL` from a kernel built without seccomp filters. After an
-    /// error no filter is installed (no-new-privileges may already be set).
+    /// `EINVAL` from a kernel built without seccomp filters; `ENOSYS` on
+    /// systems other than Linux. After an error no filter is installed
+    /// (no-new-privileges may already be set).
     ///
     /// # System calls
     /// `prctl`, `seccomp`.
     pub fn install(&self) -> Result<(), crate::sys::Errno> {
-        crate::sys::set_no_new_privs()?;
-        crate::sys::set_seccomp_filter(self.program().instructions())
+        #[cfg(target_os = "linux")]
+        {
+            crate::sys::set_no_new_privs()?;
+            crate::sys::set_seccomp_filter(self.program().instructions())
+        }
+        #[cfg(not(target_os = "linux"))]
+        Err(crate::sys::Errno::NOSYS)
     }
 }
 

@@ -120,7 +120,7 @@ fn answer_filter() -> Result<Filter, &'static [u8]> {
 /// `pong N` until end of stream. Its exit code says what failed.
 fn answer(mut conn: Connection, filter: &Filter) -> i32 {
     if filter.install().is_err() {
-        return 5; // a kernel older than 4.14, or without seccomp
+        return 5; // a kernel without seccomp filters
     }
     // From here, any other system call kills this process with SIGSYS.
     let mut buf = [0; 32];

@@ -744,7 +744,8 @@ impl Connection {
     /// [`Error::NotReadable`] on a write-only end; [`Error::Io`].
     ///
     /// # System calls
-    /// `poll` and `clock_gettime`; none when bytes are already read ahead.
+    /// `poll`, and `clock_gettime` when a timeout is given; none when bytes
+    /// are already read ahead.
     pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
         if self.access == Access::Write {
             return Err(Error::NotReadable);

@@ -143,7 +143,16 @@ pub const INVENTORY: &[Entry] = &[
     entry("Connection::recv_bytes", RECV),
     entry("Connection::recv_bytes_into", RECV),
     entry("Connection::recv", RECV),
-    entry("Connection::poll", &["poll", "ppoll", "ppoll_time64"]),
+    entry(
+        "Connection::poll",
+        &[
+            "poll",
+            "ppoll",
+            "ppoll_time64",
+            "clock_gettime",
+            "clock_gettime64",
+        ],
+    ),
     entry("Connection::peer_cred", &["getsockopt"]),
     entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
     entry("Connection::set_pipe_size", &["fcntl", "fcntl64"]),

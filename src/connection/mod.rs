@@ -199,6 +199,11 @@ impl Connection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// # Platforms
+    /// macOS has no `MSG_NOSIGNAL`: a socket gets `SO_NOSIGPIPE` here, from
+    /// one `setsockopt`, so that sends to a peer that is gone fail with
+    /// `EPIPE` instead of raising `SIGPIPE`.
+    ///
     /// # Errors
     /// `EBADF` if `fd` is not open; `EPROTOTYPE` for a socket that is not a
     /// stream socket (a datagram socket would cut and splice frames). `fd`
@@ -207,8 +212,8 @@ impl Connection {
     /// # System calls
     /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
     /// for a socket, `getsockopt(SO_TYPE)` and `getsockname` (only Unix
-    /// sockets carry descriptors, so only their reads take control data); on
-    /// macOS, `setsockopt(SO_NOSIGPIPE)` for a socket; `close` on an error.
+    /// sockets carry descriptors, so only their reads take control data);
+    /// `close` on an error.
     pub fn from_fd(fd: impl Into<OwnedFd>, access: Access) -> Result<Connection, Errno> {
         let fd = fd.into();
         let kind = match sys::fstat_is_socket(fd.as_fd())? {
@@ -372,7 +377,8 @@ impl Connection {
     ///   [`Error::NotWritable`].
     ///
     /// # System calls
-    /// `sendmsg`; then, for whatever it did not take, as `send_bytes`.
+    /// `sendmsg`; then, for whatever it did not take, as
+    /// [`send_bytes`](Self::send_bytes).
     pub fn send_bytes_with_fds(&mut self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send_message(msg, fds)
     }
@@ -517,7 +523,7 @@ impl Connection {
     /// `recv_handle(conn)` for one); here, with [`recv_fds`](Self::recv_fds).
     ///
     /// On macOS it then waits for the receiver's `A` acknowledgement, as
-    /// Python does there.
+    /// Python does there: one `recvmsg` more.
     ///
     /// # Errors
     /// - [`Error::Io`] with `EINVAL` for no descriptors or more than
@@ -527,7 +533,7 @@ impl Connection {
     /// - [`Error::NotWritable`]; `Io(EPIPE)`.
     ///
     /// # System calls
-    /// `sendmsg` (on macOS also `recvmsg` for the acknowledgement).
+    /// `sendmsg`.
     pub fn send_fds(&mut self, fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send_count_with_fds(fds)?;
         #[cfg(target_vendor = "apple")]
@@ -569,7 +575,7 @@ impl Connection {
     /// It must come where the peer sent the descriptors: between messages.
     /// A receive before it may have read the count byte ahead, with its
     /// descriptors, which then wait for this call. On macOS it sends the
-    /// `A` acknowledgement Python's sender waits for.
+    /// `A` acknowledgement Python's sender waits for: one `sendto` more.
     ///
     /// # Errors
     /// - [`Error::Eof`] when the peer closed instead.
@@ -583,7 +589,7 @@ impl Connection {
     ///
     /// # System calls
     /// `recvmsg` (with a receive timeout, after `poll` and `clock_gettime`);
-    /// `close` for descriptors closed; on macOS `sendto` for the acknowledgement.
+    /// `close` for descriptors closed.
     pub fn recv_fds(&mut self, fds: &mut ReceivedFds) -> Result<usize, Error> {
         if self.access == Access::Write {
             return Err(Error::NotReadable);

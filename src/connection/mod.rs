@@ -166,6 +166,10 @@ impl Kind {
 /// | more than 64 descriptors, or more than the process has descriptor numbers free for | [`Error::ControlTruncated`] for a receive that wants them; all are closed (a plain receive gets the message) |
 /// | descriptors in the middle of a message, in a read where no message begins (neither Python nor ipcwire sends that) | [`Error::UnexpectedFds`] for a receive that wants them; closed, and counted by a plain receive |
 /// | a count byte that disagrees with what came ([`recv_fds`](Self::recv_fds)), or other than one ([`recv_handle`](Self::recv_handle)) | [`Error::FdCount`]; all are closed |
+///
+/// # System calls
+/// Dropping it: `close`, of its descriptor and of descriptors that came
+/// with bytes read ahead.
 pub struct Connection {
     fd: OwnedFd,
     kind: Kind,

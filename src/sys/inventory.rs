@@ -6,7 +6,10 @@
 //! --example syscalls -- --markdown`; a test fails when the two differ), and
 //! the [audit](#the-audit) fails on any call the crate made that its entry
 //! does not list. Functions not listed make none; each listed function's docs
-//! say when it makes which, under `# System calls`.
+//! say when it makes which, under `# System calls` (for a drop, on the
+//! type's `Drop` impl or, without one, on the type), and
+//! `tests/syscall_docs.rs` fails on a section naming a call its entry does
+//! not list, or on an entry without a section.
 //!
 //! Names are the kernel's, as `strace` prints them. Where the C library
 //! picks among equivalent calls (glibc's `fstat` is `newfstatat`, musl's is

@@ -166,6 +166,10 @@ impl Kind {
 /// | more than 64 descriptors, or more than the process has descriptor numbers free for | [`Error::ControlTruncated`] for a receive that wants them; all are closed (a plain receive gets the message) |
 /// | descriptors in the middle of a message, in a read where no message begins (neither Python nor ipcwire sends that) | [`Error::UnexpectedFds`] for a receive that wants them; closed, and counted by a plain receive |
 /// | a count byte that disagrees with what came ([`recv_fds`](Self::recv_fds)), or other than one ([`recv_handle`](Self::recv_handle)) | [`Error::FdCount`]; all are closed |
+///
+/// # System calls
+/// Dropping it: `close`, of its descriptor and of descriptors that came
+/// with bytes read ahead.
 pub struct Connection {
     fd: OwnedFd,
     kind: Kind,
@@ -199,6 +203,11 @@ impl Connection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// # Platforms
+    /// macOS has no `MSG_NOSIGNAL`: a socket gets `SO_NOSIGPIPE` here, from
+    /// one `setsockopt`, so that sends to a peer that is gone fail with
+    /// `EPIPE` instead of raising `SIGPIPE`.
+    ///
     /// # Errors
     /// `EBADF` if `fd` is not open; `EPROTOTYPE` for a socket that is not a
     /// stream socket (a datagram socket would cut and splice frames). `fd`
@@ -207,8 +216,8 @@ impl Connection {
     /// # System calls
     /// `fstat` (to learn whether sends must avoid `SIGPIPE` with `MSG_NOSIGNAL`);
     /// for a socket, `getsockopt(SO_TYPE)` and `getsockname` (only Unix
-    /// sockets carry descriptors, so only their reads take control data); on
-    /// macOS, `setsockopt(SO_NOSIGPIPE)` for a socket; `close` on an error.
+    /// sockets carry descriptors, so only their reads take control data);
+    /// `close` on an error.
     pub fn from_fd(fd: impl Into<OwnedFd>, access: Access) -> Result<Connection, Errno> {
         let fd = fd.into();
         let kind = match sys::fstat_is_socket(fd.as_fd())? {
@@ -372,7 +381,8 @@ impl Connection {
     ///   [`Error::NotWritable`].
     ///
     /// # System calls
-    /// `sendmsg`; then, for whatever it did not take, as `send_bytes`.
+    /// `sendmsg`; then, for whatever it did not take, as
+    /// [`send_bytes`](Self::send_bytes).
     pub fn send_bytes_with_fds(&mut self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send_message(msg, fds)
     }
@@ -517,7 +527,7 @@ impl Connection {
     /// `recv_handle(conn)` for one); here, with [`recv_fds`](Self::recv_fds).
     ///
     /// On macOS it then waits for the receiver's `A` acknowledgement, as
-    /// Python does there.
+    /// Python does there: one `recvmsg` more.
     ///
     /// # Errors
     /// - [`Error::Io`] with `EINVAL` for no descriptors or more than
@@ -527,7 +537,7 @@ impl Connection {
     /// - [`Error::NotWritable`]; `Io(EPIPE)`.
     ///
     /// # System calls
-    /// `sendmsg` (on macOS also `recvmsg` for the acknowledgement).
+    /// `sendmsg`.
     pub fn send_fds(&mut self, fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
         self.send_count_with_fds(fds)?;
         #[cfg(target_vendor = "apple")]
@@ -569,7 +579,7 @@ impl Connection {
     /// It must come where the peer sent the descriptors: between messages.
     /// A receive before it may have read the count byte ahead, with its
     /// descriptors, which then wait for this call. On macOS it sends the
-    /// `A` acknowledgement Python's sender waits for.
+    /// `A` acknowledgement Python's sender waits for: one `sendto` more.
     ///
     /// # Errors
     /// - [`Error::Eof`] when the peer closed instead.
@@ -583,7 +593,7 @@ impl Connection {
     ///
     /// # System calls
     /// `recvmsg` (with a receive timeout, after `poll` and `clock_gettime`);
-    /// `close` for descriptors closed; on macOS `sendto` for the acknowledgement.
+    /// `close` for descriptors closed.
     pub fn recv_fds(&mut self, fds: &mut ReceivedFds) -> Result<usize, Error> {
         if self.access == Access::Write {
             return Err(Error::NotReadable);
@@ -744,7 +754,8 @@ impl Connection {
     /// [`Error::NotReadable`] on a write-only end; [`Error::Io`].
     ///
     /// # System calls
-    /// `poll` and `clock_gettime`; none when bytes are already read ahead.
+    /// `poll`, and `clock_gettime` when a timeout is given; none when bytes
+    /// are already read ahead.
     pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
         if self.access == Access::Write {
             return Err(Error::NotReadable);

@@ -45,8 +45,8 @@ impl Child {
     /// `ECHILD` if something else already reaped it.
     ///
     /// # System calls
-    /// `wait4` (repeated on `EINTR`); none if [`try_wait`](Child::try_wait)
-    /// already reaped it.
+    /// `wait4` or `waitpid`, as for [`sys::waitpid`](crate::sys::waitpid); none
+    /// if [`try_wait`](Child::try_wait) already reaped it.
     pub fn wait(self) -> Result<ExitStatus, Errno> {
         match self.status {
             Some(status) => Ok(status),
@@ -79,7 +79,8 @@ impl Child {
     /// `ECHILD` if something else already reaped it.
     ///
     /// # System calls
-    /// `wait4` (repeated on `EINTR`); none once it has returned a status.
+    /// `wait4` or `waitpid`, as for [`sys::try_waitpid`](crate::sys::try_waitpid);
+    /// none once it has returned a status.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Errno> {
         if self.status.is_none() {
             self.status = sys::try_waitpid(self.pid)?;

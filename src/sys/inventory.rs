@@ -6,19 +6,24 @@
 //! --example syscalls -- --markdown`; a test fails when the two differ), and
 //! the [audit](#the-audit) fails on any call the crate made that its entry
 //! does not list. Functions not listed make none; each listed function's docs
-//! say when it makes which, under `# System calls`.
+//! say when it makes which, under `# System calls` (for a drop, on the
+//! type's `Drop` impl or, without one, on the type), and
+//! `tests/syscall_docs.rs` fails on a section naming a call its entry does
+//! not list, or on an entry without a section.
 //!
 //! Names are the kernel's, as `strace` prints them. Where the C library
 //! picks among equivalent calls (glibc's `fstat` is `newfstatat`, musl's is
 //! `fstat`; `poll` is `ppoll` on aarch64; `fork` is `clone`, after which
 //! glibc's child calls `set_robust_list`, while musl blocks signals around
-//! it with `rt_sigprocmask` and its child calls `set_tid_address`; 32-bit
-//! targets call `fcntl64`, the 64-bit `stat` calls, `ppoll_time64` and
-//! `clock_gettime64`), an entry lists every alternative: an allowlist built
-//! from it works with either library on any Linux architecture. [`number`]
-//! gives each name's number on the target architecture. The names are
-//! Linux's; on other systems the same functions make those systems' calls
-//! of the same purpose, and [`number`] is `None`.
+//! it with `rt_sigprocmask` and its child calls `set_tid_address`; glibc's
+//! `waitpid` is `waitpid` where the architecture has that call, as 32-bit
+//! x86 does, and `wait4` elsewhere; 32-bit targets call `fcntl64`, the
+//! 64-bit `stat` calls, `ppoll_time64` and `clock_gettime64`), an entry
+//! lists every alternative: an allowlist built from it works with either
+//! library on any Linux architecture. [`number`] gives each name's number
+//! on the target architecture. The names are Linux's; on other systems the
+//! same functions make those systems' calls of the same purpose, and
+//! [`number`] is `None`.
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
@@ -105,8 +110,8 @@ pub const INVENTORY: &[Entry] = &[
         ],
     ),
     entry("Direction::open", &["socketpair", "pipe2", "close"]),
-    entry("Child::wait", &["wait4"]),
-    entry("Child::try_wait", &["wait4"]),
+    entry("Child::wait", &["wait4", "waitpid"]),
+    entry("Child::try_wait", &["wait4", "waitpid"]),
     entry("Child::kill", &["kill"]),
     entry(
         "Connection::from_fd",
@@ -143,7 +148,16 @@ pub const INVENTORY: &[Entry] = &[
     entry("Connection::recv_bytes", RECV),
     entry("Connection::recv_bytes_into", RECV),
     entry("Connection::recv", RECV),
-    entry("Connection::poll", &["poll", "ppoll", "ppoll_time64"]),
+    entry(
+        "Connection::poll",
+        &[
+            "poll",
+            "ppoll",
+            "ppoll_time64",
+            "clock_gettime",
+            "clock_gettime64",
+        ],
+    ),
     entry("Connection::peer_cred", &["getsockopt"]),
     entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
     entry("Connection::set_pipe_size", &["fcntl", "fcntl64"]),
@@ -332,9 +346,9 @@ pub const INVENTORY: &[Entry] = &[
             "rt_sigprocmask",
         ],
     ),
-    entry("sys::waitpid", &["wait4"]),
-    entry("sys::try_waitpid", &["wait4"]),
-    entry("sys::try_wait_any", &["wait4"]),
+    entry("sys::waitpid", &["wait4", "waitpid"]),
+    entry("sys::try_waitpid", &["wait4", "waitpid"]),
+    entry("sys::try_wait_any", &["wait4", "waitpid"]),
     entry("sys::exit", &["exit_group"]),
     entry("sys::set_no_new_privs", &["prctl"]),
     entry("sys::set_seccomp_filter", &["seccomp"]),
@@ -539,6 +553,7 @@ mod numbers {
             "lstat64" => libc::SYS_lstat64,
             "fstatat64" => libc::SYS_fstatat64,
             "fcntl64" => libc::SYS_fcntl64,
+            "waitpid" => libc::SYS_waitpid,
             "unlink" => libc::SYS_unlink,
             "getrlimit" => libc::SYS_getrlimit,
             // The libc crate names neither time64 call for x86; these are

@@ -104,7 +104,9 @@
 //!   `pipe_size`, `set_pipe_size`) is Linux's `F_SETPIPE_SZ`, and absent
 //!   elsewhere.
 //! - **System call names.** `# System calls` sections and the [`inventory`]
-//!   name Linux's calls; [`inventory::number`] is `None` on other systems.
+//!   name Linux's calls, as the kernel names them; what other systems call
+//!   instead is told under `# Platforms` or in the item's description.
+//!   [`inventory::number`] is `None` on other systems.
 #![allow(unsafe_code)]
 
 mod addr;

@@ -19,13 +19,14 @@ pub(super) const STREAM: libc::c_int = libc::SOCK_STREAM;
 /// # Platforms
 /// macOS has no `SOCK_CLOEXEC` and no `MSG_NOSIGNAL`: the socket is marked
 /// close-on-exec right after with `fcntl` (a `fork`+`exec` in another
-/// thread in between can inherit it) and gets `SO_NOSIGPIPE`.
+/// thread in between can inherit it) and gets `SO_NOSIGPIPE` from a
+/// `setsockopt`.
 ///
 /// # Errors
 /// `EAFNOSUPPORT` where the family is missing, `EMFILE`.
 ///
 /// # System calls
-/// `socket`; on macOS then `fcntl`, `setsockopt`.
+/// `socket`.
 pub fn socket(family: libc::sa_family_t) -> Result<OwnedFd, Errno> {
     // SAFETY: socket takes plain integers; bad values are reported.
     let fd = check(unsafe { libc::socket(libc::c_int::from(family), STREAM, 0) })?;
@@ -88,17 +89,17 @@ pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<(), Errno> {
 /// # Platforms
 /// macOS has no `accept4`: the socket comes from `accept` and is marked
 /// close-on-exec right after with `fcntl` (a `fork`+`exec` in another
-/// thread in between can inherit it), and gets `SO_NOSIGPIPE`. Unlike
-/// `accept4`, `accept` gives the new socket the listener's `O_NONBLOCK`,
-/// which is then cleared, so the new socket blocks as it does elsewhere.
+/// thread in between can inherit it), and gets `SO_NOSIGPIPE` from a
+/// `setsockopt`. Unlike `accept4`, `accept` gives the new socket the
+/// listener's `O_NONBLOCK`, which `fcntl` then clears, so the new socket
+/// blocks as it does elsewhere.
 ///
 /// # Errors
 /// `EAGAIN` on a non-blocking listener with nobody waiting, `EMFILE`,
 /// `ECONNABORTED`. `EINTR` never surfaces.
 ///
 /// # System calls
-/// `accept4` (repeated on `EINTR`); on macOS `accept`, then `fcntl`,
-/// `setsockopt`.
+/// `accept4` (repeated on `EINTR`).
 #[doc(alias = "accept4")]
 pub fn accept(fd: BorrowedFd<'_>) -> Result<(OwnedFd, SockAddr), Errno> {
     let mut peer = SockAddr::empty();

@@ -21,7 +21,7 @@ use super::{check, Errno, OwnedFd};
 /// `EMFILE`/`ENFILE` when the process or system is out of descriptors.
 ///
 /// # System calls
-/// `pipe2`; on macOS `pipe`, then `fcntl` on each end.
+/// `pipe2`.
 ///
 /// # Example
 /// ```

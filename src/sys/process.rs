@@ -184,7 +184,8 @@ pub unsafe fn fork() -> Result<Fork, Errno> {
 /// never surfaces: the wait is resumed.
 ///
 /// # System calls
-/// `wait4` or `waitpid` (repeated on `EINTR`).
+/// `wait4`, or `waitpid` where glibc makes that call (32-bit x86);
+/// repeated on `EINTR`.
 pub fn waitpid(pid: Pid) -> Result<ExitStatus, Errno> {
     match wait_for(pid.0, 0)? {
         Some((_, status)) => Ok(status),
@@ -200,7 +201,8 @@ pub fn waitpid(pid: Pid) -> Result<ExitStatus, Errno> {
 /// `ECHILD` if `pid` is not an unreaped child of this process.
 ///
 /// # System calls
-/// `wait4` or `waitpid` (repeated on `EINTR`).
+/// `wait4`, or `waitpid` where glibc makes that call (32-bit x86);
+/// repeated on `EINTR`.
 pub fn try_waitpid(pid: Pid) -> Result<Option<ExitStatus>, Errno> {
     Ok(wait_for(pid.0, libc::WNOHANG)?.map(|(_, status)| status))
 }
@@ -238,7 +240,8 @@ pub fn try_waitpid(pid: Pid) -> Result<Option<ExitStatus>, Errno> {
 /// `ECHILD` if this process has no unreaped children.
 ///
 /// # System calls
-/// `wait4` or `waitpid` (repeated on `EINTR`).
+/// `wait4`, or `waitpid` where glibc makes that call (32-bit x86);
+/// repeated on `EINTR`.
 pub fn try_wait_any() -> Result<Option<(Pid, ExitStatus)>, Errno> {
     wait_for(-1, libc::WNOHANG)
 }

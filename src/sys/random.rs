@@ -16,8 +16,7 @@ use super::{retry, to_usize};
 /// `ENOSYS` on kernels older than 3.17. `EINTR` never surfaces.
 ///
 /// # System calls
-/// `getrandom` (repeated until `buf` is full, and on `EINTR`); on macOS
-/// `getentropy` once per 256 bytes.
+/// `getrandom` (repeated until `buf` is full, and on `EINTR`).
 #[doc(alias = "getentropy")]
 pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
     let mut filled = 0;

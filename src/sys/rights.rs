@@ -323,13 +323,17 @@ pub fn is_unix_socket(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
 /// last send it read from. When they did not all arrive (see
 /// [`Received::truncated`]), every one this call received is closed.
 ///
+/// # Platforms
+/// Apple systems have no `MSG_CMSG_CLOEXEC`: each descriptor received is
+/// marked close-on-exec right after with `fcntl` (a `fork`+`exec` in
+/// another thread in between can inherit it).
+///
 /// # Errors
 /// `EAGAIN`, `ENOTSOCK`, `ECONNRESET` and the like; nothing was received.
 /// `EINTR` never surfaces.
 ///
 /// # System calls
-/// `recvmsg` (repeated on `EINTR`); `close` for each descriptor closed;
-/// on Apple systems `fcntl` for each one received.
+/// `recvmsg` (repeated on `EINTR`); `close` for each descriptor closed.
 pub fn recv_with_fds(
     fd: BorrowedFd<'_>,
     bufs: &mut [IoSliceMut<'_>],

@@ -13,13 +13,14 @@ use super::{AsRawFd, FromRawFd};
 /// # Platforms
 /// macOS has no `SOCK_CLOEXEC` and no `MSG_NOSIGNAL`: both sockets are
 /// marked close-on-exec right after with `fcntl` (a `fork`+`exec` in
-/// another thread in between can inherit them) and get `SO_NOSIGPIPE`.
+/// another thread in between can inherit them) and get `SO_NOSIGPIPE` from
+/// a `setsockopt` each.
 ///
 /// # Errors
 /// `EMFILE`/`ENFILE` when out of descriptors.
 ///
 /// # System calls
-/// `socketpair`; on macOS then `fcntl` and `setsockopt` on each socket.
+/// `socketpair`.
 pub fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = MaybeUninit::<[libc::c_int; 2]>::uninit();
     let ty = super::net::STREAM;

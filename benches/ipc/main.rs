@@ -7,6 +7,7 @@
 //! cargo bench --bench ipc -- IMPL WORKLOAD [COUNT]
 //! cargo bench --bench ipc -- ipcwire idle
 //! cargo bench --bench ipc -- ipcwire pauses
+//! cargo bench --bench ipc -- ipcwire seccomp-getpid
 //! ```
 //!
 //! The first form measures the workloads W1–W5 and a sweep of message
@@ -51,6 +52,10 @@
 //! fresh child (see `idle.rs`). `ipcwire pauses` measures what a receiver
 //! spends on a 64 MiB message that pauses a thousand times (see
 //! `pauses.rs`); it takes about 12 s and is not part of the first form.
+//! `ipcwire seccomp-getpid` (also part of the first form) measures what a
+//! filter adds to each system call it allows: a forked child calls
+//! `getpid` a million times, unconfined and confined, five runs each,
+//! interleaved (see `seccomp.rs`).
 //!
 //! Only ratios within one run mean anything: the implementations share the
 //! machine's noise only when measured side by side.
@@ -91,6 +96,8 @@ enum Mode {
     Idle,
     /// What pauses cost a receiver, one line out.
     Pauses,
+    /// What a seccomp filter adds to a system call, one line out.
+    SeccompGetpid,
 }
 
 struct Options {
@@ -113,6 +120,9 @@ fn main() -> ExitCode {
         Mode::Single { imp, spec } => single(imp, &spec),
         Mode::Idle => idle::measure().map(|idle| println!("{}", idle.report())),
         Mode::Pauses => pauses::report().map(|line| println!("{line}")),
+        Mode::SeccompGetpid => {
+            seccomp::call_cost(seccomp::CALLS, 5).map(|cost| println!("{}", cost.report()))
+        }
         Mode::Full(opts) => full(&opts),
     });
     match result {
@@ -129,6 +139,7 @@ fn parse(args: &[String]) -> BoxResult<Mode> {
         match (imp.as_str(), what.as_str()) {
             ("ipcwire", "idle") => return Ok(Mode::Idle),
             ("ipcwire", "pauses") => return Ok(Mode::Pauses),
+            ("ipcwire", "seccomp-getpid") => return Ok(Mode::SeccompGetpid),
             _ => {}
         }
     }
@@ -259,6 +270,12 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
         .map(|spec| if opts.quick { spec.quick() } else { spec })
         .collect();
     let results = measure(&specs, impls, opts.reps)?;
+    let calls = if opts.quick {
+        seccomp::CALLS / 10
+    } else {
+        seccomp::CALLS
+    };
+    let call_cost = seccomp::call_cost(calls, opts.reps)?;
     let idle = idle::measure()?;
     let text = format!(
         "# ipcwire: workloads W1–W5\n\n{}\n\n{}. Figures are median (min–max). \
@@ -273,12 +290,13 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
          the system calls the inventory lists for the functions the process calls \
          (and those of the control pipes, the allocator and exit) and kills it on \
          any other. It is measured in `w1`'s rotation; against `w1` (medians):\n\n\
-         {}\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
+         {}\nWhat a filter adds to each call it allows, alone: {}\n\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
         report::workload_table(&results, &workload::PICKLE_NAMES, &Impl::PICKLES),
         report::seccomp_ratios(&results),
+        call_cost.report(),
         idle.report(),
         report::goals_table(&results),
     );

@@ -11,6 +11,11 @@
 //! The pickle workloads (`pickled.rs`) carry Python objects instead; their
 //! receivers check each object themselves and count it with
 //! [`Checker::accept`], so they report and are verified alike.
+//!
+//! A confined measurement ([`measure_confined`]) runs the sender in a
+//! second child as well, so that both sides can confine themselves (a
+//! seccomp filter binds a process for good, and this one goes on to
+//! measure more), and times it the same way.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -217,13 +222,117 @@ pub fn measure<P, C>(
     parent: impl FnOnce(P) -> BoxResult<()>,
     child: impl FnOnce(C, &mut Checker) -> Result<(), Fault>,
 ) -> BoxResult<Duration> {
+    measure_with(spec, parent_end, child_end, parent, child, &|| true)
+}
+
+/// How the two children of [`measure_confined`] confine themselves: each
+/// step runs in its child after the child is placed on its CPU and before
+/// it says it is ready, so the clock never includes it. `false` means it
+/// failed, and the child exits with code 1.
+pub struct Confine<'a> {
+    pub sender: &'a dyn Fn() -> bool,
+    pub receiver: &'a dyn Fn() -> bool,
+}
+
+/// The calls a confined child makes on its control pipes besides its
+/// implementation's own, as the inventory entries that name them: `read`
+/// (the sender's start), `write` (ready, the receiver's report, a failing
+/// sender's message on stderr) and `close`.
+pub const CONTROL: [&str; 3] = ["sys::read", "sys::write", "drop(OwnedFd)"];
+
+/// [`measure`] with the sender in a forked child too, each side confining
+/// itself first (`confine`).
+///
+/// The sender is forked first, confines itself, says it is ready and waits
+/// for one byte; the receiver is then forked and measured as in
+/// [`measure`], the parent's part being to send that byte. So the clock
+/// starts at the same point (the receiver ready) and stops at the same
+/// report; it adds one wake-up of the sender, a few microseconds.
+pub fn measure_confined<S, R>(
+    spec: &Spec,
+    sender_end: S,
+    receiver_end: R,
+    send: impl FnOnce(S) -> BoxResult<()>,
+    receive: impl FnOnce(R, &mut Checker) -> Result<(), Fault>,
+    confine: &Confine<'_>,
+) -> BoxResult<Duration> {
+    let (go_rx, go_tx) = os::pipe(None)?;
+    let (ready_rx, ready_tx) = os::pipe(None)?;
+    let (go_rx, go_tx) = (File::from(go_rx), File::from(go_tx));
+    let (mut ready_rx, ready_tx) = (File::from(ready_rx), File::from(ready_tx));
+    // SAFETY: the benchmark is single-threaded, so the child may do anything.
+    let sender = match unsafe { os::fork() }? {
+        Fork::Child => {
+            drop((receiver_end, go_tx, ready_rx));
+            let run =
+                AssertUnwindSafe(|| run_sender(sender_end, send, confine.sender, ready_tx, go_rx));
+            os::exit(catch_unwind(run).unwrap_or(101))
+        }
+        Fork::Parent(pid) => pid,
+    };
+    drop((sender_end, go_rx, ready_tx));
+    let mut ready = [0; 1];
+    let timed = match ready_rx.read_exact(&mut ready) {
+        Ok(()) => {
+            // Not to be inherited by the receiver.
+            drop(ready_rx);
+            let start = |mut go: File| Ok(go.write_all(b"G")?);
+            measure_with(spec, go_tx, receiver_end, start, receive, confine.receiver)
+        }
+        Err(e) => Err(format!("sender never got ready: {e}").into()),
+    };
+    if timed.is_err() {
+        os::kill(sender);
+    }
+    let waited = os::wait(sender);
+    match (timed, waited) {
+        (Ok(elapsed), Ok(())) => Ok(elapsed),
+        (Ok(_), Err(e)) => Err(format!("sender: {e}").into()),
+        (Err(e), Ok(())) => Err(e),
+        // Killed here, or dead first (of SIGSYS, 0x1f, if its filter refused a call).
+        (Err(e), Err(w)) => Err(format!("{e} (sender: {w})").into()),
+    }
+}
+
+/// The sender of [`measure_confined`]: confines itself, says ready, waits
+/// for the start, sends. Its status is its exit code.
+fn run_sender<S>(
+    end: S,
+    send: impl FnOnce(S) -> BoxResult<()>,
+    confine: &dyn Fn() -> bool,
+    mut ready: File,
+    mut go: File,
+) -> i32 {
+    let mut start = [0; 1];
+    if !confine() || ready.write_all(b"R").is_err() || go.read_exact(&mut start).is_err() {
+        return 1;
+    }
+    match send(end) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("sender: {e}");
+            1
+        }
+    }
+}
+
+/// [`measure`], the child confining itself with `confine` before it says
+/// it is ready.
+fn measure_with<P, C>(
+    spec: &Spec,
+    parent_end: P,
+    child_end: C,
+    parent: impl FnOnce(P) -> BoxResult<()>,
+    child: impl FnOnce(C, &mut Checker) -> Result<(), Fault>,
+    confine: &dyn Fn() -> bool,
+) -> BoxResult<Duration> {
     let (ctl_rx, ctl_tx) = os::pipe(None)?;
     let (ctl_rx, ctl_tx) = (File::from(ctl_rx), File::from(ctl_tx));
     // SAFETY: the benchmark is single-threaded, so the child may do anything.
     match unsafe { os::fork() }? {
         Fork::Child => {
             drop((parent_end, ctl_rx));
-            let run = AssertUnwindSafe(|| run_child(spec, child_end, child, ctl_tx));
+            let run = AssertUnwindSafe(|| run_child(spec, child_end, child, confine, ctl_tx));
             // A panic must not unwind into the parent's copied stack.
             os::exit(catch_unwind(run).unwrap_or(101))
         }
@@ -242,11 +351,13 @@ pub fn measure<P, C>(
     }
 }
 
-/// The child: prepares, says ready, receives until end of stream, reports.
+/// The child: prepares (and confines itself), says ready, receives until
+/// end of stream, reports.
 fn run_child<C>(
     spec: &Spec,
     end: C,
     receive: impl FnOnce(C, &mut Checker) -> Result<(), Fault>,
+    confine: &dyn Fn() -> bool,
     mut ctl: File,
 ) -> i32 {
     if let Some(cpu) = spec.cpus.child() {
@@ -255,7 +366,7 @@ fn run_child<C>(
         }
     }
     let mut checker = Checker::for_spec(spec);
-    if ctl.write_all(b"R").is_err() {
+    if !confine() || ctl.write_all(b"R").is_err() {
         return 1;
     }
     let result = receive(end, &mut checker);

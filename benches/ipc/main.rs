@@ -7,6 +7,7 @@
 //! cargo bench --bench ipc -- IMPL WORKLOAD [COUNT]
 //! cargo bench --bench ipc -- ipcwire idle
 //! cargo bench --bench ipc -- ipcwire pauses
+//! cargo bench --bench ipc -- ipcwire seccomp-getpid
 //! ```
 //!
 //! The first form measures the workloads W1–W5 and a sweep of message
@@ -30,19 +31,31 @@
 //!   receipt: the same transport without pickling;
 //! - `python`: `multiprocessing.Pipe`'s `send(obj)` / `recv()`.
 //!
+//! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
+//! forked child that, before the clock starts, installs a seccomp filter
+//! allowing only the system calls the inventory lists for the functions it
+//! calls (with its control pipe's, the allocator's and exit's) and killing
+//! it on any other (see `seccomp.rs`, `harness::measure_confined`). It is
+//! measured in W1's rotation, and the report gives its speed against
+//! ipcwire's `w1`.
+//!
 //! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`,
-//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w2`, `w3`,
-//! `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and `std` run only W1–W4,
-//! `ipcwire-bytes` only W5); it prints exactly one line,
-//! `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in one
-//! direction, for W5 those of ipcwire's pickles; COUNT is round trips for
-//! `w4`).
+//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w2`,
+//! `w3`, `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and `std` run only
+//! W1–W4, `ipcwire-bytes` only W5, `w1-seccomp` only ipcwire); it prints
+//! exactly one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload
+//! bytes in one direction, for W5 those of ipcwire's pickles; COUNT is
+//! round trips for `w4`).
 //!
 //! `ipcwire idle` (also part of the first form) measures what idle
 //! connections hold: 4,000 socket pairs, one message received on each, in a
 //! fresh child (see `idle.rs`). `ipcwire pauses` measures what a receiver
 //! spends on a 64 MiB message that pauses a thousand times (see
 //! `pauses.rs`); it takes about 12 s and is not part of the first form.
+//! `ipcwire seccomp-getpid` (also part of the first form) measures what a
+//! filter adds to each system call it allows: a forked child calls
+//! `getpid` a million times, unconfined and confined, five runs each,
+//! interleaved (see `seccomp.rs`).
 //!
 //! Only ratios within one run mean anything: the implementations share the
 //! machine's noise only when measured side by side.
@@ -56,6 +69,7 @@ mod pickled;
 mod python;
 mod raw;
 mod report;
+mod seccomp;
 mod stdframe;
 mod svg;
 mod with_ipcwire;
@@ -82,6 +96,8 @@ enum Mode {
     Idle,
     /// What pauses cost a receiver, one line out.
     Pauses,
+    /// What a seccomp filter adds to a system call, one line out.
+    SeccompGetpid,
 }
 
 struct Options {
@@ -104,6 +120,9 @@ fn main() -> ExitCode {
         Mode::Single { imp, spec } => single(imp, &spec),
         Mode::Idle => idle::measure().map(|idle| println!("{}", idle.report())),
         Mode::Pauses => pauses::report().map(|line| println!("{line}")),
+        Mode::SeccompGetpid => {
+            seccomp::call_cost(seccomp::CALLS, 5).map(|cost| println!("{}", cost.report()))
+        }
         Mode::Full(opts) => full(&opts),
     });
     match result {
@@ -120,6 +139,7 @@ fn parse(args: &[String]) -> BoxResult<Mode> {
         match (imp.as_str(), what.as_str()) {
             ("ipcwire", "idle") => return Ok(Mode::Idle),
             ("ipcwire", "pauses") => return Ok(Mode::Pauses),
+            ("ipcwire", "seccomp-getpid") => return Ok(Mode::SeccompGetpid),
             _ => {}
         }
     }
@@ -250,6 +270,12 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
         .map(|spec| if opts.quick { spec.quick() } else { spec })
         .collect();
     let results = measure(&specs, impls, opts.reps)?;
+    let calls = if opts.quick {
+        seccomp::CALLS / 10
+    } else {
+        seccomp::CALLS
+    };
+    let call_cost = seccomp::call_cost(calls, opts.reps)?;
     let idle = idle::measure()?;
     let text = format!(
         "# ipcwire: workloads W1–W5\n\n{}\n\n{}. Figures are median (min–max). \
@@ -258,11 +284,19 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
          Here ipcwire is `send`/`recv`, pickling and decoding each object; \
          ipcwire-bytes is `send_bytes`/`recv_bytes_into` of the same pickles, \
          all made before the clock starts and compared, not decoded, on receipt; \
-         python is `send`/`recv`.\n\n{}\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
+         python is `send`/`recv`.\n\n{}\n## Seccomp\n\n\
+         `w1-seccomp` is ipcwire's `w1` with sender and receiver each in a forked \
+         child that installs a seccomp filter before the clock starts: it allows \
+         the system calls the inventory lists for the functions the process calls \
+         (and those of the control pipes, the allocator and exit) and kills it on \
+         any other. It is measured in `w1`'s rotation; against `w1` (medians):\n\n\
+         {}\nWhat a filter adds to each call it allows, alone: {}\n\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
         report::workload_table(&results, &workload::PICKLE_NAMES, &Impl::PICKLES),
+        report::seccomp_ratios(&results),
+        call_cost.report(),
         idle.report(),
         report::goals_table(&results),
     );
@@ -298,23 +332,39 @@ fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
     Ok(())
 }
 
-/// Runs every spec `reps` times with every implementation.
+/// Runs every spec `reps` times with every implementation that runs it.
 ///
 /// Each repetition runs all implementations once, starting one further
 /// along the list each time, so neither a fixed order nor the machine
-/// drifting in speed favours one of them. Progress goes to stderr.
+/// drifting in speed favours one of them. A `-seccomp` spec right after
+/// the spec it confines (`w1-seccomp` after `w1`) joins that spec's
+/// rotation, so its ratio to it is measured under the same noise.
+/// Progress goes to stderr.
 fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
     let mut results = Results::default();
-    for spec in specs {
-        let impls: Vec<Impl> = impls.iter().copied().filter(|i| i.runs(spec)).collect();
+    for group in specs.chunk_by(|a, b| b.unconfined_name() == Some(a.name.as_str())) {
+        let first = &group[0].name;
+        let runs: Vec<(&Spec, Impl)> = group
+            .iter()
+            .flat_map(|spec| {
+                impls
+                    .iter()
+                    .filter(|i| i.runs(spec))
+                    .map(move |&i| (spec, i))
+            })
+            .collect();
         for rep in 0..reps {
-            let mut line = format!("{:<12} rep {}/{reps}:", spec.name, rep + 1);
-            for k in 0..impls.len() {
-                let imp = impls[(rep + k) % impls.len()];
+            let mut line = format!("{first:<12} rep {}/{reps}:", rep + 1);
+            for k in 0..runs.len() {
+                let (spec, imp) = runs[(rep + k) % runs.len()];
                 let time = imp
                     .run(spec)
                     .map_err(|e| format!("{} {}: {e}", imp.name(), spec.name))?;
-                line += &format!(" {} {:.3} s", imp.name(), time.as_secs_f64());
+                line += &format!(" {}", imp.name());
+                if spec.name != *first {
+                    line += &format!(" {}", spec.name);
+                }
+                line += &format!(" {:.3} s", time.as_secs_f64());
                 results.record(spec, imp, time);
             }
             eprintln!("{line}");

@@ -1,14 +1,24 @@
 //! The crate under test, used as its documentation suggests: `send_bytes`
 //! on the sender, `recv_bytes_into` a reused buffer on the receiver (no
 //! allocation per message).
+//!
+//! In a `-seccomp` workload both sides run in forked children, each
+//! confined before the clock starts by a filter that kills it on any call
+//! outside the inventory entries of the functions it calls (see
+//! `seccomp.rs`).
 
 use std::time::Duration;
 
 use ipcwire::{Connection, Error};
 
-use crate::harness::{self, Checker, Fault, Message};
+use crate::harness::{self, Checker, Confine, Fault, Message};
 use crate::workload::{Pattern, Spec};
-use crate::BoxResult;
+use crate::{seccomp, BoxResult};
+
+/// What each side calls, as the inventory names it, for its filter.
+const SEND: &str = "Connection::send_bytes";
+const RECV: &str = "Connection::recv_bytes_into";
+const DROP: &str = "drop(Connection)";
 
 pub fn run(spec: &Spec) -> BoxResult<Duration> {
     match spec.pattern {
@@ -18,14 +28,40 @@ pub fn run(spec: &Spec) -> BoxResult<Duration> {
                 None => ipcwire::pipe(false)?,
             };
             let send = |conn| send_all(conn, spec);
-            harness::measure(spec, writer, reader, send, receive_all)
+            let calls: Calls = (&[SEND, DROP], &[RECV, DROP]);
+            measure(spec, writer, reader, send, receive_all, calls)
         }
         Pattern::PingPong => {
             let (parent, child) = ipcwire::pipe(true)?;
             let ping = |conn| ping_all(conn, spec);
-            harness::measure(spec, parent, child, ping, echo_all)
+            let calls: Calls = (&[SEND, RECV, DROP], &[RECV, SEND, DROP]);
+            measure(spec, parent, child, ping, echo_all, calls)
         }
     }
+}
+
+/// The functions the sender and the receiver call.
+type Calls = (&'static [&'static str], &'static [&'static str]);
+
+/// `harness::measure`, or for a `-seccomp` spec `measure_confined`, each
+/// side's filter allowing its `calls`.
+fn measure(
+    spec: &Spec,
+    sender_end: Connection,
+    receiver_end: Connection,
+    send: impl FnOnce(Connection) -> BoxResult<()>,
+    receive: impl FnOnce(Connection, &mut Checker) -> Result<(), Fault>,
+    (sender, receiver): Calls,
+) -> BoxResult<Duration> {
+    if !spec.seccomp {
+        return harness::measure(spec, sender_end, receiver_end, send, receive);
+    }
+    let (sender, receiver) = (seccomp::filter(sender)?, seccomp::filter(receiver)?);
+    let confine = Confine {
+        sender: &|| sender.install().is_ok(),
+        receiver: &|| receiver.install().is_ok(),
+    };
+    harness::measure_confined(spec, sender_end, receiver_end, send, receive, &confine)
 }
 
 fn send_all(mut conn: Connection, spec: &Spec) -> BoxResult<()> {

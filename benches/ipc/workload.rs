@@ -40,6 +40,10 @@ pub struct Spec {
     pub pipe_size: Option<usize>,
     /// Where parent and child run.
     pub cpus: Cpus,
+    /// Whether both sides run in forked children, each confined by a
+    /// seccomp filter before the clock starts (`-seccomp` workloads, ipcwire
+    /// only; see `with_ipcwire.rs`).
+    pub seccomp: bool,
 }
 
 impl Spec {
@@ -57,15 +61,32 @@ impl Spec {
         self.count = (self.count / 10).max(1);
         self
     }
+
+    /// The same workload with both sides confined, named `NAME-seccomp`.
+    fn confined(mut self) -> Spec {
+        self.name += SECCOMP_SUFFIX;
+        self.seccomp = true;
+        self
+    }
+
+    /// The workload this one confines (`w1` for `w1-seccomp`).
+    pub fn unconfined_name(&self) -> Option<&str> {
+        self.name
+            .strip_suffix(SECCOMP_SUFFIX)
+            .filter(|_| self.seccomp)
+    }
 }
+
+const SECCOMP_SUFFIX: &str = "-seccomp";
 
 /// The pipe size the `-bigpipe` variants ask for: Linux's unprivileged
 /// maximum (`/proc/sys/fs/pipe-max-size`), large enough for a whole 1 MiB
 /// message.
 pub const BIG_PIPE: usize = 1 << 20;
 
-/// The named workloads of bytes, in table order.
-pub const FRAME_NAMES: [&str; 5] = ["w1", "w2", "w3", "w3-bigpipe", "w4"];
+/// The named workloads of bytes, in table order. `w1-seccomp` is measured
+/// together with `w1` (see `main.rs`), since what matters is its ratio to it.
+pub const FRAME_NAMES: [&str; 6] = ["w1", "w1-seccomp", "w2", "w3", "w3-bigpipe", "w4"];
 /// The named workloads of Python objects, in table order.
 pub const PICKLE_NAMES: [&str; 2] = ["w5", "w5-dict"];
 
@@ -139,6 +160,7 @@ pub fn named(name: &str) -> Option<Spec> {
         "w5" => (Pattern::OneWay, Ints, 0, 1_000_000, None),
         // About a second for Python, as w1 takes.
         "w5-dict" => (Pattern::OneWay, Dicts, 0, 200_000, None),
+        "w1-seccomp" => return named("w1").map(Spec::confined),
         _ => return None,
     };
     Some(Spec {
@@ -149,6 +171,7 @@ pub fn named(name: &str) -> Option<Spec> {
         count,
         pipe_size,
         cpus: Cpus::for_pattern(pattern),
+        seccomp: false,
     })
 }
 
@@ -177,6 +200,7 @@ pub fn sweep(size: usize) -> Spec {
         count: count.min(200_000),
         pipe_size: None,
         cpus: Cpus::for_pattern(Pattern::OneWay),
+        seccomp: false,
     }
 }
 
@@ -226,8 +250,11 @@ impl Impl {
 
     /// Whether this implementation takes part in `spec`: raw and std
     /// frame bytes and know no pickles; the pickle baseline has nothing to
-    /// add to workloads of bytes.
+    /// add to workloads of bytes; confinement is ipcwire's.
     pub fn runs(self, spec: &Spec) -> bool {
+        if spec.seccomp {
+            return self == Impl::Ipcwire && spec.payload == Payload::Frames;
+        }
         match spec.payload {
             Payload::Frames => Impl::FRAMES.contains(&self),
             Payload::Ints | Payload::Dicts => Impl::PICKLES.contains(&self),

@@ -26,8 +26,9 @@
 //! `Connection::poll` for a method (trait methods too: `Direction::open`),
 //! `drop(Listener)` for a `Drop` impl, or for the type's own docs where
 //! dropping it runs no `Drop` impl of its own (`drop(Connection)`),
-//! `OwnedFd::from(Connection)` for a `From` impl and
-//! `Connection::try_from` for a `TryFrom` impl.
+//! `OwnedFd::from(Connection)` for a `From` impl,
+//! `Connection::try_from` for a `TryFrom` impl and
+//! `Connection::into_raw_fd` for an `IntoRawFd` impl.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -472,6 +473,7 @@ fn documented_item(
             Some("Drop") => "drop",
             Some("From") => "from",
             Some("TryFrom") => "try_from",
+            Some("IntoRawFd") => "into_raw_fd",
             _ => return (Item::Unknown(format!("`{header}`")), Vec::new(), on_linux),
         };
         return (imp.method_name(method), Vec::new(), on_linux);

@@ -835,6 +835,9 @@ impl From<Connection> for OwnedFd {
 }
 
 /// As `OwnedFd::from(conn).into_raw_fd()`.
+///
+/// # System calls
+/// `close`, for descriptors that came with bytes read ahead.
 impl IntoRawFd for Connection {
     fn into_raw_fd(self) -> RawFd {
         OwnedFd::from(self).into_raw_fd()

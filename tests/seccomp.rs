@@ -1,12 +1,20 @@
 //! `ipcwire::seccomp`: the programs a `Filter` builds, instruction by
 //! instruction on each architecture; their verdicts, run by an interpreter
 //! written from the kernel's definitions (`common/bpf.rs`), against a
-//! direct lookup.
+//! direct lookup; and, in forked children, the kernel taking them and
+//! applying each action.
 
 #[path = "common/bpf.rs"]
 mod bpf;
+#[cfg(target_os = "linux")]
+#[path = "common/confine.rs"]
+mod confine;
+#[path = "common/fork.rs"]
+mod fork;
 #[path = "common/fuzz_seccomp_checks.rs"]
 mod fuzz_seccomp_checks;
+#[path = "common/serial.rs"]
+mod serial;
 #[path = "common/skip.rs"]
 mod skip;
 
@@ -756,4 +764,207 @@ fn the_interpreter_runs_each_seccomp_operation() {
     assert_eq!(bpf::run(&jumps, &data), 3);
     data.args[0] = 0;
     assert_eq!(bpf::run(&jumps, &data), 5);
+}
+
+// ---- The kernel ----
+
+#[cfg(target_os = "linux")]
+mod kernel {
+    use super::*;
+    use confine::confined;
+    use ipcwire::sys;
+    use ipcwire::{ExitStatus, Signal};
+
+    /// An error number `socketpair` never gives by itself.
+    const REFUSAL: i32 = libc::ENOTRECOVERABLE;
+
+    /// The native filter, or why these tests cannot run here.
+    fn native(test: &str, action: Action) -> Option<Filter> {
+        let why = match (Filter::native(action), confine::unsupported()) {
+            (Some(filter), None) => return Some(filter),
+            (None, _) => "no seccomp architecture for this target".to_string(),
+            (_, Some(why)) => why,
+        };
+        skip::skipped(format_args!("{test}: {why}"));
+        None
+    }
+
+    /// A filter that lets the child exit and nothing else.
+    fn exit_only(test: &str, action: Action) -> Option<Filter> {
+        let mut filter = native(test, action)?;
+        filter.allow_runtime().unwrap();
+        Some(filter)
+    }
+
+    /// Calls `socketpair`, refused unless the filter lists it.
+    fn socketpair() -> Result<(), sys::Errno> {
+        // Forgotten: closing is another call, not necessarily allowed.
+        sys::socketpair().map(std::mem::forget)
+    }
+
+    #[test]
+    fn kill_process_ends_the_child_on_a_refused_call() {
+        let Some(filter) = exit_only(
+            "kill_process_ends_the_child_on_a_refused_call",
+            Action::KillProcess,
+        ) else {
+            return;
+        };
+        let status = confined(&filter, || {
+            let _ = socketpair();
+            3
+        });
+        assert_eq!(status, Ok(ExitStatus::Signaled(Signal::SYS)));
+    }
+
+    #[test]
+    fn errno_fails_the_refused_call_and_the_child_carries_on() {
+        let action = Action::Errno(REFUSAL as u16);
+        let Some(filter) = exit_only(
+            "errno_fails_the_refused_call_and_the_child_carries_on",
+            action,
+        ) else {
+            return;
+        };
+        let status = confined(&filter, || match socketpair() {
+            Err(e) if e.raw() == REFUSAL => 0,
+            Err(_) => 3,
+            Ok(()) => 4,
+        });
+        assert_eq!(status, Ok(ExitStatus::Exited(0)));
+    }
+
+    #[test]
+    fn trap_raises_sigsys_which_ends_a_child_without_a_handler() {
+        let Some(filter) = exit_only(
+            "trap_raises_sigsys_which_ends_a_child_without_a_handler",
+            Action::Trap,
+        ) else {
+            return;
+        };
+        let status = confined(&filter, || {
+            let _ = socketpair();
+            3
+        });
+        assert_eq!(status, Ok(ExitStatus::Signaled(Signal::SYS)));
+    }
+
+    #[test]
+    fn log_lets_the_call_through() {
+        let Some(filter) = exit_only("log_lets_the_call_through", Action::Log) else {
+            return;
+        };
+        let status = confined(&filter, || match socketpair() {
+            Ok(()) => 0,
+            Err(e) => e.raw().min(127),
+        });
+        assert_eq!(status, Ok(ExitStatus::Exited(0)));
+    }
+
+    #[test]
+    fn an_allowed_call_works_under_every_action() {
+        for action in ACTIONS.into_iter().chain([Action::Errno(REFUSAL as u16)]) {
+            let Some(mut filter) = exit_only("an_allowed_call_works_under_every_action", action)
+            else {
+                return;
+            };
+            filter
+                .allow_functions(&["sys::socketpair", "drop(OwnedFd)"])
+                .unwrap();
+            let status = confined(&filter, || match sys::socketpair() {
+                Ok(fds) => {
+                    drop(fds);
+                    0
+                }
+                Err(e) => e.raw().min(127),
+            });
+            assert_eq!(status, Ok(ExitStatus::Exited(0)), "{action:?}");
+        }
+    }
+
+    /// What the child of [`the_kernel_takes_filters_of_random_inventory_entries`]
+    /// finds when it calls `socketpair`; a fatal action is not tried.
+    fn try_socketpair(filter: &Filter) -> i32 {
+        let nr = inventory::number("socketpair").unwrap() as u32;
+        let expected = match filter.action() {
+            _ if filter.allows(nr) => Ok(()),
+            Action::Log => Ok(()),
+            Action::Errno(e) => Err(i32::from(e)),
+            _ => return 0,
+        };
+        match (socketpair().map_err(|e| e.raw()), expected) {
+            (got, want) if got == want => 0,
+            (Ok(()), _) => 3,
+            (Err(_), _) => 4,
+        }
+    }
+
+    #[test]
+    fn the_kernel_takes_filters_of_random_inventory_entries() {
+        let test = "the_kernel_takes_filters_of_random_inventory_entries";
+        if native(test, Action::Log).is_none() {
+            return;
+        }
+        let mut rng = Rng::new(0x5ecc);
+        for set in 0..30 {
+            let action = [
+                Action::Errno(REFUSAL as u16),
+                Action::KillProcess,
+                Action::Trap,
+                Action::Log,
+            ][set % 4];
+            let mut filter = Filter::native(action).unwrap();
+            // The first set is the whole inventory, the others a random part.
+            let chance = if set == 0 { 1 } else { 2 + rng.below(6) };
+            let functions: Vec<&str> = INVENTORY
+                .iter()
+                .filter(|_| rng.below(chance) == 0)
+                .map(|e| e.function)
+                .collect();
+            filter.allow_functions(&functions).unwrap();
+            filter.allow_runtime().unwrap();
+            let status = confined(&filter, || try_socketpair(&filter));
+            assert_eq!(
+                status,
+                Ok(ExitStatus::Exited(0)),
+                "set {set}: {} functions, {filter:?}",
+                functions.len()
+            );
+        }
+    }
+
+    #[test]
+    fn the_kernel_refuses_what_the_check_refuses() {
+        if native("the_kernel_refuses_what_the_check_refuses", Action::Log).is_none() {
+            return;
+        }
+        let refused = refused_programs();
+        let accepted = accepted_programs();
+        let status = {
+            let _serial = serial::lock();
+            let mut child = fork::fork(|| {
+                if sys::set_no_new_privs().is_err() {
+                    return 1;
+                }
+                for (i, (program, _)) in refused.iter().enumerate() {
+                    if sys::set_seccomp_filter(program) != Err(sys::Errno::INVAL) {
+                        return 10 + i as i32;
+                    }
+                }
+                // Each returns ALLOW for the calls after it.
+                for (i, program) in accepted.iter().enumerate() {
+                    if sys::set_seccomp_filter(program).is_err() {
+                        return 50 + i as i32;
+                    }
+                }
+                0
+            });
+            child.wait()
+        };
+        assert_eq!(
+            status,
+            ExitStatus::Exited(0),
+            "10 + i: the kernel took refused program i; 50 + i: it refused accepted program i"
+        );
+    }
 }

@@ -69,6 +69,19 @@ pub const RETURN: u16 = BPF_RET | BPF_K; // 0x06
 /// The length loads, which seccomp turns into an immediate 64.
 const LOAD_LEN: u16 = BPF_LD | BPF_W | BPF_LEN;
 const LOAD_LEN_X: u16 = BPF_LDX | BPF_W | BPF_LEN;
+// The rest, named for the interpreter's match.
+const LOAD_IMM: u16 = BPF_LD | BPF_IMM;
+const LOAD_IMM_X: u16 = BPF_LDX | BPF_IMM;
+const LOAD_MEM: u16 = BPF_LD | BPF_MEM;
+const LOAD_MEM_X: u16 = BPF_LDX | BPF_MEM;
+const TAX: u16 = BPF_MISC | BPF_TAX;
+const TXA: u16 = BPF_MISC | BPF_TXA;
+const RETURN_A: u16 = BPF_RET | BPF_A;
+const JUMP: u16 = BPF_JMP | BPF_JA;
+const JUMP_EQ_X: u16 = BPF_JMP | BPF_JEQ | BPF_X;
+const JUMP_GE_X: u16 = BPF_JMP | BPF_JGE | BPF_X;
+const JUMP_GT_X: u16 = BPF_JMP | BPF_JGT | BPF_X;
+const JUMP_SET_X: u16 = BPF_JMP | BPF_JSET | BPF_X;
 
 // Verdicts (linux/seccomp.h).
 pub const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
@@ -247,6 +260,17 @@ const SECCOMP_ALLOWED: &[u16] = &[
     BPF_JMP | BPF_JSET | BPF_X,
 ];
 
+/// [`SECCOMP_ALLOWED`] as a table by operation (all are below 0x100).
+const SECCOMP_OPS: [bool; 0x100] = {
+    let mut table = [false; 0x100];
+    let mut i = 0;
+    while i < SECCOMP_ALLOWED.len() {
+        table[SECCOMP_ALLOWED[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_conditional(code: u16) -> bool {
     code & 0x07 == BPF_JMP && code & 0xf0 != BPF_JA
 }
@@ -274,7 +298,9 @@ pub fn check(program: &[Instruction]) -> Result<(), CheckError> {
                 return Err(CheckError::Load { pc, offset: k });
             }
             LOAD_WORD | LOAD_LEN | LOAD_LEN_X => {}
-            _ if !SECCOMP_ALLOWED.contains(&code) => return Err(CheckError::Opcode { pc, code }),
+            _ if !SECCOMP_OPS.get(usize::from(code)).copied().unwrap_or(false) => {
+                return Err(CheckError::Opcode { pc, code })
+            }
             _ => {}
         }
         match code {
@@ -356,34 +382,29 @@ pub fn run(program: &[Instruction], data: &SeccompData) -> u32 {
         let k = insn.k;
         let operand = if insn.code & BPF_X != 0 { x } else { k };
         pc += 1;
+        // Constant arms only, the common ones first: a jump table.
         match insn.code {
             LOAD_WORD => {
                 let at = k as usize;
                 a = u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
             }
+            JUMP_EQ | JUMP_EQ_X => pc += skip(insn, a == operand),
+            RETURN => return k,
+            JUMP_GE | JUMP_GE_X => pc += skip(insn, a >= operand),
+            JUMP_GT | JUMP_GT_X => pc += skip(insn, a > operand),
+            JUMP_SET | JUMP_SET_X => pc += skip(insn, a & operand != 0),
+            JUMP => pc += k as usize,
+            RETURN_A => return a,
             LOAD_LEN => a = SECCOMP_DATA_SIZE,
             LOAD_LEN_X => x = SECCOMP_DATA_SIZE,
-            c if c == BPF_LD | BPF_IMM => a = k,
-            c if c == BPF_LDX | BPF_IMM => x = k,
-            c if c == BPF_LD | BPF_MEM => a = scratch[k as usize],
-            c if c == BPF_LDX | BPF_MEM => x = scratch[k as usize],
+            LOAD_IMM => a = k,
+            LOAD_IMM_X => x = k,
+            LOAD_MEM => a = scratch[k as usize],
+            LOAD_MEM_X => x = scratch[k as usize],
             BPF_ST => scratch[k as usize] = a,
             BPF_STX => scratch[k as usize] = x,
-            c if c == BPF_MISC | BPF_TAX => x = a,
-            c if c == BPF_MISC | BPF_TXA => a = x,
-            c if c == BPF_RET | BPF_K => return k,
-            c if c == BPF_RET | BPF_A => return a,
-            c if c == BPF_JMP | BPF_JA => pc += k as usize,
-            c if c & 0x07 == BPF_JMP => {
-                let holds = match c & 0xf0 {
-                    BPF_JEQ => a == operand,
-                    BPF_JGT => a > operand,
-                    BPF_JGE => a >= operand,
-                    BPF_JSET => a & operand != 0,
-                    _ => panic!("instruction {}: unknown jump {c:#06x}", pc - 1),
-                };
-                pc += usize::from(if holds { insn.jt } else { insn.jf });
-            }
+            TAX => x = a,
+            TXA => a = x,
             c if c & 0x07 == BPF_ALU => {
                 a = match c & 0xf0 {
                     BPF_ADD => a.wrapping_add(operand),
@@ -406,6 +427,11 @@ pub fn run(program: &[Instruction], data: &SeccompData) -> u32 {
             ),
         }
     }
+}
+
+/// How far a conditional jump goes past the next instruction.
+fn skip(insn: &Instruction, holds: bool) -> usize {
+    usize::from(if holds { insn.jt } else { insn.jf })
 }
 
 /// Runs `program` for system call `nr` from architecture `arch`.

@@ -359,13 +359,25 @@ fn architectures_are_named_and_native_as_built() {
 
 // ---- Function names ----
 
+/// This target's seccomp architecture; without one, says `test` skips.
+#[cfg(target_os = "linux")]
+fn native_arch(test: &str) -> Option<Arch> {
+    let native = Arch::native();
+    if native.is_none() {
+        skip::skipped(format_args!(
+            "{test}: no seccomp architecture for this target"
+        ));
+    }
+    native
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_misspelt_function_is_refused() {
-    let Some(mut f) = Filter::native(Action::KillProcess) else {
-        skip::skipped("a_misspelt_function_is_refused: no seccomp architecture for this target");
+    let Some(native) = native_arch("a_misspelt_function_is_refused") else {
         return;
     };
+    let mut f = Filter::new(native, Action::KillProcess);
     for name in ["Connection::send_byte", "send_bytes", "", "sys::Read"] {
         assert_eq!(
             f.allow_function(name).map(|_| ()),
@@ -384,10 +396,7 @@ fn a_misspelt_function_is_refused() {
 #[cfg(target_os = "linux")]
 #[test]
 fn function_names_need_the_native_architecture() {
-    let Some(native) = Arch::native() else {
-        skip::skipped(
-            "function_names_need_the_native_architecture: no seccomp architecture for this target",
-        );
+    let Some(native) = native_arch("function_names_need_the_native_architecture") else {
         return;
     };
     for arch in ARCHES.into_iter().filter(|&a| a != native) {
@@ -455,8 +464,7 @@ fn random_numbers_on_every_architecture_match_the_lookup() {
 #[cfg(target_os = "linux")]
 #[test]
 fn each_inventory_entry_alone_matches_the_lookup() {
-    if Arch::native().is_none() {
-        skip::skipped("each_inventory_entry_alone_matches_the_lookup: no seccomp architecture for this target");
+    if native_arch("each_inventory_entry_alone_matches_the_lookup").is_none() {
         return;
     }
     for entry in INVENTORY {
@@ -476,8 +484,7 @@ fn each_inventory_entry_alone_matches_the_lookup() {
 #[cfg(target_os = "linux")]
 #[test]
 fn all_entries_and_the_runtime_fit_and_match_the_lookup() {
-    if Arch::native().is_none() {
-        skip::skipped("all_entries_and_the_runtime_fit_and_match_the_lookup: no seccomp architecture for this target");
+    if native_arch("all_entries_and_the_runtime_fit_and_match_the_lookup").is_none() {
         return;
     }
     let mut names: Vec<&str> = INVENTORY
@@ -780,13 +787,12 @@ mod kernel {
 
     /// The native filter, or why these tests cannot run here.
     fn native(test: &str, action: Action) -> Option<Filter> {
-        let why = match (Filter::native(action), confine::unsupported()) {
-            (Some(filter), None) => return Some(filter),
-            (None, _) => "no seccomp architecture for this target".to_string(),
-            (_, Some(why)) => why,
-        };
-        skip::skipped(format_args!("{test}: {why}"));
-        None
+        let arch = native_arch(test)?;
+        if let Some(why) = confine::unsupported() {
+            skip::skipped(format_args!("{test}: {why}"));
+            return None;
+        }
+        Some(Filter::new(arch, action))
     }
 
     /// A filter that lets the child exit and nothing else.
@@ -802,63 +808,56 @@ mod kernel {
         sys::socketpair().map(std::mem::forget)
     }
 
+    /// What a child exits with after its `socketpair`.
+    const WORKED: i32 = 10;
+    const REFUSED: i32 = 11;
+    const FAILED: i32 = 12;
+
+    fn outcome(call: Result<(), sys::Errno>) -> i32 {
+        match call {
+            Ok(()) => WORKED,
+            Err(e) if e.raw() == REFUSAL => REFUSED,
+            Err(_) => FAILED,
+        }
+    }
+
+    /// How a child ends that calls `socketpair` under a filter that allows
+    /// only its exit; `None` if the test cannot run here.
+    fn call_refused(test: &str, action: Action) -> Option<ExitStatus> {
+        let filter = exit_only(test, action)?;
+        let status = confined(&filter, || outcome(socketpair()));
+        Some(status.expect("the kernel takes the filter"))
+    }
+
     #[test]
     fn kill_process_ends_the_child_on_a_refused_call() {
-        let Some(filter) = exit_only(
-            "kill_process_ends_the_child_on_a_refused_call",
-            Action::KillProcess,
-        ) else {
-            return;
-        };
-        let status = confined(&filter, || {
-            let _ = socketpair();
-            3
-        });
-        assert_eq!(status, Ok(ExitStatus::Signaled(Signal::SYS)));
+        let test = "kill_process_ends_the_child_on_a_refused_call";
+        if let Some(status) = call_refused(test, Action::KillProcess) {
+            assert_eq!(status, ExitStatus::Signaled(Signal::SYS));
+        }
     }
 
     #[test]
     fn errno_fails_the_refused_call_and_the_child_carries_on() {
-        let action = Action::Errno(REFUSAL as u16);
-        let Some(filter) = exit_only(
-            "errno_fails_the_refused_call_and_the_child_carries_on",
-            action,
-        ) else {
-            return;
-        };
-        let status = confined(&filter, || match socketpair() {
-            Err(e) if e.raw() == REFUSAL => 0,
-            Err(_) => 3,
-            Ok(()) => 4,
-        });
-        assert_eq!(status, Ok(ExitStatus::Exited(0)));
+        let test = "errno_fails_the_refused_call_and_the_child_carries_on";
+        if let Some(status) = call_refused(test, Action::Errno(REFUSAL as u16)) {
+            assert_eq!(status, ExitStatus::Exited(REFUSED));
+        }
     }
 
     #[test]
     fn trap_raises_sigsys_which_ends_a_child_without_a_handler() {
-        let Some(filter) = exit_only(
-            "trap_raises_sigsys_which_ends_a_child_without_a_handler",
-            Action::Trap,
-        ) else {
-            return;
-        };
-        let status = confined(&filter, || {
-            let _ = socketpair();
-            3
-        });
-        assert_eq!(status, Ok(ExitStatus::Signaled(Signal::SYS)));
+        let test = "trap_raises_sigsys_which_ends_a_child_without_a_handler";
+        if let Some(status) = call_refused(test, Action::Trap) {
+            assert_eq!(status, ExitStatus::Signaled(Signal::SYS));
+        }
     }
 
     #[test]
     fn log_lets_the_call_through() {
-        let Some(filter) = exit_only("log_lets_the_call_through", Action::Log) else {
-            return;
-        };
-        let status = confined(&filter, || match socketpair() {
-            Ok(()) => 0,
-            Err(e) => e.raw().min(127),
-        });
-        assert_eq!(status, Ok(ExitStatus::Exited(0)));
+        if let Some(status) = call_refused("log_lets_the_call_through", Action::Log) {
+            assert_eq!(status, ExitStatus::Exited(WORKED));
+        }
     }
 
     #[test]
@@ -882,20 +881,15 @@ mod kernel {
         }
     }
 
-    /// What the child of [`the_kernel_takes_filters_of_random_inventory_entries`]
-    /// finds when it calls `socketpair`; a fatal action is not tried.
-    fn try_socketpair(filter: &Filter) -> i32 {
+    /// How `socketpair` must go under `filter`, whose `Errno` action is
+    /// `REFUSAL`; 0 where a refusal would end the child, so it is not tried.
+    fn expected_socketpair(filter: &Filter) -> i32 {
         let nr = inventory::number("socketpair").unwrap() as u32;
-        let expected = match filter.action() {
-            _ if filter.allows(nr) => Ok(()),
-            Action::Log => Ok(()),
-            Action::Errno(e) => Err(i32::from(e)),
-            _ => return 0,
-        };
-        match (socketpair().map_err(|e| e.raw()), expected) {
-            (got, want) if got == want => 0,
-            (Ok(()), _) => 3,
-            (Err(_), _) => 4,
+        match filter.action() {
+            _ if filter.allows(nr) => WORKED,
+            Action::Log => WORKED,
+            Action::Errno(_) => REFUSED,
+            _ => 0,
         }
     }
 
@@ -923,10 +917,14 @@ mod kernel {
                 .collect();
             filter.allow_functions(&functions).unwrap();
             filter.allow_runtime().unwrap();
-            let status = confined(&filter, || try_socketpair(&filter));
+            let expected = expected_socketpair(&filter);
+            let status = confined(&filter, || match expected {
+                0 => 0,
+                _ => outcome(socketpair()),
+            });
             assert_eq!(
                 status,
-                Ok(ExitStatus::Exited(0)),
+                Ok(ExitStatus::Exited(expected)),
                 "set {set}: {} functions, {filter:?}",
                 functions.len()
             );

@@ -1,15 +1,30 @@
 //! Replays every committed fuzz seed and regression input through the same
 //! checks the fuzz targets run, on stable Rust, without cargo-fuzz.
 //!
+//! The filters of the `seccomp_filter` inputs for this machine's
+//! architecture are also installed, each in a forked child: the kernel
+//! must take them.
+//!
 //! Seeds: `fuzz/corpus/<target>/seed-*`. Regressions (inputs that once
 //! failed, kept after the fix): `fuzz/regressions/<target>/*`. The
 //! published package has no `fuzz/`: there these tests say they are
 //! skipped.
 
+#[path = "common/bpf.rs"]
+mod bpf;
+#[cfg(target_os = "linux")]
+#[path = "common/confine.rs"]
+mod confine;
+#[path = "common/fork.rs"]
+mod fork;
 #[path = "common/fuzz_checks.rs"]
 mod fuzz_checks;
 #[path = "common/fuzz_pickle_checks.rs"]
 mod fuzz_pickle_checks;
+#[path = "common/fuzz_seccomp_checks.rs"]
+mod fuzz_seccomp_checks;
+#[path = "common/serial.rs"]
+mod serial;
 #[path = "common/skip.rs"]
 mod skip;
 
@@ -18,7 +33,7 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 11] = [
+const TARGETS: [(&str, Check); 12] = [
     ("frame_decode", fuzz_checks::frame_decode),
     ("frame_chunks", fuzz_checks::frame_chunks),
     ("frame_roundtrip", fuzz_checks::frame_roundtrip),
@@ -33,6 +48,7 @@ const TARGETS: [(&str, Check); 11] = [
     ("cmsg_walk", fuzz_checks::cmsg_walk),
     ("pickle_decode", fuzz_pickle_checks::pickle_decode),
     ("pickle_roundtrip", fuzz_pickle_checks::pickle_roundtrip),
+    ("seccomp_filter", fuzz_seccomp_checks::seccomp_filter),
 ];
 
 /// The committed inputs of one target under `fuzz`: its seeds and its
@@ -104,4 +120,56 @@ fn every_fuzz_target_is_replayed() {
             "{target} is not a fuzz target"
         );
     }
+}
+
+/// The kernel takes the filter of every committed `seccomp_filter` input
+/// built for this machine's architecture. Each is installed in a forked
+/// child that then exits: allowed or logged, its `exit_group` ends it with
+/// 0; refused, `KillProcess` and `Trap` end it with `SIGSYS`, and `Errno`
+/// leaves it to its C library (a fault, or `exit`).
+#[cfg(target_os = "linux")]
+#[test]
+fn committed_seccomp_filters_are_taken_by_the_kernel() {
+    use ipcwire::seccomp::{Action, Arch};
+    use ipcwire::{ExitStatus, Signal};
+
+    let test = "committed_seccomp_filters_are_taken_by_the_kernel";
+    let Some(fuzz) = skip::in_repository(test, "fuzz/") else {
+        return;
+    };
+    let why = match (Arch::native(), confine::unsupported()) {
+        (Some(_), None) => None,
+        (None, _) => Some("no seccomp architecture for this target".to_string()),
+        (_, Some(why)) => Some(why),
+    };
+    if let Some(why) = why {
+        skip::skipped(format_args!("{test}: {why}"));
+        return;
+    }
+    let exit_group = ipcwire::sys::inventory::number("exit_group").unwrap() as u32;
+    let mut installed = 0;
+    for path in inputs(&fuzz, "seccomp_filter") {
+        let filter = fuzz_seccomp_checks::filter_of(&fs::read(&path).unwrap());
+        if Some(filter.arch()) != Arch::native() {
+            continue;
+        }
+        let status = confine::confined(&filter, || 0);
+        let status = status
+            .unwrap_or_else(|e| panic!("{}: the kernel refused the filter: {e:?}", path.display()));
+        let expected = match filter.action() {
+            _ if filter.allows(exit_group) => Some(ExitStatus::Exited(0)),
+            Action::Log => Some(ExitStatus::Exited(0)),
+            Action::KillProcess | Action::Trap => Some(ExitStatus::Signaled(Signal::SYS)),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            assert_eq!(status, expected, "{} under {filter:?}", path.display());
+        }
+        installed += 1;
+    }
+    assert!(
+        installed > 0,
+        "no committed seccomp_filter input is for this architecture"
+    );
+    println!("the kernel took {installed} committed seccomp filters");
 }

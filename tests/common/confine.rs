@@ -1,0 +1,53 @@
+//! A seccomp filter installed in a forked child, and how the child ended.
+//! Linux only.
+//!
+//! Uses `crate::fork` and `crate::serial`: included with
+//! `#[path = "common/confine.rs"] mod confine;` next to them.
+#![cfg(target_os = "linux")]
+#![allow(dead_code)] // each test binary uses a part
+
+use ipcwire::seccomp::Filter;
+use ipcwire::{Errno, ExitStatus};
+
+/// A child whose filter the kernel refused exits with this plus the error.
+const REFUSED: i32 = 128;
+
+/// Forks a child that installs `filter`, runs `then` under it and exits
+/// with what `then` returns (below 128); returns how the child ended, or
+/// the error the kernel refused the filter with.
+///
+/// The child dumps no core (a refused call may end it with `SIGSYS`), and
+/// `SIGALRM` ends it after 10 seconds should an exit it is refused leave
+/// its C library spinning.
+pub fn confined(filter: &Filter, then: impl FnOnce() -> i32) -> Result<ExitStatus, Errno> {
+    let _serial = crate::serial::lock();
+    let mut child = crate::fork::fork(|| {
+        // SAFETY: integer arguments only; these change this process alone.
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            libc::alarm(10);
+        }
+        match filter.install() {
+            Ok(()) => then(),
+            Err(e) => REFUSED + e.raw(),
+        }
+    });
+    match child.wait() {
+        ExitStatus::Exited(code) if code > REFUSED => Err(Errno::from_raw(code - REFUSED)),
+        status => Ok(status),
+    }
+}
+
+/// Why this kernel cannot run the tests' filters, if it cannot: it lacks
+/// seccomp filters, or one of the actions `ipcwire::seccomp` uses.
+pub fn unsupported() -> Option<String> {
+    const FILE: &str = "/proc/sys/kernel/seccomp/actions_avail";
+    let actions = match std::fs::read_to_string(FILE) {
+        Ok(actions) => actions,
+        Err(e) => return Some(format!("no seccomp filters in this kernel ({FILE}: {e})")),
+    };
+    ["kill_process", "errno", "trap", "log", "allow"]
+        .into_iter()
+        .find(|need| !actions.split_whitespace().any(|a| a == *need))
+        .map(|need| format!("this kernel's seccomp lacks the action {need} ({FILE}: {actions:?})"))
+}

@@ -107,7 +107,8 @@ pub enum Action {
     KillProcess,
     /// Fail the call with this error number without making it
     /// (`SECCOMP_RET_ERRNO`), such as `Errno::PERM.raw() as u16`. The
-    /// kernel keeps it below 4096.
+    /// kernel caps it at 4095; 0 makes every refused call return 0, as if
+    /// it had succeeded.
     Errno(u16),
     /// Send the thread `SIGSYS`, whose `si_syscall` names the call
     /// (`SECCOMP_RET_TRAP`); the call is not made.
@@ -143,6 +144,10 @@ pub enum FilterError {
     /// Function names give this build's numbers, and the filter is for
     /// another architecture.
     ForeignArch,
+    /// No call of the filter's architecture has this number, and the
+    /// program refuses it before reading the list: on x86_64, every number
+    /// from the x32 bit (`0x4000_0000`) up.
+    Unreachable,
 }
 
 impl fmt::Display for FilterError {
@@ -153,6 +158,7 @@ impl fmt::Display for FilterError {
             FilterError::ForeignArch => {
                 "function names give numbers for this build's architecture only"
             }
+            FilterError::Unreachable => "the architecture has no system call with this number",
         })
     }
 }
@@ -220,8 +226,14 @@ impl Filter {
     /// Allows system call `number` (this filter's architecture's number).
     ///
     /// # Errors
-    /// [`FilterError::Full`] when the filter holds [`MAX_SYSCALLS`] others.
+    /// [`FilterError::Full`] when the filter holds [`MAX_SYSCALLS`] others;
+    /// [`FilterError::Unreachable`] for a number the architecture check
+    /// refuses (x32 calls), so that [`allows`](Self::allows) never
+    /// promises what the program refuses.
     pub fn allow(&mut self, number: u32) -> Result<&mut Filter, FilterError> {
+        if !self.arch.reaches(number) {
+            return Err(FilterError::Unreachable);
+        }
         let Err(at) = self.allowed().binary_search(&number) else {
             return Ok(self);
         };

@@ -10,8 +10,8 @@ use core::fmt;
 /// architectures, and a 64-bit x86 process can also enter the kernel
 /// through the 32-bit (`int 0x80`) and x32 interfaces. A filter therefore
 /// first checks that the call comes from its architecture, and on x86_64
-/// that the number lacks the x32 bit; anything else gets the filter's
-/// [`Action`](super::Action).
+/// that the number is below the x32 bit (`0x4000_0000`), which every x32
+/// call sets; anything else gets the filter's [`Action`](super::Action).
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub struct Arch {
     audit: u32,
@@ -53,6 +53,12 @@ impl Arch {
     /// Whether numbers with the x32 bit reach this architecture's entry.
     const fn has_x32(self) -> bool {
         self.audit == Arch::X86_64.audit
+    }
+
+    /// Whether the program's architecture check lets `number` reach the
+    /// list.
+    pub(super) const fn reaches(self, number: u32) -> bool {
+        !self.has_x32() || number < X32_BIT
     }
 }
 

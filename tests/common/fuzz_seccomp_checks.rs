@@ -210,8 +210,12 @@ fn build(data: &[u8]) -> (Filter, BTreeSet<u32>) {
     (filter, model)
 }
 
-/// Adds `nr` to the set, unless it is new and the set is full.
-fn model_allow(model: &mut BTreeSet<u32>, nr: u32) -> Result<(), FilterError> {
+/// Adds `nr` to the set, unless the architecture check refuses it (x32
+/// numbers, on x86_64), or it is new and the set is full.
+fn model_allow(model: &mut BTreeSet<u32>, arch: Arch, nr: u32) -> Result<(), FilterError> {
+    if arch == Arch::X86_64 && nr >= bpf::X32_SYSCALL_BIT {
+        return Err(FilterError::Unreachable);
+    }
     if model.len() == MAX_SYSCALLS && !model.contains(&nr) {
         return Err(FilterError::Full);
     }
@@ -221,17 +225,21 @@ fn model_allow(model: &mut BTreeSet<u32>, nr: u32) -> Result<(), FilterError> {
 
 /// Adds the numbers `names` have on this architecture, in order, up to
 /// the first that does not fit.
-fn model_allow_names(model: &mut BTreeSet<u32>, names: &[&str]) -> Result<(), FilterError> {
+fn model_allow_names(
+    model: &mut BTreeSet<u32>,
+    arch: Arch,
+    names: &[&str],
+) -> Result<(), FilterError> {
     for name in names {
         if let Some(nr) = inventory::number(name).and_then(|n| u32::try_from(n).ok()) {
-            model_allow(model, nr)?;
+            model_allow(model, arch, nr)?;
         }
     }
     Ok(())
 }
 
 fn allow_number(filter: &mut Filter, model: &mut BTreeSet<u32>, nr: u32) {
-    let want = model_allow(model, nr);
+    let want = model_allow(model, filter.arch(), nr);
     assert_eq!(filter.allow(nr).map(|_| ()), want, "allow({nr:#x})");
 }
 
@@ -243,7 +251,7 @@ fn names_result(
     names: &[&str],
 ) -> Result<(), FilterError> {
     if Arch::native() == Some(filter.arch()) {
-        model_allow_names(model, names)
+        model_allow_names(model, filter.arch(), names)
     } else {
         Err(FilterError::ForeignArch)
     }

@@ -46,7 +46,7 @@
 //!
 //! # The audit
 //!
-//! `tests/audit.rs` holds the crate to this list. It runs real scenarios
+//! `tests/audit/` holds the crate to this list. It runs real scenarios
 //! (pipe and fork with messages both ways, pipe sends in a child whose
 //! `SIGPIPE` action is the default, a socket pair with `poll`, pipe
 //! capacity, `from_fd`, passing descriptors, Unix and TCP listeners and

@@ -1,0 +1,81 @@
+//! The syscall audit: real scenarios run under `strace -f`, and every system
+//! call ipcwire made is checked against `ipcwire::sys::inventory` for the
+//! functions that were running, together with the flags and counts the docs
+//! promise.
+//!
+//! The scenarios (`scenarios.rs`) are the ignored test `scenarios`, which
+//! `syscalls_match_the_inventory` runs again under strace; `strace.rs` reads
+//! the trace. Each piece of work is bracketed by marker writes to stderr
+//! (`@audit begin <functions>` ... `@audit end`), per thread; a forked child
+//! starts inside its parent's bracket. Reproduce by hand with:
+//!
+//! ```sh
+//! cargo test --test audit --no-run   # prints the test binary's path
+//! strace -f -o trace.txt target/debug/deps/audit-* --exact scenarios --ignored --nocapture
+//! ```
+
+#[path = "../common/skip.rs"]
+mod skip;
+
+mod scenarios;
+mod strace;
+
+use std::process::Command;
+
+use ipcwire::sys::inventory;
+
+#[test]
+fn syscalls_match_the_inventory() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        skip::skipped("syscalls_match_the_inventory: strace is not installed");
+        return;
+    }
+    let trace = std::env::temp_dir().join(format!("ipcwire-audit-{}.trace", std::process::id()));
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-s", "200", "-o"])
+        .arg(&trace)
+        .arg(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "scenarios",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("run strace");
+    assert!(
+        out.status.success(),
+        "scenarios failed under strace:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&trace).expect("read the trace");
+    let _ = std::fs::remove_file(&trace);
+    let report = strace::check_trace(&text);
+    eprintln!(
+        "audit: {} system calls in {} brackets checked",
+        report.calls, report.brackets
+    );
+    assert!(report.problems.is_empty(), "{}", report.problems.join("\n"));
+    assert!(
+        report.brackets >= 30,
+        "too few brackets ran: {}",
+        report.brackets
+    );
+}
+
+#[test]
+#[ignore = "run under strace by syscalls_match_the_inventory"]
+fn scenarios() {
+    scenarios::run_all();
+}
+
+#[test]
+fn docs_table_is_the_inventory() {
+    // Shown in the `sys::inventory` docs.
+    assert_eq!(
+        include_str!("../../src/sys/syscalls.md"),
+        inventory::MarkdownTable.to_string(),
+        "regenerate with: cargo run --example syscalls -- --markdown > src/sys/syscalls.md"
+    );
+}

@@ -5,9 +5,12 @@
 //!
 //! The scenarios (`scenarios.rs`) are the ignored test `scenarios`, which
 //! `syscalls_match_the_inventory` runs again under strace; `strace.rs` reads
-//! the trace. Each piece of work is bracketed by marker writes to stderr
-//! (`@audit begin <functions>` ... `@audit end`), per thread; a forked child
-//! starts inside its parent's bracket. Reproduce by hand with:
+//! the trace. Each scenario starts with a marker write to stderr
+//! (`@audit scenario <name>`) and declares the inventory functions it
+//! calls; each piece of work is bracketed by marker writes (`@audit begin
+//! <functions>` ... `@audit end`), per thread; a forked child starts
+//! inside its parent's bracket. The functions bracketed in a scenario must
+//! be exactly those it declares. Reproduce by hand with:
 //!
 //! ```sh
 //! cargo test --test audit --no-run   # prints the test binary's path
@@ -44,17 +47,22 @@ fn syscalls_match_the_inventory() {
         ])
         .output()
         .expect("run strace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let unmarked: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with("@audit "))
+        .collect();
     assert!(
         out.status.success(),
         "scenarios failed under strace:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        unmarked.join("\n")
     );
     let text = std::fs::read_to_string(&trace).expect("read the trace");
     let _ = std::fs::remove_file(&trace);
     let report = strace::check_trace(&text);
     eprintln!(
-        "audit: {} system calls in {} brackets checked",
-        report.calls, report.brackets
+        "audit: {} system calls in {} brackets of {} scenarios checked",
+        report.calls, report.brackets, report.scenarios
     );
     assert!(report.problems.is_empty(), "{}", report.problems.join("\n"));
     assert!(
@@ -67,7 +75,9 @@ fn syscalls_match_the_inventory() {
 #[test]
 #[ignore = "run under strace by syscalls_match_the_inventory"]
 fn scenarios() {
-    scenarios::run_all();
+    for scenario in scenarios::SCENARIOS {
+        scenarios::run(scenario, true);
+    }
 }
 
 #[test]

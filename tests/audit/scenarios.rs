@@ -1,42 +1,217 @@
-//! The scenarios, run under strace by `syscalls_match_the_inventory`: each
-//! call of a public function is bracketed by marker writes to stderr.
+//! The scenarios: real work with ipcwire, each call of a public function
+//! bracketed by marker writes to stderr when run under strace by
+//! `syscalls_match_the_inventory`.
+//!
+//! Each scenario declares, in [`SCENARIOS`], every inventory function it
+//! and the children it forks call. A bracket naming another function
+//! fails at once, and the strace checker fails when the functions
+//! bracketed in a scenario are not exactly those declared: so the
+//! declarations are neither looser nor tighter than what runs.
 
 use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ipcwire::sys;
 use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
 use ipcwire::{Error, Listener, ReceivedFds};
 
+/// A piece of real work and the inventory functions it calls, in its own
+/// process and in every child it forks.
+pub struct Scenario {
+    pub name: &'static str,
+    pub functions: &'static [&'static str],
+    pub run: fn(),
+}
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "pipe_and_fork",
+        functions: &[
+            "ipcwire::pipe",
+            "ipcwire::fork_with_pipe",
+            "Connection::send_bytes",
+            "Connection::recv_bytes_into",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: pipe_and_fork,
+    },
+    Scenario {
+        name: "duplex_fork_both_ways",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "Connection::send",
+            "Connection::recv",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: duplex_fork_both_ways,
+    },
+    Scenario {
+        name: "sigpipe_guard_on_pipes",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "ipcwire::pipe",
+            "Connection::send_bytes",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: sigpipe_guard_on_pipes,
+    },
+    Scenario {
+        name: "socketpair_poll_and_peer_cred",
+        functions: &[
+            "ipcwire::pipe",
+            "Connection::poll",
+            "Connection::send_bytes",
+            "Connection::recv_bytes_into",
+            "Connection::peer_cred",
+            "drop(Connection)",
+        ],
+        run: socketpair_poll_and_peer_cred,
+    },
+    Scenario {
+        name: "pipe_capacity_and_from_fd",
+        functions: &[
+            "ipcwire::pipe_with_capacity",
+            "Connection::pipe_size",
+            "Connection::set_pipe_size",
+            "sys::pipe",
+            "Connection::from_fd",
+            "drop(Connection)",
+            "drop(OwnedFd)",
+        ],
+        run: pipe_capacity_and_from_fd,
+    },
+    Scenario {
+        name: "unix_listener_and_client",
+        functions: LISTENER_AND_CLIENT,
+        run: || listener_and_client("unix", "unix:/tmp/ipcwire-audit-{pid}.sock"),
+    },
+    Scenario {
+        name: "tcp_listener_and_client",
+        functions: LISTENER_AND_CLIENT,
+        run: || listener_and_client("tcp", "tcp:127.0.0.1:0"),
+    },
+    Scenario {
+        name: "passing_descriptors",
+        functions: &[
+            "ipcwire::pipe",
+            "sys::pipe",
+            "Connection::send_bytes_with_fds",
+            "Connection::recv_bytes_with_fds",
+            "Connection::recv_bytes_into_with_fds",
+            "Connection::send_handle",
+            "Connection::recv_handle",
+            "Connection::send_fds",
+            "Connection::recv_fds",
+            "Connection::recv_bytes",
+            "ReceivedFds::truncate",
+            "ReceivedFds::clear",
+            "sys::is_unix_socket",
+            "sys::send_with_fds",
+            "sys::recv_with_fds",
+            "drop(ReceivedFds)",
+            "drop(OwnedFd)",
+            "drop(Connection)",
+        ],
+        run: passing_descriptors,
+    },
+    Scenario {
+        name: "reaping_and_conversions",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "sys::close_other_fds",
+            "Child::try_wait",
+            "sys::try_wait_any",
+            "sys::pipe",
+            "sys::access_mode",
+            "Connection::try_from",
+            "Listener::bind",
+            "ipcwire::pipe",
+            "Connection::send_handle",
+            "Connection::recv_handle",
+            "Listener::from_fd",
+            "drop(Listener)",
+            "drop(Connection)",
+            "drop(OwnedFd)",
+        ],
+        run: reaping_and_conversions,
+    },
+];
+
+const LISTENER_AND_CLIENT: &[&str] = &[
+    "Listener::bind",
+    "Listener::accept",
+    "Client::connect",
+    "Connection::send_bytes",
+    "Connection::recv_bytes",
+    "drop(Connection)",
+    "drop(Listener)",
+];
+
+/// Whether markers are written: under strace only. Anywhere else they
+/// would be system calls that no ipcwire function made.
+static MARKING: AtomicBool = AtomicBool::new(false);
+
+/// The index in [`SCENARIOS`] of the one running.
+static CURRENT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Runs `scenario`, marking its start and its brackets when `marking`.
+pub fn run(scenario: &Scenario, marking: bool) {
+    let index = SCENARIOS
+        .iter()
+        .position(|s| s.name == scenario.name)
+        .expect("a scenario from SCENARIOS");
+    MARKING.store(marking, Ordering::Relaxed);
+    CURRENT.store(index, Ordering::Relaxed);
+    mark(format_args!("scenario {}", scenario.name));
+    (scenario.run)();
+}
+
 /// Writes a marker with one `write(2, ...)`, bypassing std's stderr lock so
 /// that threads marking at once never wait on each other (a `futex`).
-fn mark(text: &str) {
+fn mark(text: std::fmt::Arguments<'_>) {
+    if !MARKING.load(Ordering::Relaxed) {
+        return;
+    }
     let line = format!("@audit {text}\n");
     let stderr = std::io::stderr();
     let _ = ipcwire::sys::write(stderr.as_fd(), line.as_bytes());
 }
 
-/// Runs `work` inside a bracket naming `functions` (space-separated, with
-/// an optional `calls=N`).
+/// Opens a bracket naming `functions` (space-separated, with an optional
+/// `calls=N`), each of which the running scenario must declare.
+fn begin(functions: &str) {
+    let scenario = SCENARIOS
+        .get(CURRENT.load(Ordering::Relaxed))
+        .expect("brackets only inside a scenario");
+    for function in functions.split_whitespace() {
+        assert!(
+            function.starts_with("calls=") || scenario.functions.contains(&function),
+            "scenario {} calls {function}, which it does not declare",
+            scenario.name
+        );
+    }
+    mark(format_args!("begin {functions}"));
+}
+
+/// Runs `work` inside a bracket naming `functions` (see [`begin`]).
 fn bracket<T>(functions: &str, work: impl FnOnce() -> T) -> T {
-    let begin = format!("begin {functions}");
-    mark(&begin);
+    begin(functions);
     let result = work();
-    mark("end");
+    mark(format_args!("end"));
     result
 }
 
-pub fn run_all() {
-    pipe_and_fork();
-    duplex_fork_both_ways();
-    sigpipe_guard_on_pipes();
-    socketpair_poll_and_peer_cred();
-    pipe_capacity_and_from_fd();
-    listener_and_client("unix", "unix:/tmp/ipcwire-audit-{pid}.sock");
-    listener_and_client("tcp", "tcp:127.0.0.1:0");
-    passing_descriptors();
-    reaping_and_conversions();
+/// In a forked child about to return: what follows is `fork_with_pipe`
+/// closing the child's end and leaving.
+fn child_leaves() {
+    begin("drop(Connection) ipcwire::fork_with_pipe");
 }
 
 fn pipe_and_fork() {
@@ -56,7 +231,7 @@ fn pipe_and_fork() {
                     Err(_) => return 1,
                 }
             }
-            mark("begin drop(Connection) ipcwire::fork_with_pipe");
+            child_leaves();
             i32::from(got != 20)
         })
     })
@@ -83,7 +258,7 @@ fn duplex_fork_both_ways() {
                     return 1;
                 }
             }
-            mark("begin drop(Connection) ipcwire::fork_with_pipe");
+            child_leaves();
             0
         })
     })
@@ -111,8 +286,11 @@ fn duplex_fork_both_ways() {
 /// program), pipe sends hold SIGPIPE off, and a gone reader is `EPIPE`.
 fn sigpipe_guard_on_pipes() {
     // SAFETY: as above.
-    let (_, child) =
-        unsafe { fork_with_pipe(Direction::FromChild, sends_with_default_sigpipe) }.expect("fork");
+    let (conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::FromChild, sends_with_default_sigpipe)
+    })
+    .expect("fork");
+    bracket("drop(Connection)", || drop(conn));
     assert_eq!(
         bracket("Child::wait", || child.wait()),
         Ok(ipcwire::ExitStatus::Exited(0))
@@ -120,6 +298,10 @@ fn sigpipe_guard_on_pipes() {
 }
 
 fn sends_with_default_sigpipe(_: Connection) -> i32 {
+    // Setup that is not ipcwire's, outside any bracket (this closes the one
+    // inherited from `fork_with_pipe`). Under seccomp its `rt_sigaction` is
+    // allowed as one of `Connection::send_bytes`'s.
+    mark(format_args!("end"));
     // SAFETY: restoring a default action is async-signal-safe.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let Ok((reader, mut writer)) = bracket("ipcwire::pipe", || pipe(false)) else {
@@ -133,7 +315,7 @@ fn sends_with_default_sigpipe(_: Connection) -> i32 {
     let second = bracket("calls=3 Connection::send_bytes", || writer.send_bytes(b"b"));
     bracket("drop(Connection)", || drop(reader));
     let gone = bracket("calls=5 Connection::send_bytes", || writer.send_bytes(b"c"));
-    mark("begin drop(Connection) ipcwire::fork_with_pipe");
+    child_leaves();
     match (first, second, gone) {
         (Ok(()), Ok(()), Err(Error::Io(ipcwire::sys::Errno::PIPE))) => 0,
         _ => 1,
@@ -269,7 +451,7 @@ fn reaping_and_conversions() {
             let closed = bracket("sys::close_other_fds", || {
                 ipcwire::sys::close_other_fds(&[conn.as_fd()])
             });
-            mark("begin drop(Connection) ipcwire::fork_with_pipe");
+            child_leaves();
             i32::from(closed.is_err())
         })
     })
@@ -294,10 +476,13 @@ fn reaping_and_conversions() {
     bracket("drop(Connection) drop(OwnedFd)", || drop((reader, w)));
 
     // A listening socket handed over, as a supervisor sends one.
-    let bound = Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap()).expect("bind");
-    let (mut a, mut b) = pipe(true).expect("pipe");
-    a.send_handle(&bound).expect("send");
-    let fd = b.recv_handle().expect("recv");
+    let bound = bracket("Listener::bind", || {
+        Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap())
+    })
+    .expect("bind");
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("pipe");
+    bracket("Connection::send_handle", || a.send_handle(&bound)).expect("send");
+    let fd = bracket("Connection::recv_handle", || b.recv_handle()).expect("recv");
     let handed = bracket("Listener::from_fd", || Listener::from_fd(fd)).expect("wrap");
     assert_eq!(handed.local_addr(), bound.local_addr());
     bracket("drop(Listener) drop(Connection)", || {

@@ -2,9 +2,11 @@
 //! system call inside a bracket to the inventory entries of the bracket's
 //! functions, and to the flags and counts the docs promise.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use ipcwire::sys::inventory;
+
+use crate::scenarios::{Scenario, SCENARIOS};
 
 /// Memory the global allocator maps: not ipcwire's (see the inventory docs).
 /// `futex` too: glibc's malloc takes an arena lock with it when two threads
@@ -18,7 +20,59 @@ const ALLOCATOR: &[&str] = &[
 pub struct Report {
     pub calls: usize,
     pub brackets: usize,
+    pub scenarios: usize,
     pub problems: Vec<String>,
+    running: Option<Running>,
+}
+
+/// The scenario whose marker came last, and the functions its brackets
+/// have named so far (in any of its processes).
+struct Running {
+    scenario: &'static Scenario,
+    bracketed: BTreeSet<String>,
+}
+
+impl Report {
+    fn start_scenario(&mut self, name: &str) {
+        self.finish_scenario();
+        self.scenarios += 1;
+        match SCENARIOS.iter().find(|s| s.name == name) {
+            Some(scenario) => {
+                self.running = Some(Running {
+                    scenario,
+                    bracketed: BTreeSet::new(),
+                });
+            }
+            None => self.problems.push(format!("unknown scenario {name:?}")),
+        }
+    }
+
+    /// The functions a scenario's brackets named must be exactly the ones
+    /// it declares.
+    fn finish_scenario(&mut self) {
+        let Some(Running {
+            scenario,
+            bracketed,
+        }) = self.running.take()
+        else {
+            return;
+        };
+        let declared: BTreeSet<String> = scenario.functions.iter().map(|f| f.to_string()).collect();
+        let unused: Vec<_> = declared.difference(&bracketed).collect();
+        if !unused.is_empty() {
+            self.problems.push(format!(
+                "scenario {} declares {unused:?} and never calls them",
+                scenario.name
+            ));
+        }
+        let undeclared: Vec<_> = bracketed.difference(&declared).collect();
+        if !undeclared.is_empty() {
+            self.problems.push(format!(
+                "scenario {} calls {undeclared:?} and does not declare them",
+                scenario.name
+            ));
+        }
+    }
 }
 
 /// What one traced thread or process is inside: the functions its bracket
@@ -73,6 +127,14 @@ pub fn check_trace(text: &str) -> Report {
         }
         bracket.seen += 1;
         check_call(&mut report.problems, bracket, name, call);
+    }
+    report.finish_scenario();
+    if report.scenarios != SCENARIOS.len() {
+        report.problems.push(format!(
+            "{} of {} scenarios ran",
+            report.scenarios,
+            SCENARIOS.len()
+        ));
     }
     report
 }
@@ -170,6 +232,12 @@ fn on_marker(report: &mut Report, open: &mut HashMap<u32, Bracket>, pid: u32, ma
                     None => bracket.functions.push(word.to_owned()),
                 }
             }
+            match &mut report.running {
+                Some(running) => running.bracketed.extend(bracket.functions.iter().cloned()),
+                None => report
+                    .problems
+                    .push(format!("{marker:?} outside a scenario")),
+            }
             report.brackets += 1;
             open.insert(pid, bracket);
         }
@@ -187,6 +255,7 @@ fn on_marker(report: &mut Report, open: &mut HashMap<u32, Bracket>, pid: u32, ma
                 ));
             }
         }
+        Some("scenario") => report.start_scenario(words.next().unwrap_or_default()),
         _ => report.problems.push(format!("bad marker {marker:?}")),
     }
 }

@@ -8,7 +8,7 @@
 //! the trace. Each scenario starts with a marker write to stderr
 //! (`@audit scenario <name>`) and declares the inventory functions it
 //! calls; each piece of work is bracketed by marker writes (`@audit begin
-//! <functions>` ... `@audit end`), per thread; a forked child starts
+//! <functions>` ... `@audit end`), per process; a forked child starts
 //! inside its parent's bracket. The functions bracketed in a scenario must
 //! be exactly those it declares. Reproduce by hand with:
 //!

@@ -8,12 +8,12 @@
 //! bracketed in a scenario are not exactly those declared: so the
 //! declarations are neither looser nor tighter than what runs.
 
+use std::ffi::CString;
 use std::os::fd::AsFd;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ipcwire::sys;
+use ipcwire::sys::{self, Errno};
 use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
 use ipcwire::{Error, Listener, ReceivedFds};
 
@@ -89,13 +89,35 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "unix_listener_and_client",
-        functions: LISTENER_AND_CLIENT,
-        run: || listener_and_client("unix", "unix:/tmp/ipcwire-audit-{pid}.sock"),
+        functions: &[
+            "sys::getpid",
+            "Listener::bind",
+            "ipcwire::fork_with_pipe",
+            "Client::connect",
+            "Listener::accept",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "drop(Connection)",
+            "Child::wait",
+            "drop(Listener)",
+            "sys::lstat",
+        ],
+        run: || listener_and_client(Family::Unix),
     },
     Scenario {
         name: "tcp_listener_and_client",
-        functions: LISTENER_AND_CLIENT,
-        run: || listener_and_client("tcp", "tcp:127.0.0.1:0"),
+        functions: &[
+            "Listener::bind",
+            "ipcwire::fork_with_pipe",
+            "Client::connect",
+            "Listener::accept",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "drop(Connection)",
+            "Child::wait",
+            "drop(Listener)",
+        ],
+        run: || listener_and_client(Family::Tcp),
     },
     Scenario {
         name: "passing_descriptors",
@@ -128,6 +150,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "sys::close_other_fds",
             "Child::try_wait",
             "sys::try_wait_any",
+            "sys::poll",
             "sys::pipe",
             "sys::access_mode",
             "Connection::try_from",
@@ -142,16 +165,6 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         run: reaping_and_conversions,
     },
-];
-
-const LISTENER_AND_CLIENT: &[&str] = &[
-    "Listener::bind",
-    "Listener::accept",
-    "Client::connect",
-    "Connection::send_bytes",
-    "Connection::recv_bytes",
-    "drop(Connection)",
-    "drop(Listener)",
 ];
 
 /// Whether markers are written: under strace only. Anywhere else they
@@ -355,34 +368,61 @@ fn pipe_capacity_and_from_fd() {
     bracket("drop(Connection) drop(OwnedFd)", || drop((conn, other)));
 }
 
-fn listener_and_client(kind: &str, address: &str) {
-    let address = address.replace("{pid}", &std::process::id().to_string());
+#[derive(Copy, Clone, Debug)]
+enum Family {
+    Unix,
+    Tcp,
+}
+
+/// A listener and a client in a forked child (a thread would need calls
+/// that are not ipcwire's, which a confined scenario may not make).
+fn listener_and_client(family: Family) {
+    let address = match family {
+        Family::Unix => {
+            let pid = bracket("sys::getpid", sys::getpid);
+            format!("unix:/tmp/ipcwire-audit-{}.sock", pid.raw())
+        }
+        Family::Tcp => "tcp:127.0.0.1:0".to_owned(),
+    };
     let mut listener = bracket("Listener::bind", || {
         Listener::bind(&address.parse().expect("address")).map(|l| l.authkey(b"audit"))
     })
     .expect("bind");
     let addr = *listener.local_addr();
-    let client = std::thread::spawn(move || {
-        let mut conn = bracket("Client::connect", || {
-            Client::new().authkey(b"audit").connect(&addr)
+    // SAFETY: single-threaded scenario; the harness's threads are idle.
+    let (conn, client) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::ToChild, |_| {
+            let connected = bracket("Client::connect", || {
+                Client::new().authkey(b"audit").connect(&addr)
+            });
+            let Ok(mut conn) = connected else {
+                return 1;
+            };
+            let sent = bracket("calls=1 Connection::send_bytes", || {
+                conn.send_bytes(b"hello")
+            });
+            let reply = bracket("Connection::recv_bytes", || conn.recv_bytes());
+            bracket("drop(Connection)", || drop(conn));
+            child_leaves();
+            match (sent, reply) {
+                (Ok(()), Ok(reply)) => i32::from(reply != b"hello"),
+                _ => 1,
+            }
         })
-        .expect("connect");
-        bracket("calls=1 Connection::send_bytes", || {
-            conn.send_bytes(b"hello")
-        })
-        .expect("send");
-        let reply = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
-        bracket("drop(Connection)", || drop(conn));
-        reply
-    });
+    })
+    .expect("fork");
+    bracket("drop(Connection)", || drop(conn));
     let (mut conn, _) = bracket("Listener::accept", || listener.accept()).expect("accept");
     let msg = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
     bracket("calls=1 Connection::send_bytes", || conn.send_bytes(&msg)).expect("send");
-    assert_eq!(client.join().expect("client thread"), b"hello", "{kind}");
+    let status = bracket("Child::wait", || client.wait()).expect("wait");
+    assert!(status.success(), "{family:?} client: {status}");
     bracket("drop(Connection)", || drop(conn));
     bracket("drop(Listener)", || drop(listener));
     if let Some(path) = address.strip_prefix("unix:") {
-        assert!(!Path::new(path).exists(), "drop(Listener) removes {path}");
+        let path = CString::new(path).expect("a path without NUL");
+        let gone = bracket("sys::lstat", || sys::lstat(&path));
+        assert_eq!(gone, Err(Errno::NOENT), "drop(Listener) removes {path:?}");
     }
 }
 
@@ -460,11 +500,16 @@ fn reaping_and_conversions() {
     bracket("Child::try_wait", || child.try_wait()).expect("try_wait");
     bracket("drop(Connection)", || drop(conn));
     let reaped = loop {
-        let any = bracket("sys::try_wait_any", ipcwire::sys::try_wait_any).expect("reap");
+        // A pause while the child exits, always at least one so that the
+        // scenario's calls do not depend on timing: `poll` on no descriptors.
+        bracket("sys::poll", || {
+            sys::poll(&mut [], Some(Duration::from_millis(1)))
+        })
+        .expect("poll");
+        let any = bracket("sys::try_wait_any", sys::try_wait_any).expect("reap");
         if let Some(reaped) = any {
             break reaped;
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
     };
     assert_eq!(reaped, (pid, ipcwire::ExitStatus::Exited(0)));
 

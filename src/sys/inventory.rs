@@ -59,6 +59,12 @@
 //! - a socket send lacks `MSG_NOSIGNAL`;
 //! - a send or receive makes more system calls than its docs promise.
 //!
+//! Each scenario declares the functions it calls, and the brackets must
+//! name exactly those. Then each runs again, without `strace`, in a child
+//! confined by a [seccomp](crate::seccomp) filter that allows only those
+//! functions' calls and [`RUNTIME`](crate::seccomp::RUNTIME): a call this
+//! list misses kills it, and the test names the call.
+//!
 //! # The table
 //!
 //! Every public function that makes system calls, and the calls it may

@@ -16,11 +16,25 @@
 //! cargo test --test audit --no-run   # prints the test binary's path
 //! strace -f -o trace.txt target/debug/deps/audit-* --exact scenarios --ignored --nocapture
 //! ```
+//!
+//! `seccomp.rs` runs every scenario again in a forked child confined by a
+//! seccomp filter built from exactly its declared functions' entries and
+//! `seccomp::RUNTIME` (no markers then: they are not ipcwire's calls), so
+//! that a call the inventory misses kills it with `SIGSYS`; a run under
+//! `Action::Trap` then names the call (`tests/common/sigsys.rs`). Scenario
+//! code makes no system call of its own besides, except where it says so.
 
+#[path = "../common/fork.rs"]
+mod fork;
+#[path = "../common/serial.rs"]
+mod serial;
+#[path = "../common/sigsys.rs"]
+mod sigsys;
 #[path = "../common/skip.rs"]
 mod skip;
 
 mod scenarios;
+mod seccomp;
 mod strace;
 
 use std::process::Command;
@@ -29,6 +43,8 @@ use ipcwire::sys::inventory;
 
 #[test]
 fn syscalls_match_the_inventory() {
+    // The seccomp tests fork; none while strace starts.
+    let _serial = serial::lock();
     if Command::new("strace").arg("-V").output().is_err() {
         skip::skipped("syscalls_match_the_inventory: strace is not installed");
         return;

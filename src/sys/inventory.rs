@@ -14,11 +14,18 @@
 //! glibc's child calls `set_robust_list`, while musl blocks signals around
 //! it with `rt_sigprocmask` and its child calls `set_tid_address`; 32-bit
 //! targets call `fcntl64`, the 64-bit `stat` calls, `ppoll_time64` and
-//! `clock_gettime64`), an entry lists every alternative: an allowlist built
-//! from it works with either library on any Linux architecture. [`number`]
-//! gives each name's number on the target architecture. The names are
-//! Linux's; on other systems the same functions make those systems' calls
-//! of the same purpose, and [`number`] is `None`.
+//! `clock_gettime64`; on 32-bit x86 the C library may make every socket
+//! call through `socketcall`), an entry lists every alternative: an
+//! allowlist built from it works with either library on any Linux
+//! architecture. [`number`] gives each name's number on the target
+//! architecture. The names are Linux's; on other systems the same
+//! functions make those systems' calls of the same purpose, and [`number`]
+//! is `None`.
+//!
+//! `socketcall` takes the operation as an argument, which an allowlist of
+//! numbers does not look at: on 32-bit x86, allowing one socket call
+//! allows them all. `strace` shows each `socketcall` under its operation's
+//! name (`send`, `recv`, `socketpair`), so only a seccomp filter sees it.
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
@@ -91,7 +98,10 @@ const fn entry(function: &'static str, syscalls: &'static [&'static str]) -> Ent
 /// Every public function that makes system calls, in the order of the
 /// [table](self#the-table). Functions not listed make none.
 pub const INVENTORY: &[Entry] = &[
-    entry("ipcwire::pipe", &["socketpair", "pipe2", "close"]),
+    entry(
+        "ipcwire::pipe",
+        &["socketpair", "socketcall", "pipe2", "close"],
+    ),
     entry(
         "ipcwire::pipe_with_capacity",
         &["pipe2", "fcntl", "fcntl64", "close"],
@@ -100,6 +110,7 @@ pub const INVENTORY: &[Entry] = &[
         "ipcwire::fork_with_pipe",
         &[
             "socketpair",
+            "socketcall",
             "pipe2",
             "clone",
             "fork",
@@ -110,7 +121,10 @@ pub const INVENTORY: &[Entry] = &[
             "exit_group",
         ],
     ),
-    entry("Direction::open", &["socketpair", "pipe2", "close"]),
+    entry(
+        "Direction::open",
+        &["socketpair", "socketcall", "pipe2", "close"],
+    ),
     entry("Child::wait", &["wait4"]),
     entry("Child::try_wait", &["wait4"]),
     entry("Child::kill", &["kill"]),
@@ -124,6 +138,7 @@ pub const INVENTORY: &[Entry] = &[
             "statx",
             "getsockopt",
             "getsockname",
+            "socketcall",
             "close",
         ],
     ),
@@ -139,6 +154,7 @@ pub const INVENTORY: &[Entry] = &[
             "statx",
             "getsockopt",
             "getsockname",
+            "socketcall",
             "close",
         ],
     ),
@@ -150,7 +166,7 @@ pub const INVENTORY: &[Entry] = &[
     entry("Connection::recv_bytes_into", RECV),
     entry("Connection::recv", RECV),
     entry("Connection::poll", &["poll", "ppoll", "ppoll_time64"]),
-    entry("Connection::peer_cred", &["getsockopt"]),
+    entry("Connection::peer_cred", &["getsockopt", "socketcall"]),
     entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
     entry("Connection::set_pipe_size", &["fcntl", "fcntl64"]),
     entry(
@@ -158,6 +174,7 @@ pub const INVENTORY: &[Entry] = &[
         &[
             "sendmsg",
             "sendto",
+            "socketcall",
             "write",
             "writev",
             "rt_sigaction",
@@ -168,8 +185,8 @@ pub const INVENTORY: &[Entry] = &[
     ),
     entry("Connection::recv_bytes_with_fds", RECV),
     entry("Connection::recv_bytes_into_with_fds", RECV),
-    entry("Connection::send_fds", &["sendmsg"]),
-    entry("Connection::send_handle", &["sendmsg"]),
+    entry("Connection::send_fds", &["sendmsg", "socketcall"]),
+    entry("Connection::send_handle", &["sendmsg", "socketcall"]),
     entry("Connection::recv_fds", RECV_WITH_FDS),
     entry("Connection::recv_handle", RECV_WITH_FDS),
     entry("ReceivedFds::truncate", &["close"]),
@@ -187,6 +204,7 @@ pub const INVENTORY: &[Entry] = &[
             "fcntl",
             "fcntl64",
             "connect",
+            "socketcall",
             "newfstatat",
             "lstat",
             "lstat64",
@@ -197,7 +215,10 @@ pub const INVENTORY: &[Entry] = &[
             "close",
         ],
     ),
-    entry("Listener::from_fd", &["fcntl", "fcntl64", "getsockname"]),
+    entry(
+        "Listener::from_fd",
+        &["fcntl", "fcntl64", "getsockname", "socketcall"],
+    ),
     entry(
         "Listener::accept",
         &[
@@ -206,6 +227,7 @@ pub const INVENTORY: &[Entry] = &[
             "getrandom",
             "recvfrom",
             "sendto",
+            "socketcall",
             "poll",
             "ppoll",
             "ppoll_time64",
@@ -243,6 +265,7 @@ pub const INVENTORY: &[Entry] = &[
             "getrandom",
             "recvfrom",
             "sendto",
+            "socketcall",
             "clock_gettime",
             "clock_gettime64",
             "close",
@@ -251,20 +274,20 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::pipe", &["pipe2"]),
     entry("sys::pipe_size", &["fcntl", "fcntl64"]),
     entry("sys::set_pipe_size", &["fcntl", "fcntl64"]),
-    entry("sys::socketpair", &["socketpair"]),
+    entry("sys::socketpair", &["socketpair", "socketcall"]),
     entry("sys::read", &["read"]),
     entry("sys::readv", &["readv"]),
     entry("sys::write", &["write"]),
     entry("sys::writev", &["writev"]),
-    entry("sys::send", &["sendto"]),
-    entry("sys::send_vectored", &["sendmsg"]),
-    entry("sys::send_nowait", &["sendto"]),
-    entry("sys::recv_nowait", &["recvfrom"]),
-    entry("sys::shutdown", &["shutdown"]),
-    entry("sys::send_with_fds", &["sendmsg"]),
-    entry("sys::recv_with_fds", &["recvmsg", "close"]),
-    entry("sys::is_unix_socket", &["getsockname"]),
-    entry("sys::is_stream", &["getsockopt"]),
+    entry("sys::send", &["sendto", "socketcall"]),
+    entry("sys::send_vectored", &["sendmsg", "socketcall"]),
+    entry("sys::send_nowait", &["sendto", "socketcall"]),
+    entry("sys::recv_nowait", &["recvfrom", "socketcall"]),
+    entry("sys::shutdown", &["shutdown", "socketcall"]),
+    entry("sys::send_with_fds", &["sendmsg", "socketcall"]),
+    entry("sys::recv_with_fds", &["recvmsg", "socketcall", "close"]),
+    entry("sys::is_unix_socket", &["getsockname", "socketcall"]),
+    entry("sys::is_stream", &["getsockopt", "socketcall"]),
     entry("sys::close", &["close"]),
     entry(
         "sys::close_other_fds",
@@ -281,10 +304,10 @@ pub const INVENTORY: &[Entry] = &[
         &["newfstatat", "lstat", "lstat64", "fstatat64", "statx"],
     ),
     entry("sys::unlink", &["unlink", "unlinkat"]),
-    entry("sys::socket", &["socket"]),
-    entry("sys::bind", &["bind"]),
-    entry("sys::listen", &["listen"]),
-    entry("sys::accept", &["accept4"]),
+    entry("sys::socket", &["socket", "socketcall"]),
+    entry("sys::bind", &["bind", "socketcall"]),
+    entry("sys::listen", &["listen", "socketcall"]),
+    entry("sys::accept", &["accept4", "socketcall"]),
     entry(
         "sys::connect",
         &[
@@ -296,6 +319,7 @@ pub const INVENTORY: &[Entry] = &[
             "clock_gettime64",
             "getsockopt",
             "getpeername",
+            "socketcall",
         ],
     ),
     entry(
@@ -308,15 +332,16 @@ pub const INVENTORY: &[Entry] = &[
             "clock_gettime64",
             "getsockopt",
             "getpeername",
+            "socketcall",
         ],
     ),
-    entry("sys::socket_error", &["getsockopt"]),
-    entry("sys::getsockname", &["getsockname"]),
-    entry("sys::getpeername", &["getpeername"]),
-    entry("sys::set_reuseaddr", &["setsockopt"]),
-    entry("sys::set_nodelay", &["setsockopt"]),
-    entry("sys::nodelay", &["getsockopt"]),
-    entry("sys::peer_cred", &["getsockopt"]),
+    entry("sys::socket_error", &["getsockopt", "socketcall"]),
+    entry("sys::getsockname", &["getsockname", "socketcall"]),
+    entry("sys::getpeername", &["getpeername", "socketcall"]),
+    entry("sys::set_reuseaddr", &["setsockopt", "socketcall"]),
+    entry("sys::set_nodelay", &["setsockopt", "socketcall"]),
+    entry("sys::nodelay", &["getsockopt", "socketcall"]),
+    entry("sys::peer_cred", &["getsockopt", "socketcall"]),
     entry(
         "sys::poll",
         &[
@@ -380,6 +405,7 @@ const SEND: &[&str] = &[
     "writev",
     "sendto",
     "sendmsg",
+    "socketcall",
     "rt_sigaction",
     "rt_sigprocmask",
     "rt_sigpending",
@@ -393,6 +419,7 @@ const RECV: &[&str] = &[
     "read",
     "readv",
     "recvmsg",
+    "socketcall",
     "close",
     "poll",
     "ppoll",
@@ -403,6 +430,7 @@ const RECV: &[&str] = &[
 
 const RECV_WITH_FDS: &[&str] = &[
     "recvmsg",
+    "socketcall",
     "close",
     "poll",
     "ppoll",
@@ -553,6 +581,7 @@ mod numbers {
             "clock_gettime64" => 403,
             "futex_time64" => 422,
             "mmap2" => libc::SYS_mmap2,
+            "socketcall" => libc::SYS_socketcall,
             _ => return None,
         })
     }

@@ -18,12 +18,18 @@
 //! it with `rt_sigprocmask` and its child calls `set_tid_address`; glibc's
 //! `waitpid` is `waitpid` where the architecture has that call, as 32-bit
 //! x86 does, and `wait4` elsewhere; 32-bit targets call `fcntl64`, the
-//! 64-bit `stat` calls, `ppoll_time64` and `clock_gettime64`), an entry
+//! 64-bit `stat` calls, `ppoll_time64` and `clock_gettime64`; on 32-bit x86
+//! the C library may make every socket call through `socketcall`), an entry
 //! lists every alternative: an allowlist built from it works with either
 //! library on any Linux architecture. [`number`] gives each name's number
 //! on the target architecture. The names are Linux's; on other systems the
 //! same functions make those systems' calls of the same purpose, and
 //! [`number`] is `None`.
+//!
+//! `socketcall` takes the operation as an argument, which an allowlist of
+//! numbers does not look at: on 32-bit x86, allowing one socket call
+//! allows them all. `strace` shows each `socketcall` under its operation's
+//! name (`send`, `recv`, `socketpair`), so only a seccomp filter sees it.
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
@@ -51,7 +57,7 @@
 //!
 //! # The audit
 //!
-//! `tests/audit.rs` holds the crate to this list. It runs real scenarios
+//! `tests/audit/` holds the crate to this list. It runs real scenarios
 //! (pipe and fork with messages both ways, pipe sends in a child whose
 //! `SIGPIPE` action is the default, a socket pair with `poll`, pipe
 //! capacity, `from_fd`, passing descriptors, Unix and TCP listeners and
@@ -63,6 +69,12 @@
 //!   flag, or `recvmsg` lacks `MSG_CMSG_CLOEXEC`;
 //! - a socket send lacks `MSG_NOSIGNAL`;
 //! - a send or receive makes more system calls than its docs promise.
+//!
+//! Each scenario declares the functions it calls, and the brackets must
+//! name exactly those. Then each runs again, without `strace`, in a child
+//! confined by a [seccomp](crate::seccomp) filter that allows only those
+//! functions' calls and [`RUNTIME`](crate::seccomp::RUNTIME): a call this
+//! list misses kills it, and the test names the call.
 //!
 //! # The table
 //!
@@ -90,7 +102,10 @@ const fn entry(function: &'static str, syscalls: &'static [&'static str]) -> Ent
 /// Every public function that makes system calls, in the order of the
 /// [table](self#the-table). Functions not listed make none.
 pub const INVENTORY: &[Entry] = &[
-    entry("ipcwire::pipe", &["socketpair", "pipe2", "close"]),
+    entry(
+        "ipcwire::pipe",
+        &["socketpair", "socketcall", "pipe2", "close"],
+    ),
     entry(
         "ipcwire::pipe_with_capacity",
         &["pipe2", "fcntl", "fcntl64", "close"],
@@ -99,6 +114,7 @@ pub const INVENTORY: &[Entry] = &[
         "ipcwire::fork_with_pipe",
         &[
             "socketpair",
+            "socketcall",
             "pipe2",
             "clone",
             "fork",
@@ -109,7 +125,10 @@ pub const INVENTORY: &[Entry] = &[
             "exit_group",
         ],
     ),
-    entry("Direction::open", &["socketpair", "pipe2", "close"]),
+    entry(
+        "Direction::open",
+        &["socketpair", "socketcall", "pipe2", "close"],
+    ),
     entry("Child::wait", &["wait4", "waitpid"]),
     entry("Child::try_wait", &["wait4", "waitpid"]),
     entry("Child::kill", &["kill"]),
@@ -123,6 +142,7 @@ pub const INVENTORY: &[Entry] = &[
             "statx",
             "getsockopt",
             "getsockname",
+            "socketcall",
             "close",
         ],
     ),
@@ -138,6 +158,7 @@ pub const INVENTORY: &[Entry] = &[
             "statx",
             "getsockopt",
             "getsockname",
+            "socketcall",
             "close",
         ],
     ),
@@ -159,7 +180,7 @@ pub const INVENTORY: &[Entry] = &[
             "clock_gettime64",
         ],
     ),
-    entry("Connection::peer_cred", &["getsockopt"]),
+    entry("Connection::peer_cred", &["getsockopt", "socketcall"]),
     entry("Connection::pipe_size", &["fcntl", "fcntl64"]),
     entry("Connection::set_pipe_size", &["fcntl", "fcntl64"]),
     entry(
@@ -167,6 +188,7 @@ pub const INVENTORY: &[Entry] = &[
         &[
             "sendmsg",
             "sendto",
+            "socketcall",
             "write",
             "writev",
             "rt_sigaction",
@@ -177,8 +199,8 @@ pub const INVENTORY: &[Entry] = &[
     ),
     entry("Connection::recv_bytes_with_fds", RECV),
     entry("Connection::recv_bytes_into_with_fds", RECV),
-    entry("Connection::send_fds", &["sendmsg"]),
-    entry("Connection::send_handle", &["sendmsg"]),
+    entry("Connection::send_fds", &["sendmsg", "socketcall"]),
+    entry("Connection::send_handle", &["sendmsg", "socketcall"]),
     entry("Connection::recv_fds", RECV_WITH_FDS),
     entry("Connection::recv_handle", RECV_WITH_FDS),
     entry("ReceivedFds::truncate", &["close"]),
@@ -196,6 +218,7 @@ pub const INVENTORY: &[Entry] = &[
             "fcntl",
             "fcntl64",
             "connect",
+            "socketcall",
             "newfstatat",
             "lstat",
             "lstat64",
@@ -206,7 +229,10 @@ pub const INVENTORY: &[Entry] = &[
             "close",
         ],
     ),
-    entry("Listener::from_fd", &["fcntl", "fcntl64", "getsockname"]),
+    entry(
+        "Listener::from_fd",
+        &["fcntl", "fcntl64", "getsockname", "socketcall"],
+    ),
     entry(
         "Listener::accept",
         &[
@@ -215,6 +241,7 @@ pub const INVENTORY: &[Entry] = &[
             "getrandom",
             "recvfrom",
             "sendto",
+            "socketcall",
             "poll",
             "ppoll",
             "ppoll_time64",
@@ -252,6 +279,7 @@ pub const INVENTORY: &[Entry] = &[
             "getrandom",
             "recvfrom",
             "sendto",
+            "socketcall",
             "clock_gettime",
             "clock_gettime64",
             "close",
@@ -260,20 +288,20 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::pipe", &["pipe2"]),
     entry("sys::pipe_size", &["fcntl", "fcntl64"]),
     entry("sys::set_pipe_size", &["fcntl", "fcntl64"]),
-    entry("sys::socketpair", &["socketpair"]),
+    entry("sys::socketpair", &["socketpair", "socketcall"]),
     entry("sys::read", &["read"]),
     entry("sys::readv", &["readv"]),
     entry("sys::write", &["write"]),
     entry("sys::writev", &["writev"]),
-    entry("sys::send", &["sendto"]),
-    entry("sys::send_vectored", &["sendmsg"]),
-    entry("sys::send_nowait", &["sendto"]),
-    entry("sys::recv_nowait", &["recvfrom"]),
-    entry("sys::shutdown", &["shutdown"]),
-    entry("sys::send_with_fds", &["sendmsg"]),
-    entry("sys::recv_with_fds", &["recvmsg", "close"]),
-    entry("sys::is_unix_socket", &["getsockname"]),
-    entry("sys::is_stream", &["getsockopt"]),
+    entry("sys::send", &["sendto", "socketcall"]),
+    entry("sys::send_vectored", &["sendmsg", "socketcall"]),
+    entry("sys::send_nowait", &["sendto", "socketcall"]),
+    entry("sys::recv_nowait", &["recvfrom", "socketcall"]),
+    entry("sys::shutdown", &["shutdown", "socketcall"]),
+    entry("sys::send_with_fds", &["sendmsg", "socketcall"]),
+    entry("sys::recv_with_fds", &["recvmsg", "socketcall", "close"]),
+    entry("sys::is_unix_socket", &["getsockname", "socketcall"]),
+    entry("sys::is_stream", &["getsockopt", "socketcall"]),
     entry("sys::close", &["close"]),
     entry(
         "sys::close_other_fds",
@@ -290,10 +318,10 @@ pub const INVENTORY: &[Entry] = &[
         &["newfstatat", "lstat", "lstat64", "fstatat64", "statx"],
     ),
     entry("sys::unlink", &["unlink", "unlinkat"]),
-    entry("sys::socket", &["socket"]),
-    entry("sys::bind", &["bind"]),
-    entry("sys::listen", &["listen"]),
-    entry("sys::accept", &["accept4"]),
+    entry("sys::socket", &["socket", "socketcall"]),
+    entry("sys::bind", &["bind", "socketcall"]),
+    entry("sys::listen", &["listen", "socketcall"]),
+    entry("sys::accept", &["accept4", "socketcall"]),
     entry(
         "sys::connect",
         &[
@@ -303,6 +331,7 @@ pub const INVENTORY: &[Entry] = &[
             "ppoll_time64",
             "getsockopt",
             "getpeername",
+            "socketcall",
         ],
     ),
     entry(
@@ -315,15 +344,16 @@ pub const INVENTORY: &[Entry] = &[
             "clock_gettime64",
             "getsockopt",
             "getpeername",
+            "socketcall",
         ],
     ),
-    entry("sys::socket_error", &["getsockopt"]),
-    entry("sys::getsockname", &["getsockname"]),
-    entry("sys::getpeername", &["getpeername"]),
-    entry("sys::set_reuseaddr", &["setsockopt"]),
-    entry("sys::set_nodelay", &["setsockopt"]),
-    entry("sys::nodelay", &["getsockopt"]),
-    entry("sys::peer_cred", &["getsockopt"]),
+    entry("sys::socket_error", &["getsockopt", "socketcall"]),
+    entry("sys::getsockname", &["getsockname", "socketcall"]),
+    entry("sys::getpeername", &["getpeername", "socketcall"]),
+    entry("sys::set_reuseaddr", &["setsockopt", "socketcall"]),
+    entry("sys::set_nodelay", &["setsockopt", "socketcall"]),
+    entry("sys::nodelay", &["getsockopt", "socketcall"]),
+    entry("sys::peer_cred", &["getsockopt", "socketcall"]),
     entry(
         "sys::poll",
         &[
@@ -387,6 +417,7 @@ const SEND: &[&str] = &[
     "writev",
     "sendto",
     "sendmsg",
+    "socketcall",
     "rt_sigaction",
     "rt_sigprocmask",
     "rt_sigpending",
@@ -400,6 +431,7 @@ const RECV: &[&str] = &[
     "read",
     "readv",
     "recvmsg",
+    "socketcall",
     "close",
     "poll",
     "ppoll",
@@ -410,6 +442,7 @@ const RECV: &[&str] = &[
 
 const RECV_WITH_FDS: &[&str] = &[
     "recvmsg",
+    "socketcall",
     "close",
     "poll",
     "ppoll",
@@ -561,6 +594,7 @@ mod numbers {
             "clock_gettime64" => 403,
             "futex_time64" => 422,
             "mmap2" => libc::SYS_mmap2,
+            "socketcall" => libc::SYS_socketcall,
             _ => return None,
         })
     }

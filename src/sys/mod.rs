@@ -64,9 +64,10 @@
 //! The C library and the architecture change which system calls do the
 //! work (musl's `fork` blocks signals around the call; aarch64 has `ppoll`
 //! and `clone` for `poll` and `fork`; 32-bit targets have `fcntl64` and
-//! 64-bit-time calls), not what the functions do: [`inventory`] lists every
-//! alternative. Other systems differ from Linux in these ways, each also
-//! said by the items concerned, under `# Platforms` for the wrappers here:
+//! 64-bit-time calls, and 32-bit x86 `socketcall` for socket calls), not
+//! what the functions do: [`inventory`] lists every alternative. Other
+//! systems differ from Linux in these ways, each also said by the items
+//! concerned, under `# Platforms` for the wrappers here:
 //!
 //! - **Close-on-exec on macOS.** It has no `pipe2`, `accept4`,
 //!   `SOCK_CLOEXEC` or `MSG_CMSG_CLOEXEC`: pipes, sockets, socket pairs,

@@ -1,0 +1,536 @@
+//! The scenarios: real work with ipcwire, each call of a public function
+//! bracketed by marker writes to stderr when run under strace by
+//! `syscalls_match_the_inventory`.
+//!
+//! Each scenario declares, in [`SCENARIOS`], every inventory function it
+//! and the children it forks call. A bracket naming another function
+//! fails at once, and the strace checker fails when the functions
+//! bracketed in a scenario are not exactly those declared: so the
+//! declarations are neither looser nor tighter than what runs.
+
+use std::ffi::CString;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ipcwire::sys::{self, Errno};
+use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
+use ipcwire::{Error, Listener, ReceivedFds};
+
+/// A piece of real work and the inventory functions it calls, in its own
+/// process and in every child it forks.
+pub struct Scenario {
+    pub name: &'static str,
+    pub functions: &'static [&'static str],
+    pub run: fn(),
+}
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "pipe_and_fork",
+        functions: &[
+            "ipcwire::pipe",
+            "ipcwire::fork_with_pipe",
+            "Connection::send_bytes",
+            "Connection::recv_bytes_into",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: pipe_and_fork,
+    },
+    Scenario {
+        name: "duplex_fork_both_ways",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "Connection::send",
+            "Connection::recv",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: duplex_fork_both_ways,
+    },
+    Scenario {
+        name: "sigpipe_guard_on_pipes",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "ipcwire::pipe",
+            "Connection::send_bytes",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: sigpipe_guard_on_pipes,
+    },
+    Scenario {
+        name: "socketpair_poll_and_peer_cred",
+        functions: &[
+            "ipcwire::pipe",
+            "Connection::poll",
+            "Connection::send_bytes",
+            "Connection::recv_bytes_into",
+            "Connection::peer_cred",
+            "drop(Connection)",
+        ],
+        run: socketpair_poll_and_peer_cred,
+    },
+    Scenario {
+        name: "pipe_capacity_and_from_fd",
+        functions: &[
+            "ipcwire::pipe_with_capacity",
+            "Connection::pipe_size",
+            "Connection::set_pipe_size",
+            "sys::pipe",
+            "Connection::from_fd",
+            "drop(Connection)",
+            "drop(OwnedFd)",
+        ],
+        run: pipe_capacity_and_from_fd,
+    },
+    Scenario {
+        name: "unix_listener_and_client",
+        functions: &[
+            "sys::getpid",
+            "Listener::bind",
+            "ipcwire::fork_with_pipe",
+            "Client::connect",
+            "Listener::accept",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "drop(Connection)",
+            "Child::wait",
+            "drop(Listener)",
+            "sys::lstat",
+        ],
+        run: || listener_and_client(Family::Unix),
+    },
+    Scenario {
+        name: "tcp_listener_and_client",
+        functions: &[
+            "Listener::bind",
+            "ipcwire::fork_with_pipe",
+            "Client::connect",
+            "Listener::accept",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "drop(Connection)",
+            "Child::wait",
+            "drop(Listener)",
+        ],
+        run: || listener_and_client(Family::Tcp),
+    },
+    Scenario {
+        name: "passing_descriptors",
+        functions: &[
+            "ipcwire::pipe",
+            "sys::pipe",
+            "Connection::send_bytes_with_fds",
+            "Connection::recv_bytes_with_fds",
+            "Connection::recv_bytes_into_with_fds",
+            "Connection::send_handle",
+            "Connection::recv_handle",
+            "Connection::send_fds",
+            "Connection::recv_fds",
+            "Connection::recv_bytes",
+            "ReceivedFds::truncate",
+            "ReceivedFds::clear",
+            "sys::is_unix_socket",
+            "sys::send_with_fds",
+            "sys::recv_with_fds",
+            "drop(ReceivedFds)",
+            "drop(OwnedFd)",
+            "drop(Connection)",
+        ],
+        run: passing_descriptors,
+    },
+    Scenario {
+        name: "reaping_and_conversions",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "sys::close_other_fds",
+            "Child::try_wait",
+            "sys::try_wait_any",
+            "sys::poll",
+            "sys::pipe",
+            "sys::access_mode",
+            "Connection::try_from",
+            "Listener::bind",
+            "ipcwire::pipe",
+            "Connection::send_handle",
+            "Connection::recv_handle",
+            "Listener::from_fd",
+            "drop(Listener)",
+            "drop(Connection)",
+            "drop(OwnedFd)",
+        ],
+        run: reaping_and_conversions,
+    },
+];
+
+/// Whether markers are written: under strace only. Anywhere else they
+/// would be system calls that no ipcwire function made.
+static MARKING: AtomicBool = AtomicBool::new(false);
+
+/// The index in [`SCENARIOS`] of the one running.
+static CURRENT: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Runs `scenario`, marking its start and its brackets when `marking`.
+pub fn run(scenario: &Scenario, marking: bool) {
+    let index = SCENARIOS
+        .iter()
+        .position(|s| s.name == scenario.name)
+        .expect("a scenario from SCENARIOS");
+    MARKING.store(marking, Ordering::Relaxed);
+    CURRENT.store(index, Ordering::Relaxed);
+    mark(format_args!("scenario {}", scenario.name));
+    (scenario.run)();
+}
+
+/// Writes a marker with one `write(2, ...)`, bypassing std's stderr lock so
+/// that threads marking at once never wait on each other (a `futex`).
+fn mark(text: std::fmt::Arguments<'_>) {
+    if !MARKING.load(Ordering::Relaxed) {
+        return;
+    }
+    let line = format!("@audit {text}\n");
+    let stderr = std::io::stderr();
+    let _ = ipcwire::sys::write(stderr.as_fd(), line.as_bytes());
+}
+
+/// Opens a bracket naming `functions` (space-separated, with an optional
+/// `calls=N`), each of which the running scenario must declare.
+fn begin(functions: &str) {
+    let scenario = SCENARIOS
+        .get(CURRENT.load(Ordering::Relaxed))
+        .expect("brackets only inside a scenario");
+    for function in functions.split_whitespace() {
+        assert!(
+            function.starts_with("calls=") || scenario.functions.contains(&function),
+            "scenario {} calls {function}, which it does not declare",
+            scenario.name
+        );
+    }
+    mark(format_args!("begin {functions}"));
+}
+
+/// Runs `work` inside a bracket naming `functions` (see [`begin`]).
+fn bracket<T>(functions: &str, work: impl FnOnce() -> T) -> T {
+    begin(functions);
+    let result = work();
+    mark(format_args!("end"));
+    result
+}
+
+/// In a forked child about to return: what follows is `fork_with_pipe`
+/// closing the child's end and leaving.
+fn child_leaves() {
+    begin("drop(Connection) ipcwire::fork_with_pipe");
+}
+
+fn pipe_and_fork() {
+    let (reader, writer) = bracket("ipcwire::pipe", || pipe(false)).expect("pipe");
+    bracket("drop(Connection)", || drop((reader, writer)));
+    // SAFETY: single-threaded scenario; the harness's threads are idle.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::ToChild, |mut conn| {
+            let mut buf = [0; 256];
+            let mut got = 0;
+            loop {
+                match bracket("Connection::recv_bytes_into", || {
+                    conn.recv_bytes_into(&mut buf)
+                }) {
+                    Ok(_) => got += 1,
+                    Err(Error::Eof) => break,
+                    Err(_) => return 1,
+                }
+            }
+            child_leaves();
+            i32::from(got != 20)
+        })
+    })
+    .expect("fork");
+    // Each send on a pipe looks up SIGPIPE's action (ignored here, as in
+    // every program using Rust's std), then writes.
+    for i in 0..20 {
+        bracket("calls=2 Connection::send_bytes", || {
+            conn.send_bytes(&[i; 100])
+        })
+        .expect("send");
+    }
+    bracket("drop(Connection)", || drop(conn));
+    let status = bracket("Child::wait", || child.wait()).expect("wait");
+    assert!(status.success(), "{status:?}");
+}
+
+fn duplex_fork_both_ways() {
+    // SAFETY: as above.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::Duplex, |mut conn| {
+            while let Ok(msg) = bracket("Connection::recv_bytes", || conn.recv_bytes()) {
+                if bracket("Connection::send_bytes", || conn.send_bytes(&msg)).is_err() {
+                    return 1;
+                }
+            }
+            child_leaves();
+            0
+        })
+    })
+    .expect("fork");
+    for len in [0, 64, 256, 4096, 200_000] {
+        let msg = vec![7; len];
+        let calls = if len <= 4096 { "calls=1 " } else { "" };
+        let send = format!("{calls}Connection::send_bytes");
+        bracket(&send, || conn.send_bytes(&msg)).expect("send");
+        let echo = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+        assert_eq!(echo.len(), len);
+    }
+    // Python objects: one pickle, one message, the same calls.
+    let job = std::collections::BTreeMap::from([("job".to_owned(), 1)]);
+    bracket("calls=1 Connection::send", || conn.send(&job)).expect("send");
+    let echo = bracket("Connection::recv", || conn.recv()).expect("recv");
+    assert_eq!(job, echo);
+    bracket("drop(Connection)", || drop(conn));
+    assert!(bracket("Child::wait", || child.wait())
+        .expect("wait")
+        .success());
+}
+
+/// In a child whose SIGPIPE action is the default (as in a C or `no_std`
+/// program), pipe sends hold SIGPIPE off, and a gone reader is `EPIPE`.
+fn sigpipe_guard_on_pipes() {
+    // SAFETY: as above.
+    let (conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::FromChild, sends_with_default_sigpipe)
+    })
+    .expect("fork");
+    bracket("drop(Connection)", || drop(conn));
+    assert_eq!(
+        bracket("Child::wait", || child.wait()),
+        Ok(ipcwire::ExitStatus::Exited(0))
+    );
+}
+
+fn sends_with_default_sigpipe(_: Connection) -> i32 {
+    // Setup that is not ipcwire's, outside any bracket (this closes the one
+    // inherited from `fork_with_pipe`). Under seccomp its `rt_sigaction` is
+    // allowed as one of `Connection::send_bytes`'s.
+    mark(format_args!("end"));
+    // SAFETY: restoring a default action is async-signal-safe.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let Ok((reader, mut writer)) = bracket("ipcwire::pipe", || pipe(false)) else {
+        return 1;
+    };
+    // The first send looks up the action and finds the default: mask,
+    // write, mask. Later sends are guarded without looking; after EPIPE the
+    // guard also looks for a handler to leave the signal to, and takes the
+    // signal back.
+    let first = bracket("calls=4 Connection::send_bytes", || writer.send_bytes(b"a"));
+    let second = bracket("calls=3 Connection::send_bytes", || writer.send_bytes(b"b"));
+    bracket("drop(Connection)", || drop(reader));
+    let gone = bracket("calls=5 Connection::send_bytes", || writer.send_bytes(b"c"));
+    child_leaves();
+    match (first, second, gone) {
+        (Ok(()), Ok(()), Err(Error::Io(ipcwire::sys::Errno::PIPE))) => 0,
+        _ => 1,
+    }
+}
+
+fn socketpair_poll_and_peer_cred() {
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("socketpair");
+    bracket("calls=1 Connection::poll", || a.poll(Some(Duration::ZERO))).expect("poll");
+    bracket("calls=1 Connection::send_bytes", || b.send_bytes(b"ping")).expect("send");
+    bracket("calls=1 Connection::poll", || a.poll(None)).expect("poll");
+    let mut buf = [0; 8];
+    bracket("calls=1 Connection::recv_bytes_into", || {
+        a.recv_bytes_into(&mut buf)
+    })
+    .expect("recv");
+    bracket("calls=1 Connection::peer_cred", || a.peer_cred()).expect("peer_cred");
+    bracket("drop(Connection)", || drop((a, b)));
+}
+
+fn pipe_capacity_and_from_fd() {
+    let (r, w) = bracket("ipcwire::pipe_with_capacity", || {
+        pipe_with_capacity(1 << 20)
+    })
+    .expect("pipe");
+    bracket("calls=1 Connection::pipe_size", || w.pipe_size()).expect("size");
+    bracket("calls=1 Connection::set_pipe_size", || {
+        r.set_pipe_size(1 << 16)
+    })
+    .expect("size");
+    bracket("drop(Connection)", || drop((r, w)));
+    let (fd, other) = bracket("sys::pipe", ipcwire::sys::pipe).expect("pipe");
+    let conn = bracket("Connection::from_fd", || {
+        Connection::from_fd(fd, Access::Read)
+    })
+    .expect("from_fd");
+    bracket("drop(Connection) drop(OwnedFd)", || drop((conn, other)));
+}
+
+#[derive(Copy, Clone, Debug)]
+enum Family {
+    Unix,
+    Tcp,
+}
+
+/// A listener and a client in a forked child (a thread would need calls
+/// that are not ipcwire's, which a confined scenario may not make).
+fn listener_and_client(family: Family) {
+    let address = match family {
+        Family::Unix => {
+            let pid = bracket("sys::getpid", sys::getpid);
+            format!("unix:/tmp/ipcwire-audit-{}.sock", pid.raw())
+        }
+        Family::Tcp => "tcp:127.0.0.1:0".to_owned(),
+    };
+    let mut listener = bracket("Listener::bind", || {
+        Listener::bind(&address.parse().expect("address")).map(|l| l.authkey(b"audit"))
+    })
+    .expect("bind");
+    let addr = *listener.local_addr();
+    // SAFETY: single-threaded scenario; the harness's threads are idle.
+    let (conn, client) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::ToChild, |_| {
+            let connected = bracket("Client::connect", || {
+                Client::new().authkey(b"audit").connect(&addr)
+            });
+            let Ok(mut conn) = connected else {
+                return 1;
+            };
+            let sent = bracket("calls=1 Connection::send_bytes", || {
+                conn.send_bytes(b"hello")
+            });
+            let reply = bracket("Connection::recv_bytes", || conn.recv_bytes());
+            bracket("drop(Connection)", || drop(conn));
+            child_leaves();
+            match (sent, reply) {
+                (Ok(()), Ok(reply)) => i32::from(reply != b"hello"),
+                _ => 1,
+            }
+        })
+    })
+    .expect("fork");
+    bracket("drop(Connection)", || drop(conn));
+    let (mut conn, _) = bracket("Listener::accept", || listener.accept()).expect("accept");
+    let msg = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+    bracket("calls=1 Connection::send_bytes", || conn.send_bytes(&msg)).expect("send");
+    let status = bracket("Child::wait", || client.wait()).expect("wait");
+    assert!(status.success(), "{family:?} client: {status}");
+    bracket("drop(Connection)", || drop(conn));
+    bracket("drop(Listener)", || drop(listener));
+    if let Some(path) = address.strip_prefix("unix:") {
+        let path = CString::new(path).expect("a path without NUL");
+        let gone = bracket("sys::lstat", || sys::lstat(&path));
+        assert_eq!(gone, Err(Errno::NOENT), "drop(Listener) removes {path:?}");
+    }
+}
+
+fn passing_descriptors() {
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("socketpair");
+    let (r, w) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    let both = [r.as_fd(), w.as_fd()];
+    bracket("calls=1 Connection::send_bytes_with_fds", || {
+        a.send_bytes_with_fds(b"two descriptors", &both)
+    })
+    .expect("send");
+    let mut fds = ReceivedFds::new();
+    // One read brings the header, the payload and the descriptors.
+    bracket("calls=1 Connection::recv_bytes_with_fds", || {
+        b.recv_bytes_with_fds(&mut fds)
+    })
+    .expect("recv");
+    bracket("Connection::send_bytes_with_fds", || {
+        a.send_bytes_with_fds(&[5; 1000], &both[..1])
+    })
+    .expect("send");
+    let mut buf = [0; 1000];
+    bracket("Connection::recv_bytes_into_with_fds", || {
+        b.recv_bytes_into_with_fds(&mut buf, &mut fds)
+    })
+    .expect("recv");
+    bracket("calls=1 Connection::send_handle", || {
+        a.send_handle(w.as_fd())
+    })
+    .expect("send");
+    let handle = bracket("calls=1 Connection::recv_handle", || b.recv_handle()).expect("recv");
+    bracket("calls=1 Connection::send_fds", || a.send_fds(&both)).expect("send");
+    bracket("Connection::recv_fds", || b.recv_fds(&mut fds)).expect("recv");
+    bracket("calls=1 ReceivedFds::truncate", || fds.truncate(1));
+    bracket("calls=1 ReceivedFds::clear", || fds.clear());
+    let unix = bracket("calls=1 sys::is_unix_socket", || {
+        sys::is_unix_socket(a.as_fd())
+    });
+    assert_eq!(unix, Ok(true));
+    bracket("calls=1 sys::send_with_fds", || {
+        sys::send_with_fds(a.as_fd(), &[sys::IoSlice::new(b"x")], &both)
+    })
+    .expect("send");
+    let got = bracket("calls=1 sys::recv_with_fds", || {
+        sys::recv_with_fds(b.as_fd(), &mut [sys::IoSliceMut::new(&mut [0])], &mut fds)
+    })
+    .expect("recv");
+    assert_eq!((got.len, got.fds), (1, 2));
+    // A plain receive of a message with descriptors: it closes them.
+    bracket("Connection::send_bytes_with_fds", || {
+        a.send_bytes_with_fds(b"discarded", &both)
+    })
+    .expect("send");
+    bracket("Connection::recv_bytes", || b.recv_bytes()).expect("recv");
+    bracket("drop(ReceivedFds) drop(OwnedFd) drop(Connection)", || {
+        drop((fds, handle, r, w, a, b))
+    });
+}
+
+/// A worker that closes what it does not use, reaped without blocking; a
+/// pipe end wrapped with its access read from the descriptor.
+fn reaping_and_conversions() {
+    // SAFETY: as above; the child uses nothing it closes.
+    let (conn, mut child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::Duplex, |conn| {
+            let closed = bracket("sys::close_other_fds", || {
+                ipcwire::sys::close_other_fds(&[conn.as_fd()])
+            });
+            child_leaves();
+            i32::from(closed.is_err())
+        })
+    })
+    .expect("fork");
+    let pid = child.pid();
+    bracket("Child::try_wait", || child.try_wait()).expect("try_wait");
+    bracket("drop(Connection)", || drop(conn));
+    let reaped = loop {
+        // A pause while the child exits, always at least one so that the
+        // scenario's calls do not depend on timing: `poll` on no descriptors.
+        bracket("sys::poll", || {
+            sys::poll(&mut [], Some(Duration::from_millis(1)))
+        })
+        .expect("poll");
+        let any = bracket("sys::try_wait_any", sys::try_wait_any).expect("reap");
+        if let Some(reaped) = any {
+            break reaped;
+        }
+    };
+    assert_eq!(reaped, (pid, ipcwire::ExitStatus::Exited(0)));
+
+    let (r, w) = bracket("sys::pipe", ipcwire::sys::pipe).expect("pipe");
+    let mode = bracket("sys::access_mode", || ipcwire::sys::access_mode(w.as_fd()));
+    assert_eq!(mode, Ok((false, true)));
+    let reader = bracket("Connection::try_from", || Connection::try_from(r)).expect("wrap");
+    assert_eq!(reader.access(), Access::Read);
+    bracket("drop(Connection) drop(OwnedFd)", || drop((reader, w)));
+
+    // A listening socket handed over, as a supervisor sends one.
+    let bound = bracket("Listener::bind", || {
+        Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap())
+    })
+    .expect("bind");
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("pipe");
+    bracket("Connection::send_handle", || a.send_handle(&bound)).expect("send");
+    let fd = bracket("Connection::recv_handle", || b.recv_handle()).expect("recv");
+    let handed = bracket("Listener::from_fd", || Listener::from_fd(fd)).expect("wrap");
+    assert_eq!(handed.local_addr(), bound.local_addr());
+    bracket("drop(Listener) drop(Connection)", || {
+        drop((handed, bound, a, b))
+    });
+}

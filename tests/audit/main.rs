@@ -24,6 +24,8 @@
 //! `Action::Trap` then names the call (`tests/common/sigsys.rs`). Scenario
 //! code makes no system call of its own besides, except where it says so.
 
+#[path = "../common/confine.rs"]
+mod confine;
 #[path = "../common/fork.rs"]
 mod fork;
 #[path = "../common/serial.rs"]

@@ -491,13 +491,18 @@ fn reaping_and_conversions() {
             let closed = bracket("sys::close_other_fds", || {
                 ipcwire::sys::close_other_fds(&[conn.as_fd()])
             });
+            // Alive until the parent's end closes, so that `try_wait` finds
+            // it running and `try_wait_any` is what reaps it.
+            let mut end = [sys::PollFd::new(conn.as_fd(), sys::PollFlags::IN)];
+            let waited = bracket("sys::poll", || sys::poll(&mut end, None));
             child_leaves();
-            i32::from(closed.is_err())
+            i32::from(closed.is_err() || waited.is_err())
         })
     })
     .expect("fork");
     let pid = child.pid();
-    bracket("Child::try_wait", || child.try_wait()).expect("try_wait");
+    let running = bracket("Child::try_wait", || child.try_wait()).expect("try_wait");
+    assert_eq!(running, None);
     bracket("drop(Connection)", || drop(conn));
     let reaped = loop {
         // A pause while the child exits, always at least one so that the

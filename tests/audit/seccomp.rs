@@ -10,10 +10,7 @@ use ipcwire::Signal;
 
 use crate::scenarios::{self, SCENARIOS};
 use crate::sigsys::{self, Shared};
-use crate::{fork, serial, skip};
-
-/// What a child's panic says when the kernel takes no filter.
-const REFUSED: &str = "the kernel refused the seccomp filter";
+use crate::{confine, serial, skip};
 
 /// How a confined child ended, the call a trap caught and its panic.
 struct Outcome {
@@ -26,50 +23,39 @@ struct Outcome {
 /// `functions` and the runtime, then runs `work`. The caller holds
 /// `serial::lock()`.
 fn confined(functions: &[&str], action: Action, work: impl FnOnce()) -> Outcome {
+    let mut filter = Filter::native(action).expect("a seccomp architecture");
+    filter
+        .allow_functions(functions)
+        .and_then(Filter::allow_runtime)
+        .expect("a filter of the inventory's functions");
     let shared = Shared::new();
-    let status = fork::fork(|| {
+    let prepare = || {
         shared.enter_child();
         if action == Action::Trap {
             shared.catch_sigsys();
         }
-        let mut filter = Filter::native(action).expect("a seccomp architecture");
-        filter
-            .allow_functions(functions)
-            .and_then(Filter::allow_runtime)
-            .expect("a filter of the inventory's functions");
-        if let Err(e) = filter.install() {
-            panic!("{REFUSED}: {e}");
-        }
+    };
+    let status = confine::confined_after(&filter, prepare, || {
         work();
         0
-    })
-    .wait();
+    });
     Outcome {
-        status,
+        status: status.unwrap_or_else(|e| panic!("the kernel refused the filter: {e}")),
         trapped: shared.syscall(),
         message: shared.message(),
     }
 }
 
-/// Whether this kernel takes a filter at all; `false` after saying why the
+/// Whether this kernel takes the filters; `false` after saying why the
 /// test is skipped.
 fn supported(test: &str) -> bool {
-    if Filter::native(Action::KillProcess).is_none() {
-        skip::skipped(format_args!("{test}: no seccomp filters on this target"));
-        return false;
-    }
-    let probe = confined(&[], Action::KillProcess, || {});
-    let message = probe.message.unwrap_or_default();
-    if message.contains(REFUSED) {
-        skip::skipped(format_args!("{test}: {message}"));
-        return false;
-    }
-    assert!(
-        probe.status.success(),
-        "a child allowed the runtime only, doing nothing: {}\n{message}",
-        probe.status
-    );
-    true
+    let why = match (Filter::native(Action::KillProcess), confine::unsupported()) {
+        (None, _) => "no seccomp filters on this target".to_owned(),
+        (Some(_), Some(why)) => why,
+        (Some(_), None) => return true,
+    };
+    skip::skipped(format_args!("{test}: {why}"));
+    false
 }
 
 /// A confined run that failed: how, and what the run under `Action::Trap`
@@ -134,6 +120,10 @@ fn scenarios_run_confined_to_their_functions() {
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    skip::say(format_args!(
+        "seccomp: {} audit scenarios ran confined to their functions' inventory entries",
+        SCENARIOS.len()
+    ));
 }
 
 /// The negative test: a child allowed `Connection::send_bytes` and the
@@ -157,8 +147,8 @@ fn a_call_outside_the_list_is_reported() {
         .trapped
         .expect("the handler stored the call");
     assert_eq!(Some(number), inventory::number("getpid"), "{failure}");
-    eprintln!(
+    skip::say(format_args!(
         "seccomp: a call outside the list killed the child with SIGSYS: {}",
         sigsys::describe(number)
-    );
+    ));
 }

@@ -2,7 +2,8 @@
 //! Linux only.
 //!
 //! Uses `crate::fork` and `crate::serial`: included with
-//! `#[path = "common/confine.rs"] mod confine;` next to them.
+//! `#[path = "common/confine.rs"] mod confine;` next to them (from a test
+//! directory, `"../common/confine.rs"`).
 #![cfg(target_os = "linux")]
 #![allow(dead_code)] // each test binary uses a part
 
@@ -14,19 +15,31 @@ const REFUSED: i32 = 128;
 
 /// Forks a child that installs `filter`, runs `then` under it and exits
 /// with what `then` returns (below 128); returns how the child ended, or
-/// the error the kernel refused the filter with.
+/// the error the kernel refused the filter with. Takes `serial::lock()`.
+pub fn confined(filter: &Filter, then: impl FnOnce() -> i32) -> Result<ExitStatus, Errno> {
+    let _serial = crate::serial::lock();
+    confined_after(filter, || {}, then)
+}
+
+/// As [`confined`], the child running `prepare` before it installs the
+/// filter (unconfined: a signal handler, say); the caller holds
+/// `serial::lock()`.
 ///
 /// The child dumps no core (a refused call may end it with `SIGSYS`), and
 /// `SIGALRM` ends it after 10 seconds should an exit it is refused leave
 /// its C library spinning.
-pub fn confined(filter: &Filter, then: impl FnOnce() -> i32) -> Result<ExitStatus, Errno> {
-    let _serial = crate::serial::lock();
+pub fn confined_after(
+    filter: &Filter,
+    prepare: impl FnOnce(),
+    then: impl FnOnce() -> i32,
+) -> Result<ExitStatus, Errno> {
     let mut child = crate::fork::fork(|| {
         // SAFETY: integer arguments only; these change this process alone.
         unsafe {
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             libc::alarm(10);
         }
+        prepare();
         match filter.install() {
             Ok(()) => then(),
             Err(e) => REFUSED + e.raw(),

@@ -24,8 +24,9 @@ use std::sync::Once;
 
 use ipcwire::sys::inventory;
 
-/// The exit code of a process whose `SIGSYS` handler ran.
-pub const TRAPPED: i32 = 159;
+/// The exit code of a process whose `SIGSYS` handler ran: below the 128
+/// and up that `confine` gives a refused filter.
+pub const TRAPPED: i32 = 125;
 
 /// No call trapped yet.
 const NONE: i64 = -1;

@@ -1,4 +1,6 @@
-//! Prints ipcwire's system call inventory, the input of a seccomp allowlist.
+//! Prints ipcwire's system call inventory: names and numbers for a review
+//! or a hand-made allowlist (`ipcwire::seccomp::Filter` builds the filter
+//! itself).
 //!
 //! ```sh
 //! cargo run --example syscalls               # function<TAB>syscall<TAB>number, one per line

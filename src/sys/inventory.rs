@@ -1,5 +1,6 @@
-//! The system calls each public function may make, for seccomp allowlists
-//! and security reviews.
+//! The system calls each public function may make: what a
+//! [`seccomp::Filter`](crate::seccomp::Filter) allows, and what a security
+//! review reads.
 //!
 //! [`INVENTORY`] is the single source of truth: the [table](#the-table)
 //! below is generated from it (`src/sys/syscalls.md`, written by `cargo run
@@ -36,8 +37,10 @@
 //! makes none; nor is the `futex` a multi-threaded allocator may wait on.
 //! Under `std`, a build with debug assertions checks each descriptor with
 //! `fcntl(F_GETFD)` before std's `OwnedFd` closes it; release builds make
-//! no such call, so it is not listed either. `clock_gettime` normally runs
-//! in the vDSO and enters the kernel only where no vDSO exists.
+//! no such call, so it is not listed either. A filter allows all of these
+//! with [`seccomp::RUNTIME`](crate::seccomp::RUNTIME). `clock_gettime`
+//! normally runs in the vDSO, unseen by `strace` and by filters, and enters
+//! the kernel only where there is none; entries list it all the same.
 //!
 //! ```
 //! use ipcwire::sys::inventory;

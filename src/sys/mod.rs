@@ -22,8 +22,10 @@
 //!
 //! Every public function of the crate that makes system calls lists them
 //! under `# System calls` in its docs; functions without that section make
-//! none. [`inventory`] lists them all, by function, for seccomp allowlists,
-//! and a test traces real runs against it. The calls that move bytes, wait
+//! none. [`inventory`] lists them all, by function; a
+//! [`seccomp::Filter`](crate::seccomp::Filter) is built from it, and the
+//! tests run real scenarios against it, traced by `strace` and confined by
+//! such a filter. The calls that move bytes, wait
 //! or accept are repeated on `EINTR` (each wrapper's docs say so); `close`
 //! never is.
 //!

@@ -120,6 +120,47 @@ fn minimal_does_ten_round_trips_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{:?}", out.status);
 }
 
+/// The child, not the parent, installs a seccomp filter, and does its work
+/// under it: the round trips are done (the other test checks them) after
+/// the one `seccomp` call, which the kernel took.
+#[test]
+fn minimal_confines_its_child() {
+    let test = "minimal_confines_its_child";
+    let Some(exe) = minimal(test) else {
+        return;
+    };
+    if Command::new("strace").arg("-V").output().is_err() {
+        skip::skipped(format_args!("{test}: strace is not installed"));
+        return;
+    }
+    let trace = std::env::temp_dir().join(format!("ipcwire-minimal-{}.trace", std::process::id()));
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=seccomp", "-o"])
+        .arg(&trace)
+        .arg(exe)
+        .output()
+        .expect("run strace");
+    let text = std::fs::read_to_string(&trace).expect("read the trace");
+    let _ = std::fs::remove_file(&trace);
+    assert_eq!(out.status.code(), Some(0), "{:?}\n{text}", out.status);
+    let calls: Vec<&str> = text.lines().filter(|l| l.contains("seccomp(")).collect();
+    assert_eq!(calls.len(), 1, "one filter, installed once:\n{text}");
+    let (pid, call) = calls[0].split_once(' ').expect("a pid, then the call");
+    assert!(
+        call.trim_start()
+            .starts_with("seccomp(SECCOMP_SET_MODE_FILTER")
+            && call.ends_with("= 0"),
+        "{text}"
+    );
+    // The parent is told of the confined process's end: it is the child.
+    let ended = format!("--- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid={pid},");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&ended) && l.split_once(' ').map(|(p, _)| p) != Some(pid)),
+        "the child installs the filter, the parent stays unconfined:\n{text}"
+    );
+}
+
 #[test]
 fn minimal_is_static() {
     let Some(exe) = minimal("minimal_is_static") else {

@@ -13,6 +13,8 @@ mod confine;
 mod fork;
 #[path = "common/fuzz_seccomp_checks.rs"]
 mod fuzz_seccomp_checks;
+#[path = "common/heap.rs"]
+mod heap;
 #[path = "common/serial.rs"]
 mod serial;
 #[path = "common/skip.rs"]
@@ -779,6 +781,29 @@ fn the_interpreter_runs_each_seccomp_operation() {
     assert_eq!(bpf::run(&jumps, &data), 3);
     data.args[0] = 0;
     assert_eq!(bpf::run(&jumps, &data), 5);
+}
+
+/// A filter and its program are fixed-size values: building one from every
+/// inventory entry, the runtime and numbers past the limit, and compiling
+/// it, allocate nothing (counted on this thread).
+#[test]
+#[cfg(target_os = "linux")]
+fn building_a_filter_allocates_nothing() {
+    let Some(mut filter) = Filter::native(Action::KillProcess) else {
+        skip::skipped("building_a_filter_allocates_nothing: no seccomp architecture here");
+        return;
+    };
+    let before = heap::allocations();
+    for entry in INVENTORY {
+        filter.allow_function(entry.function).unwrap();
+    }
+    filter.allow_runtime().unwrap();
+    let full = (0..1000).any(|nr| filter.allow(nr).is_err());
+    let program = std::hint::black_box(filter.program());
+    assert_eq!(heap::allocations() - before, 0);
+    assert!(full, "1,000 numbers cannot fit");
+    let len = head_len(filter.arch()) + MAX_SYSCALLS + 2;
+    assert_eq!(program.instructions().len(), len);
 }
 
 // ---- The kernel ----

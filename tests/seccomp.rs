@@ -783,6 +783,29 @@ fn the_interpreter_runs_each_seccomp_operation() {
     assert_eq!(bpf::run(&jumps, &data), 5);
 }
 
+/// `inventory::name` undoes `inventory::number` for every name a filter
+/// can be built from, so a `SIGSYS` report can be read back.
+#[test]
+#[cfg(target_os = "linux")]
+fn every_number_a_filter_may_hold_has_its_name() {
+    let listed = INVENTORY.iter().flat_map(|e| e.syscalls.iter());
+    let mut named = 0;
+    for &name in listed.chain(RUNTIME) {
+        if let Some(number) = inventory::number(name) {
+            let back = inventory::name(number).expect("a name for a known number");
+            assert_eq!(
+                inventory::number(back),
+                Some(number),
+                "{name} → {number} → {back}"
+            );
+            named += 1;
+        }
+    }
+    assert!(named > 50, "{named}");
+    assert_eq!(inventory::name(-1), None);
+    assert_eq!(inventory::name(100_000), None);
+}
+
 /// A filter and its program are fixed-size values: building one from every
 /// inventory entry, the runtime and numbers past the limit, and compiling
 /// it, allocate nothing (counted on this thread).

@@ -58,8 +58,9 @@
 //!
 //! - **The allocator and exit.** [`RUNTIME`] lists what glibc's and musl's
 //!   `malloc` and a process's or thread's exit call in a single-threaded
-//!   process (memory maps, `futex`), plus `restart_syscall`, with which
-//!   the kernel resumes an allowed call after a stop. A multi-threaded
+//!   process (memory maps, `futex`, std's `sigaltstack` on the way out),
+//!   plus `restart_syscall`, with which the kernel resumes an allowed call
+//!   after a stop. A multi-threaded
 //!   glibc program may also read `/proc/sys/vm/overcommit_memory` when it
 //!   shrinks a thread's heap. A `no_std` program without an allocator
 //!   needs only `exit_group`, which `fork_with_pipe`'s entry lists.
@@ -67,7 +68,17 @@
 //!   each descriptor with `fcntl(F_GETFD)` before closing it; under the
 //!   same build [`Filter::allow_runtime`] allows `fcntl` for it.
 //! - **Signal handlers**, which return through `rt_sigreturn`; printing,
-//!   which writes; and anything else the program does itself.
+//!   which writes; panics, whose message std prints (`write`, and `gettid`
+//!   for the thread's id), so that under [`Action::KillProcess`] a panic
+//!   ends the process with `SIGSYS` and its message is lost; and anything
+//!   else the program does itself.
+//!
+//! When a confined process dies of `SIGSYS`, the kernel's audit log
+//! (`dmesg`) or `strace -f` gives the call's number; [`inventory::name`]
+//! names it. [`Action::Trap`] with a `SIGSYS` handler reading
+//! `si_syscall` does the same from inside.
+//!
+//! [`inventory::name`]: crate::sys::inventory::name
 //!
 //! # Choosing the action
 //!
@@ -179,9 +190,11 @@ impl core::error::Error for FilterError {}
 
 /// What a process needs besides ipcwire's own calls: its allocator's
 /// memory maps and locks, the exit of a process (`exit_group`) or thread
-/// (`exit`), and `restart_syscall`, which resumes an allowed call the kernel
-/// interrupted (a `poll` stopped by `SIGSTOP`, say). Alternatives included,
-/// as in the inventory: `mmap2` and `futex_time64` are i686's.
+/// (`exit`), the `sigaltstack` (and `munmap`) with which std's exit, from
+/// `main` or `process::exit`, takes down the main thread's signal stack, and
+/// `restart_syscall`, which resumes an allowed call the kernel interrupted
+/// (a `poll` stopped by `SIGSTOP`, say). Alternatives included, as in the
+/// inventory: `mmap2` and `futex_time64` are i686's.
 pub const RUNTIME: &[&str] = &[
     "brk",
     "mmap",
@@ -194,6 +207,7 @@ pub const RUNTIME: &[&str] = &[
     "futex_time64",
     "exit",
     "exit_group",
+    "sigaltstack",
     "restart_syscall",
 ];
 
@@ -294,10 +308,14 @@ impl Filter {
 #[cfg(unix)]
 impl Filter {
     /// Allows every system call the [inventory](crate::sys::inventory)
-    /// lists for `function`, named as there: `"Connection::send_bytes"`,
-    /// `"ipcwire::pipe"`, `"sys::read"`, `"drop(Connection)"`. Names the
-    /// architecture lacks (alternatives its C library never uses) are
-    /// skipped.
+    /// lists for `function`, named as in its table's first column: a
+    /// crate-root function as `"ipcwire::pipe"`, a `sys` function as
+    /// `"sys::read"`, a method as `"Connection::send_bytes"` (no crate
+    /// path), a drop as `"drop(Connection)"`, a conversion as
+    /// `"OwnedFd::from(Connection)"`. Functions that make no system call
+    /// (`Connection::set_recv_timeout`, `Listener::authkey`) have no entry:
+    /// leave them out. Names the architecture lacks (alternatives its C
+    /// library never uses) are skipped.
     ///
     /// # Errors
     /// [`FilterError::UnknownFunction`] for a name the inventory lacks;
@@ -312,7 +330,11 @@ impl Filter {
     /// [`allow_function`](Self::allow_function) for each of `functions`.
     ///
     /// # Errors
-    /// As `allow_function`, for the first function that fails.
+    /// As `allow_function`, for the first function that fails; the
+    /// functions before it stay allowed. The error does not say which
+    /// function it was: [`sys::inventory::syscalls_of`] is `None` for it.
+    ///
+    /// [`sys::inventory::syscalls_of`]: crate::sys::inventory::syscalls_of
     pub fn allow_functions(&mut self, functions: &[&str]) -> Result<&mut Filter, FilterError> {
         for function in functions {
             self.allow_function(function)?;

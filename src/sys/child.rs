@@ -125,6 +125,10 @@ impl Child {
 /// The child leaves with `_exit`, so destructors of state copied from the
 /// parent do not run and user-space buffers are not flushed: `println!`
 /// flushes at each newline, but flush any other buffered writer yourself.
+/// In the parent, `child` is dropped unrun, and with it what it owns: a
+/// [`Listener`](crate::Listener) moved into it removes its socket file
+/// there, a moved connection closes the parent's copy. Move into `child`
+/// only what the parent is done with; borrow the rest.
 ///
 /// # Safety
 /// The same as [`sys::fork`]: if other threads exist in the parent, `child`

@@ -412,8 +412,6 @@ pub const INVENTORY: &[Entry] = &[
     entry("Filter::install", &["prctl", "seccomp"]),
 ];
 
-/// A receive that collects descriptors: `recvmsg`, closing what must not
-/// be kept, waiting under a receive timeout.
 /// `send_bytes` and `send`: a message on a pipe or socket.
 const SEND: &[&str] = &[
     "write",
@@ -443,6 +441,8 @@ const RECV: &[&str] = &[
     "clock_gettime64",
 ];
 
+/// A receive that collects descriptors: `recvmsg`, closing what must not
+/// be kept, waiting under a receive timeout.
 const RECV_WITH_FDS: &[&str] = &[
     "recvmsg",
     "socketcall",
@@ -462,6 +462,17 @@ pub fn syscalls_of(function: &str) -> Option<&'static [&'static str]> {
         .iter()
         .find(|e| e.function == function)
         .map(|e| e.syscalls)
+}
+
+/// The name of system call `number` on the target architecture, among
+/// those [`number`] knows (the inventory's and
+/// [`seccomp::RUNTIME`](crate::seccomp::RUNTIME)): for reading a
+/// `SIGSYS`'s `si_syscall` or a kernel audit log's `syscall=`.
+#[must_use]
+pub fn name(number: i64) -> Option<&'static str> {
+    let listed = INVENTORY.iter().flat_map(|e| e.syscalls.iter());
+    let mut known = listed.chain(crate::seccomp::RUNTIME).copied();
+    known.find(|&name| self::number(name) == Some(number))
 }
 
 /// Whether any function in the crate may make the system call `name`.
@@ -560,6 +571,7 @@ mod numbers {
             "futex" => libc::SYS_futex,
             "exit" => libc::SYS_exit,
             "restart_syscall" => libc::SYS_restart_syscall,
+            "sigaltstack" => libc::SYS_sigaltstack,
             _ => return None,
         })
     }

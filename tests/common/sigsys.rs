@@ -202,10 +202,7 @@ unsafe fn si_syscall(info: *const libc::siginfo_t) -> i32 {
 // `c_long` is `i64` only on 64-bit targets.
 #[allow(clippy::useless_conversion)]
 pub fn name_of(number: i64) -> Option<&'static str> {
-    let listed = inventory::INVENTORY.iter().flat_map(|e| e.syscalls.iter());
-    let mut known = listed.chain(ipcwire::seccomp::RUNTIME).copied();
-    let found = known.find(|&name| inventory::number(name) == Some(number));
-    found.or_else(|| {
+    inventory::name(number).or_else(|| {
         OTHERS
             .iter()
             .find(|&&(n, _)| i64::from(n) == number)
@@ -217,7 +214,6 @@ pub fn name_of(number: i64) -> Option<&'static str> {
 const OTHERS: &[(libc::c_long, &str)] = &[
     (libc::SYS_openat, "openat"),
     (libc::SYS_clone3, "clone3"),
-    (libc::SYS_sigaltstack, "sigaltstack"),
     (libc::SYS_rt_sigreturn, "rt_sigreturn"),
     (libc::SYS_rseq, "rseq"),
     (libc::SYS_gettid, "gettid"),

@@ -116,3 +116,40 @@ fn sandbox_refuses_other_arguments_with_the_usage() {
         );
     }
 }
+
+/// `syscalls FUNCTION...` prints those functions' inventory rows, the names
+/// `seccomp::Filter::allow_function` takes; a name the inventory lacks is a
+/// usage error, and `--help` explains the forms.
+#[test]
+fn syscalls_prints_the_functions_asked_for() {
+    let run = |args: &[&str]| {
+        Command::new(example("syscalls"))
+            .args(args)
+            .output()
+            .expect("run syscalls")
+    };
+    let out = run(&["drop(Connection)", "Child::kill"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect();
+    let calls: Vec<(&str, &str)> = rows.iter().map(|r| (&*r[0], &*r[1])).collect();
+    assert_eq!(
+        calls,
+        [("drop(Connection)", "close"), ("Child::kill", "kill")]
+    );
+
+    let out = run(&["Connection::set_recv_timeout"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("makes no system call") && stderr.contains("usage:"),
+        "{stderr}"
+    );
+
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: syscalls"));
+}

@@ -20,20 +20,18 @@ mod serial;
 #[path = "common/skip.rs"]
 mod skip;
 
-use fuzz_seccomp_checks::{assert_verdicts, deny_verdict, head_len, probes, Rng, ARCHES, FROM};
+use fuzz_seccomp_checks::{
+    assert_verdicts, deny_verdict, errno, head_len, probes, Rng, ARCHES, FROM,
+};
 use ipcwire::seccomp::{
-    Action, Arch, Filter, FilterError, Instruction, MAX_INSTRUCTIONS, MAX_SYSCALLS,
+    Action, Arch, Filter, FilterError, Instruction, MAX_INSTRUCTIONS, MAX_SOCKETCALL_OP,
+    MAX_SYSCALLS,
 };
 #[cfg(target_os = "linux")]
 use ipcwire::{seccomp::RUNTIME, sys::inventory, sys::inventory::INVENTORY};
 
 const ALLOW: u32 = bpf::SECCOMP_RET_ALLOW;
-const ACTIONS: [Action; 4] = [
-    Action::KillProcess,
-    Action::Errno(1),
-    Action::Trap,
-    Action::Log,
-];
+const ACTIONS: [Action; 4] = [Action::KillProcess, errno(1), Action::Trap, Action::Log];
 
 fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Instruction {
     Instruction { code, jt, jf, k }
@@ -105,7 +103,7 @@ fn x86_64_checks_the_arch_then_the_x32_bit_then_each_number() {
 
 #[test]
 fn aarch64_has_no_x32_check() {
-    let f = filter(Arch::AARCH64, Action::Errno(13), &[63, 57]);
+    let f = filter(Arch::AARCH64, errno(13), &[63, 57]);
     let deny = bpf::SECCOMP_RET_ERRNO | 13;
     assert_eq!(
         f.program().instructions(),
@@ -138,6 +136,56 @@ fn x86_has_no_x32_check() {
             ret(ALLOW),
         ]
     );
+}
+
+/// On i686 a socket call allowed by operation: the number and the
+/// operation (`args[0]`, at offset 16) are checked before the list, so
+/// that the other operations stay refused.
+#[test]
+fn x86_checks_socketcall_by_operation() {
+    let mut f = filter(Arch::X86, Action::Trap, &[3]);
+    f.allow_socketcall(8).unwrap().allow_socketcall(1).unwrap();
+    let trap = bpf::SECCOMP_RET_TRAP;
+    assert_eq!(
+        f.program().instructions(),
+        [
+            load(4),
+            insn(0x15, 1, 0, 0x4000_0003),
+            ret(trap),
+            load(0),
+            insn(0x15, 0, 5, 102),
+            load(16),
+            jeq(1, 2),
+            jeq(8, 1),
+            ret(trap),
+            ret(ALLOW),
+            jeq(3, 1),
+            ret(trap),
+            ret(ALLOW),
+        ]
+    );
+    assert!(f.allows_socketcall(1) && f.allows_socketcall(8) && !f.allows_socketcall(2));
+    assert_verdicts(&f, sweep(&f));
+    // Allowing the number itself allows every operation, and the check goes.
+    f.allow(102).unwrap();
+    assert!((1..=MAX_SOCKETCALL_OP).all(|op| f.allows_socketcall(op)));
+    assert_eq!(f.program().instructions().len(), 4 + 2 + 2);
+    assert_verdicts(&f, sweep(&f));
+    // Only i686 has it.
+    for arch in [Arch::X86_64, Arch::AARCH64] {
+        let mut f = Filter::new(arch, Action::Trap);
+        assert_eq!(
+            f.allow_socketcall(1).map(|_| ()),
+            Err(FilterError::Unreachable)
+        );
+        assert!(!f.allows_socketcall(1));
+    }
+    for op in [0, MAX_SOCKETCALL_OP + 1, u32::MAX] {
+        let result = Filter::new(Arch::X86, Action::Trap)
+            .allow_socketcall(op)
+            .map(|_| ());
+        assert_eq!(result, Err(FilterError::Unreachable), "{op}");
+    }
 }
 
 #[test]
@@ -219,7 +267,7 @@ fn numbers_are_kept_in_ascending_order() {
 fn a_full_filter_refuses_a_new_number_and_its_jumps_reach_allow() {
     for arch in ARCHES {
         let all: Vec<u32> = (0..MAX_SYSCALLS as u32).map(|i| i * 3).collect();
-        let mut f = filter(arch, Action::Errno(1), &all);
+        let mut f = filter(arch, errno(1), &all);
         assert_eq!(f.allowed(), all);
         assert_eq!(f.allow(1).map(|_| ()), Err(FilterError::Full));
         let last = MAX_SYSCALLS as u32 * 3;
@@ -237,11 +285,14 @@ fn a_full_filter_refuses_a_new_number_and_its_jumps_reach_allow() {
         assert_eq!((last.k, last.jt), (254 * 3, 1));
         assert_verdicts(&f, sweep(&f));
     }
-    assert_eq!(
-        head_len(Arch::X86_64) + MAX_SYSCALLS + 2,
-        MAX_INSTRUCTIONS,
-        "the longest program is a full x86_64 one"
-    );
+    // The longest: i686 with every `socketcall` operation besides.
+    let numbers: Vec<u32> = (0..=MAX_SYSCALLS as u32).filter(|&n| n != 102).collect();
+    let mut f = filter(Arch::X86, errno(1), &numbers);
+    for op in 1..=MAX_SOCKETCALL_OP {
+        f.allow_socketcall(op).unwrap();
+    }
+    assert_eq!(f.program().instructions().len(), MAX_INSTRUCTIONS);
+    assert_verdicts(&f, sweep(&f));
     assert_eq!(
         FilterError::Full.to_string(),
         "a filter allows at most 255 system calls"
@@ -254,10 +305,9 @@ fn each_action_gives_the_kernels_verdict() {
         (Action::KillProcess, 0x8000_0000),
         (Action::Trap, 0x0003_0000),
         (Action::Log, 0x7ffc_0000),
-        (Action::Errno(0), 0x0005_0000),
-        (Action::Errno(1), 0x0005_0001),
-        (Action::Errno(4095), 0x0005_0fff),
-        (Action::Errno(u16::MAX), 0x0005_ffff),
+        (errno(1), 0x0005_0001),
+        (errno(4095), 0x0005_0fff),
+        (errno(u16::MAX), 0x0005_ffff),
     ];
     for (action, verdict) in cases {
         assert_eq!(action.verdict(), verdict, "{action:?}");
@@ -281,9 +331,8 @@ fn each_action_gives_the_kernels_verdict() {
         );
         assert_eq!(Action::Trap.verdict(), libc::SECCOMP_RET_TRAP);
         assert_eq!(Action::Log.verdict(), libc::SECCOMP_RET_LOG);
-        assert_eq!(Action::Errno(0).verdict(), libc::SECCOMP_RET_ERRNO);
         assert_eq!(
-            Action::Errno(77).verdict() & libc::SECCOMP_RET_DATA,
+            errno(77).verdict() & libc::SECCOMP_RET_DATA,
             77,
             "the error number is the verdict's data"
         );
@@ -294,7 +343,7 @@ fn each_action_gives_the_kernels_verdict() {
 fn a_call_from_another_architecture_gets_the_action() {
     for arch in ARCHES {
         let numbers: Vec<u32> = (0..64).collect();
-        let f = filter(arch, Action::Errno(1), &numbers);
+        let f = filter(arch, errno(1), &numbers);
         let program = f.program();
         let own = fuzz_seccomp_checks::audit_arch(arch);
         assert_eq!(f.arch().audit_arch(), own);
@@ -433,9 +482,12 @@ fn function_names_and_the_kernel_need_linux() {
 /// The numbers `names` have on this architecture: the lookup, without the
 /// builder.
 #[cfg(target_os = "linux")]
+/// The numbers of `names` on this architecture, but `socketcall`, which a
+/// filter allows by operation only.
 fn numbers_of(names: &[&str]) -> Vec<u32> {
     let mut numbers: Vec<u32> = names
         .iter()
+        .filter(|&&name| name != "socketcall")
         .filter_map(|name| inventory::number(name))
         .map(|n| u32::try_from(n).unwrap())
         .collect();
@@ -487,6 +539,12 @@ fn each_inventory_entry_alone_matches_the_lookup() {
             entry.function
         );
         assert!(!f.allowed().is_empty(), "{} allows nothing", entry.function);
+        // On i686 a socket call also allows its `socketcall` operations,
+        // never `socketcall` whole.
+        let ops = (1..=MAX_SOCKETCALL_OP).filter(|&op| f.allows_socketcall(op));
+        let socket = entry.syscalls.contains(&"socketcall") && f.arch() == Arch::X86;
+        assert_eq!(ops.count() > 0, socket, "{}", entry.function);
+        assert!(!f.allows_socketcall(0) && !f.allows_socketcall(21));
         assert_verdicts(&f, sweep(&f));
     }
 }
@@ -896,7 +954,7 @@ mod kernel {
     #[test]
     fn errno_fails_the_refused_call_and_the_child_carries_on() {
         let test = "errno_fails_the_refused_call_and_the_child_carries_on";
-        if let Some(status) = call_refused(test, Action::Errno(REFUSAL as u16)) {
+        if let Some(status) = call_refused(test, errno(REFUSAL as u16)) {
             assert_eq!(status, ExitStatus::Exited(REFUSED));
         }
     }
@@ -916,9 +974,29 @@ mod kernel {
         }
     }
 
+    /// One socket call allowed is not all of them: on i686, where the C
+    /// library may make both through `socketcall`, the filter tells them
+    /// apart by operation.
+    #[test]
+    fn allowing_socketpair_does_not_allow_socket() {
+        let test = "allowing_socketpair_does_not_allow_socket";
+        let Some(mut filter) = exit_only(test, errno(REFUSAL as u16)) else {
+            return;
+        };
+        filter.allow_function("sys::socketpair").unwrap();
+        let status = confined(&filter, || {
+            let socket = sys::socket(libc::AF_UNIX as libc::sa_family_t).map(std::mem::forget);
+            // Both outcomes in one exit code: 3 × socketpair's + socket's.
+            (outcome(socketpair()) - WORKED) * 3 + outcome(socket) - WORKED
+        });
+        // socketpair worked (0 × 3), socket was refused.
+        let want = REFUSED - WORKED;
+        assert_eq!(status, Ok(ExitStatus::Exited(want)));
+    }
+
     #[test]
     fn an_allowed_call_works_under_every_action() {
-        for action in ACTIONS.into_iter().chain([Action::Errno(REFUSAL as u16)]) {
+        for action in ACTIONS.into_iter().chain([errno(REFUSAL as u16)]) {
             let Some(mut filter) = exit_only("an_allowed_call_works_under_every_action", action)
             else {
                 return;
@@ -964,7 +1042,7 @@ mod kernel {
         let mut rng = Rng::new(0x5ecc);
         for set in 0..30 {
             let action = [
-                Action::Errno(REFUSAL as u16),
+                errno(REFUSAL as u16),
                 Action::KillProcess,
                 Action::Trap,
                 Action::Log,
@@ -1010,13 +1088,13 @@ mod kernel {
                     return 1;
                 }
                 for (i, (program, _)) in refused.iter().enumerate() {
-                    if sys::set_seccomp_filter(program) != Err(sys::Errno::INVAL) {
+                    if confine::install_raw(program) != Err(sys::Errno::INVAL) {
                         return 10 + i as i32;
                     }
                 }
                 // Each returns ALLOW for the calls after it.
                 for (i, program) in accepted.iter().enumerate() {
-                    if sys::set_seccomp_filter(program).is_err() {
+                    if confine::install_raw(program).is_err() {
                         return 50 + i as i32;
                     }
                 }

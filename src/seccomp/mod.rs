@@ -67,6 +67,8 @@
 //! - **std's debug checks.** In a build with debug assertions, std checks
 //!   each descriptor with `fcntl(F_GETFD)` before closing it; under the
 //!   same build [`Filter::allow_runtime`] allows `fcntl` for it.
+//! - **std's hash maps**, which seed each thread's keys from `getrandom`
+//!   on first use: receiving into a `HashMap` needs it.
 //! - **Signal handlers**, which return through `rt_sigreturn`; printing,
 //!   which writes; panics, whose message std prints (`write`, and `gettid`
 //!   for the thread's id), so that under [`Action::KillProcess`] a panic
@@ -95,9 +97,9 @@
 //! # Cost
 //!
 //! Installing is two system calls. Afterwards every system call of the
-//! process passes the kernel's seccomp check. Linux 5.11 and later keep
-//! each number's verdict for filters that read only the number and the
-//! architecture, as these do, so the program does not run again; the
+//! process passes the kernel's seccomp check. Linux 5.11 and later
+//! remember which numbers a filter allows whatever the arguments (all of
+//! them here, but i686's `socketcall`) and skip the program for those; the
 //! slower entry path stays. On the benchmarks' machine (an x86_64 virtual
 //! machine, Linux 6.18) that was about 40 ns a call, and 64-byte messages
 //! one way over a pipe went at 0.83× the unconfined rate
@@ -105,6 +107,11 @@
 //! see `benches/README.md` in the repository).
 //!
 //! # Platforms
+//!
+//! On i686 the C library may make socket calls through `socketcall`,
+//! naming the call in its first argument; a filter allows it only for the
+//! operations of the socket calls it allows
+//! ([`Filter::allow_socketcall`]), never whole.
 //!
 //! Linux on x86_64, aarch64 and i686 ([`Arch::native`]); the program itself
 //! can be built for any of them anywhere ([`Filter::new`],
@@ -118,8 +125,10 @@
 mod program;
 
 use core::fmt;
+use core::num::NonZeroU16;
 
-pub use program::{Arch, Instruction, Program, MAX_INSTRUCTIONS, MAX_SYSCALLS};
+use program::SOCKETCALL;
+pub use program::{Arch, Instruction, Program, MAX_INSTRUCTIONS, MAX_SOCKETCALL_OP, MAX_SYSCALLS};
 
 /// What the kernel does with a system call the filter does not allow.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -129,10 +138,15 @@ pub enum Action {
     /// (`SECCOMP_RET_KILL_PROCESS`); the call is not made.
     KillProcess,
     /// Fail the call with this error number without making it
-    /// (`SECCOMP_RET_ERRNO`), such as `Errno::PERM.raw() as u16`. The
-    /// kernel caps it at 4095; 0 makes every refused call return 0, as if
-    /// it had succeeded.
-    Errno(u16),
+    /// (`SECCOMP_RET_ERRNO`), such as 1, `EPERM`; the kernel caps it at
+    /// 4095. Never 0: a refused call would then return 0 as if it had
+    /// succeeded, with nothing done (no descriptor made, no buffer filled),
+    /// which safe code relying on the call would trust.
+    ///
+    /// ```compile_fail
+    /// let never = ipcwire::seccomp::Action::Errno(0);
+    /// ```
+    Errno(NonZeroU16),
     /// Send the thread `SIGSYS`, whose `si_syscall` names the call
     /// (`SECCOMP_RET_TRAP`); the call is not made.
     Trap,
@@ -147,7 +161,7 @@ impl Action {
     pub const fn verdict(self) -> u32 {
         match self {
             Action::KillProcess => 0x8000_0000,
-            Action::Errno(errno) => 0x0005_0000 | errno as u32,
+            Action::Errno(errno) => 0x0005_0000 | errno.get() as u32,
             Action::Trap => 0x0003_0000,
             Action::Log => 0x7FFC_0000,
         }
@@ -169,7 +183,9 @@ pub enum FilterError {
     ForeignArch,
     /// No call of the filter's architecture has this number, and the
     /// program refuses it before reading the list: on x86_64, every number
-    /// from the x32 bit (`0x4000_0000`) up.
+    /// from the x32 bit (`0x4000_0000`) up. Or no such `socketcall`
+    /// operation: the architecture is not i686, or it is not 1 to
+    /// [`MAX_SOCKETCALL_OP`].
     Unreachable,
 }
 
@@ -211,12 +227,34 @@ pub const RUNTIME: &[&str] = &[
     "restart_syscall",
 ];
 
+/// The `socketcall` operations (`SYS_SOCKET`... in `linux/net.h`) through
+/// which i686's C library may make each socket call the inventory names:
+/// glibc's `send` and `recv` are operations of their own.
+const SOCKETCALL_OPS: &[(&str, &[u32])] = &[
+    ("socket", &[1]),
+    ("bind", &[2]),
+    ("connect", &[3]),
+    ("listen", &[4]),
+    ("getsockname", &[6]),
+    ("getpeername", &[7]),
+    ("socketpair", &[8]),
+    ("sendto", &[9, 11]),
+    ("recvfrom", &[10, 12]),
+    ("shutdown", &[13]),
+    ("setsockopt", &[14]),
+    ("getsockopt", &[15]),
+    ("sendmsg", &[16]),
+    ("recvmsg", &[17]),
+    ("accept4", &[18]),
+];
+
 /// std's check before closing a descriptor, in builds with debug assertions.
 #[cfg(unix)]
 const DEBUG_CHECK: &[&str] = &["fcntl", "fcntl64"];
 
 /// A seccomp allowlist under construction: the architecture, the numbers
-/// allowed so far (at most [`MAX_SYSCALLS`]) and the action for the rest.
+/// allowed so far (at most [`MAX_SYSCALLS`]), on i686 the `socketcall`
+/// operations, and the action for the rest.
 ///
 /// See the [module docs](self) for an example.
 #[derive(Clone)]
@@ -225,6 +263,8 @@ pub struct Filter {
     action: Action,
     allowed: [u32; MAX_SYSCALLS],
     count: usize,
+    /// Bit `op` set: `socketcall` allowed for operation `op`.
+    socketcall_ops: u32,
 }
 
 impl Filter {
@@ -236,6 +276,7 @@ impl Filter {
             action,
             allowed: [0; MAX_SYSCALLS],
             count: 0,
+            socketcall_ops: 0,
         }
     }
 
@@ -273,10 +314,38 @@ impl Filter {
         Ok(self)
     }
 
-    /// Whether the filter allows system call `number`.
+    /// On i686, allows `socketcall` for operation `op` only (`SYS_SOCKET`,
+    /// 1, to `SYS_SENDMMSG`, [`MAX_SOCKETCALL_OP`], as in `linux/net.h`).
+    /// [`allow_function`](Self::allow_function) does this for the socket
+    /// calls a function makes, so that allowing one socket call never
+    /// allows them all. (Allowing number 102 itself does.)
+    ///
+    /// # Errors
+    /// [`FilterError::Unreachable`] on other architectures, or for a
+    /// number that is no operation.
+    pub fn allow_socketcall(&mut self, op: u32) -> Result<&mut Filter, FilterError> {
+        if !self.arch.has_socketcall() || !(1..=MAX_SOCKETCALL_OP).contains(&op) {
+            return Err(FilterError::Unreachable);
+        }
+        self.socketcall_ops |= 1 << op;
+        Ok(self)
+    }
+
+    /// Whether the filter allows system call `number`. On i686 it may
+    /// still allow `socketcall` for some operations: see
+    /// [`allows_socketcall`](Self::allows_socketcall).
     #[must_use]
     pub fn allows(&self, number: u32) -> bool {
         self.allowed().binary_search(&number).is_ok()
+    }
+
+    /// Whether the filter allows `socketcall` with operation `op`: only on
+    /// i686, for an operation [allowed](Self::allow_socketcall), or for
+    /// every operation once `socketcall` is allowed by number.
+    #[must_use]
+    pub fn allows_socketcall(&self, op: u32) -> bool {
+        let listed = op <= MAX_SOCKETCALL_OP && self.socketcall_ops & (1 << op) != 0;
+        self.arch.has_socketcall() && (self.allows(SOCKETCALL) || listed)
     }
 
     /// The numbers allowed, in ascending order.
@@ -301,7 +370,8 @@ impl Filter {
     /// action for everything else.
     #[must_use]
     pub fn program(&self) -> Program {
-        Program::compile(self.arch, self.allowed(), self.action.verdict())
+        let ops = self.socketcall_ops;
+        Program::compile(self.arch, self.allowed(), ops, self.action.verdict())
     }
 }
 
@@ -356,12 +426,23 @@ impl Filter {
         Ok(self)
     }
 
-    /// Allows each name that has a number on this architecture.
+    /// Allows each name that has a number on this architecture; on i686,
+    /// each socket call also as its `socketcall` operations, and
+    /// `socketcall` no further.
     fn allow_names(&mut self, names: &[&str]) -> Result<&mut Filter, FilterError> {
         if Arch::native() != Some(self.arch) {
             return Err(FilterError::ForeignArch);
         }
         for name in names {
+            if self.arch.has_socketcall() {
+                let ops = SOCKETCALL_OPS.iter().find(|(call, _)| call == name);
+                for &op in ops.map_or(&[][..], |&(_, ops)| ops) {
+                    self.allow_socketcall(op)?;
+                }
+            }
+            if *name == "socketcall" {
+                continue;
+            }
             let number = crate::sys::inventory::number(name).and_then(|n| u32::try_from(n).ok());
             if let Some(number) = number {
                 self.allow(number)?;
@@ -377,9 +458,10 @@ impl Filter {
     /// install before starting any, or in a forked child.
     ///
     /// # Errors
-    /// `EINVAL` from a kernel built without seccomp filters; `ENOSYS` on
-    /// systems other than Linux. After an error no filter is installed
-    /// (no-new-privileges may already be set).
+    /// `EINVAL` from a kernel built without seccomp filters; `ENOSYS` from
+    /// Linux before 3.17 and on other systems; whatever an outer filter
+    /// answers for `prctl` or `seccomp`. After an error no filter is
+    /// installed (no-new-privileges may already be set).
     ///
     /// # System calls
     /// `prctl`, `seccomp`.
@@ -387,7 +469,7 @@ impl Filter {
         #[cfg(target_os = "linux")]
         {
             crate::sys::set_no_new_privs()?;
-            crate::sys::set_seccomp_filter(self.program().instructions())
+            crate::sys::set_seccomp_filter(&self.program())
         }
         #[cfg(not(target_os = "linux"))]
         Err(crate::sys::Errno::NOSYS)
@@ -400,6 +482,10 @@ impl fmt::Debug for Filter {
             .field("arch", &self.arch)
             .field("action", &self.action)
             .field("allowed", &self.allowed())
+            .field(
+                "socketcall_ops",
+                &format_args!("{:#x}", self.socketcall_ops),
+            )
             .finish()
     }
 }

@@ -55,6 +55,11 @@ impl Arch {
         self.audit == Arch::X86_64.audit
     }
 
+    /// Whether socket calls may come through `socketcall`.
+    pub(super) const fn has_socketcall(self) -> bool {
+        self.audit == Arch::X86.audit
+    }
+
     /// Whether the program's architecture check lets `number` reach the
     /// list.
     pub(super) const fn reaches(self, number: u32) -> bool {
@@ -105,6 +110,15 @@ const ARCH: u32 = 4;
 /// `__X32_SYSCALL_BIT`: set in the number of every x32 call.
 const X32_BIT: u32 = 0x4000_0000;
 
+/// i686's `socketcall`, which makes the socket call its first argument
+/// names; `seccomp_data`'s `args[0]`, whose low half holds it (i686 is
+/// little-endian).
+pub(super) const SOCKETCALL: u32 = 102;
+const ARG0: u32 = 16;
+
+/// The highest `socketcall` operation, `SYS_SENDMMSG` (`linux/net.h`).
+pub const MAX_SOCKETCALL_OP: u32 = 20;
+
 /// `SECCOMP_RET_ALLOW`.
 pub(super) const ALLOW: u32 = 0x7FFF_0000;
 
@@ -116,8 +130,13 @@ pub const MAX_SYSCALLS: usize = 255;
 /// the number's load, the x32 check and its verdict.
 const HEAD: usize = 6;
 
-/// The longest program: head, one comparison per call, two verdicts.
-pub const MAX_INSTRUCTIONS: usize = HEAD + MAX_SYSCALLS + 2;
+/// The `socketcall` check: the number, the operation's load, one
+/// comparison per operation, two verdicts.
+const SOCKETCALL_CHECK: usize = 4 + MAX_SOCKETCALL_OP as usize;
+
+/// The longest program: i686's, whose head has no x32 check, with the
+/// `socketcall` check, one comparison per call, two verdicts.
+pub const MAX_INSTRUCTIONS: usize = HEAD - 2 + SOCKETCALL_CHECK + MAX_SYSCALLS + 2;
 
 /// A seccomp filter program: at most [`MAX_INSTRUCTIONS`], held inline, so
 /// building one allocates nothing.
@@ -133,10 +152,14 @@ pub const MAX_INSTRUCTIONS: usize = HEAD + MAX_SYSCALLS + 2;
 ///                                  allow: return SECCOMP_RET_ALLOW
 /// ```
 ///
-/// Other architectures have no x32 check (instructions 4 and 5). It only
-/// loads the number and the architecture, so Linux 5.11 and later run it
-/// once per number when it is installed and keep the verdict in a cache:
-/// an allowed call then costs no filter run at all.
+/// Other architectures have no x32 check (instructions 4 and 5). On i686,
+/// when the filter allows some `socketcall` operations (and not
+/// `socketcall` whole), a check comes before the list: if the number is
+/// `socketcall`, load its operation, jump to a final "allow" if it is one
+/// of them, return deny otherwise. Besides that operation the program
+/// loads only the number and the architecture, so Linux 5.11 and later run
+/// it once per number when it is installed and keep the "allow" verdicts
+/// in a cache: an allowed call then costs no filter run at all.
 #[derive(Clone)]
 pub struct Program {
     instructions: [Instruction; MAX_INSTRUCTIONS],
@@ -145,8 +168,10 @@ pub struct Program {
 
 impl Program {
     /// The program for `arch` allowing exactly `allowed` (no duplicates, at
-    /// most [`MAX_SYSCALLS`]) and giving everything else the verdict `deny`.
-    pub(super) fn compile(arch: Arch, allowed: &[u32], deny: u32) -> Program {
+    /// most [`MAX_SYSCALLS`]) and, on i686, the `socketcall` operations
+    /// whose bits are set in `socketcall_ops`, and giving everything else
+    /// the verdict `deny`.
+    pub(super) fn compile(arch: Arch, allowed: &[u32], socketcall_ops: u32, deny: u32) -> Program {
         debug_assert!(allowed.len() <= MAX_SYSCALLS);
         let mut program = Program {
             instructions: [ret(0); MAX_INSTRUCTIONS],
@@ -160,6 +185,9 @@ impl Program {
             program.push(jump(JUMP_IF_AT_LEAST, X32_BIT, 0, 1));
             program.push(ret(deny));
         }
+        if arch.has_socketcall() && socketcall_ops != 0 && !allowed.contains(&SOCKETCALL) {
+            program.push_socketcall_check(socketcall_ops, deny);
+        }
         for (i, &nr) in allowed.iter().enumerate() {
             // Over the rest of the list and the final "deny".
             let to_allow = allowed.len() - i;
@@ -168,6 +196,24 @@ impl Program {
         program.push(ret(deny));
         program.push(ret(ALLOW));
         program
+    }
+
+    /// With the number loaded: whether it is `socketcall` with one of the
+    /// operations in `ops` (allow), or another (`deny`); any other number
+    /// goes on past the check with the number still loaded.
+    fn push_socketcall_check(&mut self, ops: u32, deny: u32) {
+        let count = ops.count_ones() as usize;
+        // Over the load, the comparisons and both verdicts.
+        self.push(jump(JUMP_IF_EQUAL, SOCKETCALL, 0, (count + 3) as u8));
+        self.push(load(ARG0));
+        let mut left = count;
+        for op in (1..=MAX_SOCKETCALL_OP).filter(|op| ops & (1 << op) != 0) {
+            // Over the other comparisons and "deny", to "allow".
+            self.push(jump(JUMP_IF_EQUAL, op, left as u8, 0));
+            left -= 1;
+        }
+        self.push(ret(deny));
+        self.push(ret(ALLOW));
     }
 
     fn push(&mut self, instruction: Instruction) {

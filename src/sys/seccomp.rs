@@ -1,7 +1,7 @@
 //! `prctl(PR_SET_NO_NEW_PRIVS)` and `seccomp(SECCOMP_SET_MODE_FILTER)`:
 //! confining a thread to a [`Filter`](crate::seccomp::Filter)'s program.
 
-use crate::seccomp::Instruction;
+use crate::seccomp::{Instruction, Program};
 
 use super::{check, Errno};
 
@@ -39,16 +39,21 @@ pub fn set_no_new_privs() -> Result<(), Errno> {
 /// inherits. Usually reached through
 /// [`Filter::install`](crate::seccomp::Filter::install).
 ///
+/// It takes a [`Program`] a [`Filter`](crate::seccomp::Filter) built,
+/// never raw instructions: a filter may only allow, refuse or report a
+/// call, never make one return success undone, which the wrappers here
+/// would trust (a descriptor never made, a buffer never filled).
+///
 /// # Errors
 /// `EACCES` without no-new-privileges ([`set_no_new_privs`]) or
-/// `CAP_SYS_ADMIN`; `EINVAL` for a program the kernel's checker refuses
-/// (empty, over 4,096 instructions, a jump out of it, an unknown
-/// operation or verdict) or a kernel without seccomp; `ENOMEM` when the
-/// thread's filters would exceed the kernel's total.
+/// `CAP_SYS_ADMIN`; `EINVAL` from a kernel without seccomp filters;
+/// `ENOMEM` when the thread's filters would exceed the kernel's total.
 ///
 /// # System calls
 /// `seccomp`.
-pub fn set_seccomp_filter(program: &[Instruction]) -> Result<(), Errno> {
+pub fn set_seccomp_filter(program: &Program) -> Result<(), Errno> {
+    let program = program.instructions();
+    // At most `MAX_INSTRUCTIONS`, far below the kernel's 4,096.
     let len = u16::try_from(program.len()).map_err(|_| Errno::INVAL)?;
     let fprog = libc::sock_fprog {
         len,

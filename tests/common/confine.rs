@@ -7,7 +7,7 @@
 #![cfg(target_os = "linux")]
 #![allow(dead_code)] // each test binary uses a part
 
-use ipcwire::seccomp::Filter;
+use ipcwire::seccomp::{Filter, Instruction};
 use ipcwire::{Errno, ExitStatus};
 
 /// A child whose filter the kernel refused exits with this plus the error.
@@ -63,4 +63,30 @@ pub fn unsupported() -> Option<String> {
         .into_iter()
         .find(|need| !actions.split_whitespace().any(|a| a == *need))
         .map(|need| format!("this kernel's seccomp lacks the action {need} ({FILE}: {actions:?})"))
+}
+
+/// Installs raw `instructions` as a seccomp filter, as ipcwire never does:
+/// for testing what the kernel's checker refuses. The caller has set
+/// no-new-privileges and is a child that exits soon after.
+pub fn install_raw(instructions: &[Instruction]) -> Result<(), Errno> {
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(instructions.len()).map_err(|_| Errno::INVAL)?,
+        filter: instructions.as_ptr().cast_mut().cast(),
+    };
+    // SAFETY: `fprog` describes `instructions`, laid out as `sock_filter`
+    // (ipcwire asserts it); the kernel copies them and writes nothing. The
+    // programs tested never make a call return success undone.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0 as libc::c_uint,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
 }

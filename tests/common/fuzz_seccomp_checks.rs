@@ -14,11 +14,20 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU16;
 
-use ipcwire::seccomp::{Action, Arch, Filter, FilterError, MAX_SYSCALLS};
+use ipcwire::seccomp::{Action, Arch, Filter, FilterError, MAX_SOCKETCALL_OP, MAX_SYSCALLS};
 use ipcwire::sys::inventory::{self, INVENTORY};
 
 use crate::bpf;
+
+/// `Action::Errno(n)`; `n` is never 0, which the type refuses.
+pub const fn errno(n: u16) -> Action {
+    match NonZeroU16::new(n) {
+        Some(n) => Action::Errno(n),
+        None => panic!("0 is no error number"),
+    }
+}
 
 pub const ARCHES: [Arch; 3] = [Arch::X86_64, Arch::AARCH64, Arch::X86];
 
@@ -49,23 +58,52 @@ pub fn audit_arch(arch: Arch) -> u32 {
 pub fn deny_verdict(action: Action) -> u32 {
     match action {
         Action::KillProcess => bpf::SECCOMP_RET_KILL_PROCESS,
-        Action::Errno(errno) => bpf::SECCOMP_RET_ERRNO | u32::from(errno),
+        Action::Errno(errno) => bpf::SECCOMP_RET_ERRNO | u32::from(errno.get()),
         Action::Trap => bpf::SECCOMP_RET_TRAP,
         Action::Log => bpf::SECCOMP_RET_LOG,
         other => panic!("an action this check does not know: {other:?}"),
     }
 }
 
-/// What the kernel must get from `filter` for call `nr` from `from`. On
-/// x86_64 every number from the x32 bit up is refused: x32 calls, and
-/// numbers no x86_64 call has.
+/// i686's `socketcall`, whose first argument is the socket call to make.
+pub const SOCKETCALL: u32 = 102;
+
+/// What the kernel must get from `filter` for call `nr` from `from`, with
+/// no arguments. On x86_64 every number from the x32 bit up is refused:
+/// x32 calls, and numbers no x86_64 call has.
 pub fn expected(filter: &Filter, nr: u32, from: u32) -> u32 {
+    expected_for(filter, &bpf::SeccompData::new(nr, from))
+}
+
+/// [`expected`] for a call with arguments: on i686, `socketcall` is
+/// allowed for the operations the filter allows (the low half of the
+/// first argument).
+pub fn expected_for(filter: &Filter, data: &bpf::SeccompData) -> u32 {
+    let nr = data.nr;
     let beyond = filter.arch() == Arch::X86_64 && nr >= bpf::X32_SYSCALL_BIT;
-    if from == audit_arch(filter.arch()) && !beyond && filter.allows(nr) {
+    let socket_op = filter.arch() == Arch::X86
+        && nr == SOCKETCALL
+        && filter.allows_socketcall(data.args[0] as u32);
+    if data.arch == audit_arch(filter.arch()) && !beyond && (filter.allows(nr) || socket_op) {
         bpf::SECCOMP_RET_ALLOW
     } else {
         deny_verdict(filter.action())
     }
+}
+
+/// The length of `filter`'s program: head, the `socketcall` check on
+/// i686 when some operations (not `socketcall` whole) are allowed, one
+/// comparison per number, two verdicts.
+pub fn program_len(filter: &Filter) -> usize {
+    let ops = (1..=MAX_SOCKETCALL_OP)
+        .filter(|&op| filter.allows_socketcall(op))
+        .count();
+    let check = if filter.arch() == Arch::X86 && ops > 0 && !filter.allows(SOCKETCALL) {
+        4 + ops
+    } else {
+        0
+    };
+    head_len(filter.arch()) + check + filter.allowed().len() + 2
 }
 
 /// Instructions before the comparisons: the architecture check, the load
@@ -86,8 +124,11 @@ pub fn assert_verdicts(filter: &Filter, numbers: impl IntoIterator<Item = u32>) 
     if let Err(e) = bpf::check(insns) {
         panic!("the kernel would refuse the program of {filter:?}: {e}\n{program:?}");
     }
-    let len = head_len(filter.arch()) + filter.allowed().len() + 2;
-    assert_eq!(insns.len(), len, "program length for {filter:?}");
+    assert_eq!(
+        insns.len(),
+        program_len(filter),
+        "program length for {filter:?}"
+    );
     for nr in numbers {
         for from in FROM {
             assert_eq!(
@@ -95,6 +136,20 @@ pub fn assert_verdicts(filter: &Filter, numbers: impl IntoIterator<Item = u32>) 
                 expected(filter, nr, from),
                 "call {nr:#x} from arch {from:#x} under {filter:?}"
             );
+        }
+    }
+    // Every operation, and a few beyond, with junk in the high half.
+    for op in 0..=MAX_SOCKETCALL_OP + 2 {
+        for high in [0, 0xdead_beef_u64 << 32] {
+            for from in FROM {
+                let mut data = bpf::SeccompData::new(SOCKETCALL, from);
+                data.args[0] = high | u64::from(op);
+                assert_eq!(
+                    bpf::run(insns, &data),
+                    expected_for(filter, &data),
+                    "socketcall({op}) from arch {from:#x} under {filter:?}"
+                );
+            }
         }
     }
 }
@@ -150,7 +205,7 @@ pub fn seccomp_filter(data: &[u8]) {
         data.args = [0; 6].map(|_: u64| rng.next_u64());
         assert_eq!(
             bpf::run(program.instructions(), &data),
-            expected(&filter, nr, from),
+            expected_for(&filter, &data),
             "call {nr:#x} with arguments {data:x?}"
         );
     }
@@ -174,21 +229,35 @@ fn build(data: &[u8]) -> (Filter, BTreeSet<u32>) {
     let arch = ARCHES[usize::from(input.byte()) % ARCHES.len()];
     let action = match input.byte() % 4 {
         0 => Action::KillProcess,
-        1 => Action::Errno(u16::from_be_bytes([input.byte(), input.byte()])),
+        1 => match NonZeroU16::new(u16::from_be_bytes([input.byte(), input.byte()])) {
+            Some(errno) => Action::Errno(errno),
+            None => Action::Log,
+        },
         2 => Action::Trap,
         _ => Action::Log,
     };
     let mut filter = Filter::new(arch, action);
     assert_eq!((filter.arch(), filter.action()), (arch, action));
     let mut model = BTreeSet::new();
+    // The `socketcall` operations allowed one by one; `None` once a
+    // function's entry added its own (only where i686 is native).
+    let mut ops = Some(0u32);
     for _ in 0..MAX_STEPS {
         if input.0.is_empty() {
             break;
         }
-        match input.byte() % 5 {
+        let choice = input.byte();
+        if choice >= 250 {
+            allow_op(&mut filter, &mut ops, u32::from(input.byte() % 24));
+            continue;
+        }
+        match choice % 5 {
             0 => {
                 let entry = &INVENTORY[usize::from(input.byte()) % INVENTORY.len()];
                 allow_entry(&mut filter, &mut model, entry.function, entry.syscalls);
+                if Arch::native() == Some(arch) && arch == Arch::X86 {
+                    ops = None;
+                }
             }
             1 => allow_number(&mut filter, &mut model, u32::from(input.byte())),
             2 => {
@@ -207,7 +276,37 @@ fn build(data: &[u8]) -> (Filter, BTreeSet<u32>) {
         filter.allowed().iter().eq(model.iter()),
         "{filter:?} should hold {model:?}"
     );
+    if let Some(ops) = ops {
+        for op in 0..=MAX_SOCKETCALL_OP + 3 {
+            let listed = op <= MAX_SOCKETCALL_OP && ops & (1 << op) != 0;
+            let want = arch == Arch::X86 && (model.contains(&SOCKETCALL) || listed);
+            assert_eq!(
+                filter.allows_socketcall(op),
+                want,
+                "allows_socketcall({op})"
+            );
+        }
+    }
     (filter, model)
+}
+
+/// `allow_socketcall(op)`: only i686 has `socketcall`, whose operations
+/// are 1 to 20.
+fn allow_op(filter: &mut Filter, ops: &mut Option<u32>, op: u32) {
+    let valid = filter.arch() == Arch::X86 && (1..=MAX_SOCKETCALL_OP).contains(&op);
+    let want = if valid {
+        Ok(())
+    } else {
+        Err(FilterError::Unreachable)
+    };
+    assert_eq!(
+        filter.allow_socketcall(op).map(|_| ()),
+        want,
+        "allow_socketcall({op})"
+    );
+    if let (true, Some(ops)) = (valid, ops.as_mut()) {
+        *ops |= 1 << op;
+    }
 }
 
 /// Adds `nr` to the set, unless the architecture check refuses it (x32
@@ -231,6 +330,10 @@ fn model_allow_names(
     names: &[&str],
 ) -> Result<(), FilterError> {
     for name in names {
+        // Its operations come with the socket calls they stand for.
+        if *name == "socketcall" {
+            continue;
+        }
         if let Some(nr) = inventory::number(name).and_then(|n| u32::try_from(n).ok()) {
             model_allow(model, arch, nr)?;
         }

@@ -19,7 +19,8 @@
 //! it with `rt_sigprocmask` and its child calls `set_tid_address`; glibc's
 //! `waitpid` is `waitpid` where the architecture has that call, as 32-bit
 //! x86 does, and `wait4` elsewhere; 32-bit targets call `fcntl64`, the
-//! 64-bit `stat` calls, `ppoll_time64` and `clock_gettime64`; on 32-bit x86
+//! 64-bit `stat` calls, `ppoll_time64`, `clock_gettime64`,
+//! `rt_sigtimedwait_time64` and `ugetrlimit`; on 32-bit x86
 //! the C library may make every socket call through `socketcall`), an entry
 //! lists every alternative: an allowlist built from it works with either
 //! library on any Linux architecture. [`number`] gives each name's number
@@ -27,10 +28,12 @@
 //! same functions make those systems' calls of the same purpose, and
 //! [`number`] is `None`.
 //!
-//! `socketcall` takes the operation as an argument, which an allowlist of
-//! numbers does not look at: on 32-bit x86, allowing one socket call
-//! allows them all. `strace` shows each `socketcall` under its operation's
-//! name (`send`, `recv`, `socketpair`), so only a seccomp filter sees it.
+//! `socketcall` takes the operation as an argument, which a list of
+//! numbers cannot see: allowed whole, one socket call would allow them all.
+//! A [`Filter`](crate::seccomp::Filter) therefore allows it only for the
+//! operations of the socket calls an entry lists. `strace` shows each
+//! `socketcall` under its operation's name (`send`, `recv`,
+//! `socketpair`), so only a seccomp filter sees it.
 //!
 //! Memory the global allocator maps (`brk`, `mmap`, `munmap`, `mremap`) is
 //! not listed: it is the allocator's, and a `no_std` build without `alloc`
@@ -198,6 +201,7 @@ pub const INVENTORY: &[Entry] = &[
             "rt_sigprocmask",
             "rt_sigpending",
             "rt_sigtimedwait",
+            "rt_sigtimedwait_time64",
         ],
     ),
     entry("Connection::recv_bytes_with_fds", RECV),
@@ -308,7 +312,13 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::close", &["close"]),
     entry(
         "sys::close_other_fds",
-        &["close_range", "prlimit64", "getrlimit", "close"],
+        &[
+            "close_range",
+            "prlimit64",
+            "getrlimit",
+            "ugetrlimit",
+            "close",
+        ],
     ),
     entry(
         "sys::fstat_is_socket",
@@ -396,6 +406,7 @@ pub const INVENTORY: &[Entry] = &[
             "rt_sigpending",
             "rt_sigaction",
             "rt_sigtimedwait",
+            "rt_sigtimedwait_time64",
         ],
     ),
     entry(
@@ -423,6 +434,7 @@ const SEND: &[&str] = &[
     "rt_sigprocmask",
     "rt_sigpending",
     "rt_sigtimedwait",
+    "rt_sigtimedwait_time64",
 ];
 
 /// Every receive of a message: `read`/`readv` on a pipe or TCP, `recvmsg`
@@ -608,6 +620,8 @@ mod numbers {
             "ppoll_time64" => 414,
             "clock_gettime64" => 403,
             "futex_time64" => 422,
+            "rt_sigtimedwait_time64" => 421,
+            "ugetrlimit" => libc::SYS_ugetrlimit,
             "mmap2" => libc::SYS_mmap2,
             "socketcall" => libc::SYS_socketcall,
             _ => return None,

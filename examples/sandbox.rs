@@ -197,6 +197,7 @@ mod linux {
             ExitStatus::Exited(BROKEN) => ": its connection failed",
             ExitStatus::Exited(SURVIVED) => ": the call outside its filter was allowed",
             ExitStatus::Exited(101) => ": it panicked",
+            // A confined panic ends here too: its message is a refused write.
             ExitStatus::Signaled(Signal::SYS) => ": it made a system call its filter refuses",
             _ => "",
         };

@@ -65,8 +65,13 @@
 //!   shrinks a thread's heap. A `no_std` program without an allocator
 //!   needs only `exit_group`, which `fork_with_pipe`'s entry lists.
 //! - **std's debug checks.** In a build with debug assertions, std checks
-//!   each descriptor with `fcntl(F_GETFD)` before closing it; under the
-//!   same build [`Filter::allow_runtime`] allows `fcntl` for it.
+//!   each descriptor with `fcntl(F_GETFD)` before closing it;
+//!   [`Filter::allow_runtime`] allows `fcntl` when ipcwire itself is built
+//!   so. The check follows the crate the drop is compiled in: if a profile
+//!   gives yours debug assertions and ipcwire none, allow `fcntl` yourself
+//!   ([`Filter::allow`] with [`inventory::number`]`("fcntl")`).
+//!
+//! [`inventory::number`]: crate::sys::inventory::number
 //! - **std's hash maps**, which seed each thread's keys from `getrandom`
 //!   on first use: receiving into a `HashMap` needs it.
 //! - **Signal handlers**, which return through `rt_sigreturn`; printing,

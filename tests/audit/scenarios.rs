@@ -13,7 +13,7 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ipcwire::sys::{self, Errno};
+use ipcwire::sys::{self, Ends, Errno, FromRawFd, IntoRawFd};
 use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
 use ipcwire::{Error, Listener, ReceivedFds};
 
@@ -164,6 +164,36 @@ pub const SCENARIOS: &[Scenario] = &[
             "drop(OwnedFd)",
         ],
         run: reaping_and_conversions,
+    },
+    Scenario {
+        name: "timeouts_and_waits",
+        functions: &[
+            "ipcwire::pipe",
+            "Connection::recv_bytes",
+            "Connection::send_bytes",
+            "ipcwire::wait",
+            "Listener::bind",
+            "Client::connect",
+            "Listener::accept",
+            "drop(Connection)",
+            "drop(Listener)",
+        ],
+        run: timeouts_and_waits,
+    },
+    Scenario {
+        name: "nonblocking_and_conversions",
+        functions: &[
+            "Direction::open",
+            "Connection::set_nonblocking",
+            "Connection::recv_bytes",
+            "Connection::send_bytes",
+            "Connection::send_bytes_with_fds",
+            "OwnedFd::from(Connection)",
+            "Connection::into_raw_fd",
+            "drop(OwnedFd)",
+            "drop(Connection)",
+        ],
+        run: nonblocking_and_conversions,
     },
 ];
 
@@ -538,4 +568,80 @@ fn reaping_and_conversions() {
     bracket("drop(Listener) drop(Connection)", || {
         drop((handed, bound, a, b))
     });
+}
+
+/// Waits bounded by time: a receive timeout that runs out and one that
+/// does not, `wait` over several connections, a connect with a timeout.
+fn timeouts_and_waits() {
+    let (mut a, mut b) = bracket("ipcwire::pipe", || pipe(true)).expect("socketpair");
+    let (r, mut w) = bracket("ipcwire::pipe", || pipe(false)).expect("pipe");
+    let brief = Some(Duration::from_millis(1));
+    b.set_recv_timeout(brief);
+    let late = bracket("Connection::recv_bytes", || b.recv_bytes());
+    assert_eq!(late, Err(Error::Io(Errno::TIMEDOUT)));
+    let ready = bracket("ipcwire::wait", || ipcwire::wait([&b, &r], brief)).expect("wait");
+    assert_eq!(ready, [] as [usize; 0]);
+    bracket("calls=2 Connection::send_bytes", || w.send_bytes(b"pipe")).expect("send");
+    let ready = bracket("ipcwire::wait", || ipcwire::wait([&b, &r], None)).expect("wait");
+    assert_eq!(ready, [1]);
+    bracket("calls=1 Connection::send_bytes", || {
+        a.send_bytes(b"in time")
+    })
+    .expect("send");
+    let ready = bracket("ipcwire::wait", || {
+        ipcwire::wait([&b, &r], Some(Duration::ZERO))
+    })
+    .expect("wait");
+    assert_eq!(ready, [0, 1]);
+    let msg = bracket("Connection::recv_bytes", || b.recv_bytes()).expect("recv");
+    assert_eq!(msg, b"in time");
+    bracket("drop(Connection)", || drop((a, b, r, w)));
+
+    // A connect with a time limit: non-blocking, then `poll` for the end.
+    let mut listener = bracket("Listener::bind", || {
+        Listener::bind(&"tcp:127.0.0.1:0".parse().unwrap())
+    })
+    .expect("bind");
+    let addr = *listener.local_addr();
+    let mut client = bracket("Client::connect", || {
+        Client::new().timeout(Duration::from_secs(5)).connect(&addr)
+    })
+    .expect("connect");
+    let (mut server, _) = bracket("Listener::accept", || listener.accept()).expect("accept");
+    bracket("Connection::send_bytes", || client.send_bytes(b"hi")).expect("send");
+    server.set_recv_timeout(Some(Duration::from_secs(5)));
+    let msg = bracket("Connection::recv_bytes", || server.recv_bytes()).expect("recv");
+    assert_eq!(msg, b"hi");
+    bracket("drop(Connection)", || drop((client, server)));
+    bracket("drop(Listener)", || drop(listener));
+}
+
+/// A connection in non-blocking mode, and connections given up for their
+/// descriptors, one with a descriptor read ahead that must be closed.
+fn nonblocking_and_conversions() {
+    let (mut a, mut b) = bracket("Direction::open", || Direction::Duplex.open()).expect("open");
+    let (w, r) = bracket("Direction::open", || Direction::ToChild.open()).expect("open");
+    assert_eq!((w.access(), r.access()), (Access::Write, Access::Read));
+    bracket("calls=2 Connection::set_nonblocking", || {
+        a.set_nonblocking(true)
+    })
+    .expect("nonblocking");
+    let nothing = bracket("Connection::recv_bytes", || a.recv_bytes());
+    assert_eq!(nothing, Err(Error::Io(Errno::AGAIN)));
+    // Two messages in a row, the second with a descriptor: the read that
+    // takes the first takes the second and its descriptor ahead.
+    bracket("calls=1 Connection::send_bytes", || b.send_bytes(b"first")).expect("send");
+    bracket("calls=1 Connection::send_bytes_with_fds", || {
+        b.send_bytes_with_fds(b"second", &[r.as_fd()])
+    })
+    .expect("send");
+    let first = bracket("Connection::recv_bytes", || a.recv_bytes()).expect("recv");
+    assert_eq!(first, b"first");
+    // Giving up the connection closes the descriptor read ahead.
+    let fd = bracket("OwnedFd::from(Connection)", || sys::OwnedFd::from(a));
+    let raw = bracket("Connection::into_raw_fd", || b.into_raw_fd());
+    // SAFETY: `into_raw_fd` gave up `raw`, and nothing else owns it.
+    let other = unsafe { sys::OwnedFd::from_raw_fd(raw) };
+    bracket("drop(OwnedFd)", || drop((fd, other)));
+    bracket("drop(Connection)", || drop((w, r)));
 }

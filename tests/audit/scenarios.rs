@@ -13,7 +13,7 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ipcwire::sys::{self, Ends, Errno, FromRawFd, IntoRawFd};
+use ipcwire::sys::{self, Ends, Errno, FromRawFd, IntoRawFd, SockAddr};
 use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
 use ipcwire::{Error, Listener, ReceivedFds};
 
@@ -194,6 +194,58 @@ pub const SCENARIOS: &[Scenario] = &[
             "drop(Connection)",
         ],
         run: nonblocking_and_conversions,
+    },
+    Scenario {
+        name: "sys_io",
+        functions: &[
+            "sys::pipe",
+            "sys::pipe_size",
+            "sys::set_pipe_size",
+            "sys::fstat_is_socket",
+            "sys::sigpipe_is_ignored",
+            "sys::write",
+            "sys::writev",
+            "sys::writev_nosigpipe",
+            "sys::read",
+            "sys::readv",
+            "sys::set_nonblocking",
+            "sys::close",
+            "sys::getrandom",
+            "sys::monotonic_now",
+            "sys::socketpair",
+            "sys::is_stream",
+            "sys::peer_cred",
+            "sys::getpid",
+            "sys::send",
+            "sys::send_vectored",
+            "sys::send_nowait",
+            "sys::recv_nowait",
+            "sys::shutdown",
+            "drop(OwnedFd)",
+        ],
+        run: sys_io,
+    },
+    Scenario {
+        name: "sys_sockets",
+        functions: &[
+            "sys::socket",
+            "sys::set_reuseaddr",
+            "sys::bind",
+            "sys::listen",
+            "sys::getsockname",
+            "sys::set_nonblocking",
+            "sys::connect",
+            "sys::finish_connect",
+            "sys::socket_error",
+            "sys::accept",
+            "sys::getpeername",
+            "sys::set_nodelay",
+            "sys::nodelay",
+            "sys::getpid",
+            "sys::unlink",
+            "drop(OwnedFd)",
+        ],
+        run: sys_sockets,
     },
 ];
 
@@ -644,4 +696,171 @@ fn nonblocking_and_conversions() {
     let other = unsafe { sys::OwnedFd::from_raw_fd(raw) };
     bracket("drop(OwnedFd)", || drop((fd, other)));
     bracket("drop(Connection)", || drop((w, r)));
+}
+
+/// The `sys` wrappers that move bytes, on a pipe and on a socket pair.
+fn sys_io() {
+    let (r, w) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    let size = bracket("calls=1 sys::pipe_size", || sys::pipe_size(w.as_fd())).expect("size");
+    let granted = bracket("calls=1 sys::set_pipe_size", || {
+        sys::set_pipe_size(r.as_fd(), size * 2)
+    })
+    .expect("size");
+    assert!(granted >= size * 2, "{granted} < {}", size * 2);
+    let socket = bracket("calls=1 sys::fstat_is_socket", || {
+        sys::fstat_is_socket(r.as_fd())
+    });
+    assert_eq!(socket, Ok(false));
+    // Rust's std ignores SIGPIPE before `main`.
+    let ignored = bracket("calls=1 sys::sigpipe_is_ignored", sys::sigpipe_is_ignored);
+    assert_eq!(ignored, Ok(true));
+    let parts = [sys::IoSlice::new(b"cd"), sys::IoSlice::new(b"ef")];
+    let sent = [
+        bracket("calls=1 sys::write", || sys::write(w.as_fd(), b"ab")),
+        bracket("calls=1 sys::writev", || sys::writev(w.as_fd(), &parts)),
+        bracket("calls=3 sys::writev_nosigpipe", || {
+            sys::writev_nosigpipe(w.as_fd(), &parts[..1])
+        }),
+    ];
+    assert_eq!(sent, [Ok(2), Ok(4), Ok(2)]);
+    let mut buf = [0; 3];
+    let got = bracket("calls=1 sys::read", || sys::read(r.as_fd(), &mut buf));
+    assert_eq!((got, &buf), (Ok(3), b"abc"));
+    let (mut x, mut y) = ([0; 2], [0; 8]);
+    let mut into = [sys::IoSliceMut::new(&mut x), sys::IoSliceMut::new(&mut y)];
+    let got = bracket("calls=1 sys::readv", || sys::readv(r.as_fd(), &mut into));
+    assert_eq!((got, &x, &y[..3]), (Ok(5), b"de", &b"fcd"[..]));
+    bracket("calls=2 sys::set_nonblocking", || {
+        sys::set_nonblocking(r.as_fd(), true)
+    })
+    .expect("nonblocking");
+    let empty = bracket("calls=1 sys::read", || sys::read(r.as_fd(), &mut buf));
+    assert_eq!(empty, Err(Errno::AGAIN));
+    bracket("calls=1 sys::close", || sys::close(w)).expect("close");
+    let end = bracket("calls=1 sys::read", || sys::read(r.as_fd(), &mut buf));
+    assert_eq!(end, Ok(0));
+    // A pipe whose reader is gone: EPIPE, and the SIGPIPE taken back.
+    let (gone, w) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    bracket("drop(OwnedFd)", || drop((r, gone)));
+    let refused = bracket("calls=5 sys::writev_nosigpipe", || {
+        sys::writev_nosigpipe(w.as_fd(), &parts)
+    });
+    assert_eq!(refused, Err(Errno::PIPE));
+    bracket("drop(OwnedFd)", || drop(w));
+
+    let mut key = [0; 16];
+    bracket("sys::getrandom", || sys::getrandom(&mut key)).expect("getrandom");
+    let start = bracket("sys::monotonic_now", sys::monotonic_now).expect("clock");
+    let now = bracket("sys::monotonic_now", sys::monotonic_now).expect("clock");
+    assert!(now >= start);
+
+    let (a, b) = bracket("calls=1 sys::socketpair", sys::socketpair).expect("socketpair");
+    let stream = bracket("calls=1 sys::is_stream", || sys::is_stream(a.as_fd()));
+    assert_eq!(stream, Ok(true));
+    let cred = bracket("calls=1 sys::peer_cred", || sys::peer_cred(a.as_fd())).expect("cred");
+    let me = bracket("calls=1 sys::getpid", sys::getpid);
+    assert_eq!(cred.pid, me.raw());
+    let sent = [
+        bracket("calls=1 sys::send", || sys::send(a.as_fd(), b"ab")),
+        bracket("calls=1 sys::send_vectored", || {
+            sys::send_vectored(a.as_fd(), &parts)
+        }),
+        bracket("calls=1 sys::send_nowait", || {
+            sys::send_nowait(a.as_fd(), b"g")
+        }),
+    ];
+    assert_eq!(sent, [Ok(2), Ok(4), Ok(1)]);
+    let mut buf = [0; 16];
+    let got = bracket("calls=1 sys::recv_nowait", || {
+        sys::recv_nowait(b.as_fd(), &mut buf)
+    });
+    assert_eq!((got, &buf[..7]), (Ok(7), &b"abcdefg"[..]));
+    let empty = bracket("calls=1 sys::recv_nowait", || {
+        sys::recv_nowait(b.as_fd(), &mut buf)
+    });
+    assert_eq!(empty, Err(Errno::AGAIN));
+    bracket("calls=1 sys::shutdown", || {
+        sys::shutdown(a.as_fd(), sys::Shutdown::Write)
+    })
+    .expect("shutdown");
+    let end = bracket("calls=1 sys::recv_nowait", || {
+        sys::recv_nowait(b.as_fd(), &mut buf)
+    });
+    assert_eq!(end, Ok(0));
+    bracket("drop(OwnedFd)", || drop((a, b)));
+}
+
+/// The `sys` wrappers that listen and connect: TCP on the loopback with a
+/// non-blocking connect, and a Unix socket file removed by hand.
+fn sys_sockets() {
+    let any_port = SockAddr::encode(&"tcp:127.0.0.1:0".parse().unwrap()).expect("encode");
+    let family = any_port.family();
+    let listener = bracket("calls=1 sys::socket", || sys::socket(family)).expect("socket");
+    bracket("calls=1 sys::set_reuseaddr", || {
+        sys::set_reuseaddr(listener.as_fd())
+    })
+    .expect("reuseaddr");
+    bracket("calls=1 sys::bind", || {
+        sys::bind(listener.as_fd(), &any_port)
+    })
+    .expect("bind");
+    bracket("calls=1 sys::listen", || sys::listen(listener.as_fd(), 8)).expect("listen");
+    let bound = bracket("calls=1 sys::getsockname", || {
+        sys::getsockname(listener.as_fd())
+    })
+    .expect("getsockname");
+
+    let client = bracket("calls=1 sys::socket", || sys::socket(family)).expect("socket");
+    bracket("calls=2 sys::set_nonblocking", || {
+        sys::set_nonblocking(client.as_fd(), true)
+    })
+    .expect("nonblocking");
+    // On the loopback a non-blocking connect may finish at once or be
+    // under way; `finish_connect` waits for it either way.
+    let started = bracket("calls=1 sys::connect", || {
+        sys::connect(client.as_fd(), &bound)
+    });
+    assert!(
+        matches!(started, Ok(()) | Err(Errno::INPROGRESS)),
+        "{started:?}"
+    );
+    bracket("sys::finish_connect", || {
+        sys::finish_connect(client.as_fd(), Some(Duration::from_secs(5)))
+    })
+    .expect("connected");
+    let error = bracket("calls=1 sys::socket_error", || {
+        sys::socket_error(client.as_fd())
+    });
+    assert_eq!(error, Ok(None));
+    let (server, peer) =
+        bracket("calls=1 sys::accept", || sys::accept(listener.as_fd())).expect("accept");
+    let client_name = bracket("calls=1 sys::getsockname", || {
+        sys::getsockname(client.as_fd())
+    })
+    .expect("getsockname");
+    assert_eq!(peer.address(), client_name.address());
+    let server_name = bracket("calls=1 sys::getpeername", || {
+        sys::getpeername(client.as_fd())
+    })
+    .expect("getpeername");
+    assert_eq!(server_name.address(), bound.address());
+    bracket("calls=1 sys::set_nodelay", || {
+        sys::set_nodelay(server.as_fd())
+    })
+    .expect("nodelay");
+    let on = bracket("calls=1 sys::nodelay", || sys::nodelay(server.as_fd()));
+    assert_eq!(on, Ok(true));
+    bracket("drop(OwnedFd)", || drop((server, client, listener)));
+
+    // A Unix socket's file stays after its socket closes, until unlinked.
+    let pid = bracket("sys::getpid", sys::getpid);
+    let path = format!("/tmp/ipcwire-audit-{}.sys.sock", pid.raw());
+    let unix = SockAddr::encode(&format!("unix:{path}").parse().unwrap()).expect("encode");
+    let socket = bracket("calls=1 sys::socket", || sys::socket(unix.family())).expect("socket");
+    bracket("calls=1 sys::bind", || sys::bind(socket.as_fd(), &unix)).expect("bind");
+    bracket("drop(OwnedFd)", || drop(socket));
+    let path = CString::new(path).expect("a path without NUL");
+    bracket("calls=1 sys::unlink", || sys::unlink(&path)).expect("unlink");
+    let again = bracket("calls=1 sys::unlink", || sys::unlink(&path));
+    assert_eq!(again, Err(Errno::NOENT));
 }

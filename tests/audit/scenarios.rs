@@ -9,11 +9,13 @@
 //! declarations are neither looser nor tighter than what runs.
 
 use std::ffi::CString;
+use std::num::NonZeroU16;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ipcwire::sys::{self, Ends, Errno, FromRawFd, IntoRawFd, SockAddr};
+use ipcwire::seccomp::{Action, Filter};
+use ipcwire::sys::{self, Ends, Errno, ExitStatus, FromRawFd, IntoRawFd, Signal, SockAddr};
 use ipcwire::{fork_with_pipe, pipe, pipe_with_capacity, Access, Client, Connection, Direction};
 use ipcwire::{Error, Listener, ReceivedFds};
 
@@ -246,6 +248,47 @@ pub const SCENARIOS: &[Scenario] = &[
             "drop(OwnedFd)",
         ],
         run: sys_sockets,
+    },
+    Scenario {
+        name: "sys_processes",
+        functions: &[
+            "sys::pipe",
+            "sys::fork",
+            "sys::read",
+            "sys::try_waitpid",
+            "sys::kill",
+            "sys::waitpid",
+            "sys::exit",
+            "drop(OwnedFd)",
+        ],
+        run: sys_processes,
+    },
+    Scenario {
+        name: "processes_and_signals",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "Child::kill",
+            "Child::wait",
+            "drop(Connection)",
+        ],
+        run: processes_and_signals,
+    },
+    Scenario {
+        name: "confinement",
+        functions: &[
+            "ipcwire::fork_with_pipe",
+            "sys::set_no_new_privs",
+            "sys::set_seccomp_filter",
+            "Filter::install",
+            "sys::pipe",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "drop(Connection)",
+            "Child::wait",
+        ],
+        run: confinement,
     },
 ];
 
@@ -863,4 +906,125 @@ fn sys_sockets() {
     bracket("calls=1 sys::unlink", || sys::unlink(&path)).expect("unlink");
     let again = bracket("calls=1 sys::unlink", || sys::unlink(&path));
     assert_eq!(again, Err(Errno::NOENT));
+}
+
+/// Children forked, ended by a signal and by `exit`, and reaped through
+/// `sys`.
+fn sys_processes() {
+    let (r, w) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    // SAFETY: single-threaded scenario; the child only reads, then is killed.
+    let forked = bracket("sys::fork", || unsafe { sys::fork() }).expect("fork");
+    let pid = match forked {
+        sys::Fork::Child => {
+            // Never returns: this child holds the writing end too.
+            let mut buf = [0; 1];
+            let _ = bracket("sys::read", || sys::read(r.as_fd(), &mut buf));
+            begin("sys::exit");
+            sys::exit(1)
+        }
+        sys::Fork::Parent(pid) => pid,
+    };
+    let running = bracket("calls=1 sys::try_waitpid", || sys::try_waitpid(pid));
+    assert_eq!(running, Ok(None));
+    bracket("calls=1 sys::kill", || sys::kill(pid, Signal::KILL)).expect("kill");
+    let status = bracket("sys::waitpid", || sys::waitpid(pid));
+    assert_eq!(status, Ok(ExitStatus::Signaled(Signal::KILL)));
+    // The killed child's copy of the writing end is closed with it.
+    bracket("drop(OwnedFd)", || drop(w));
+    let mut buf = [0; 1];
+    let end = bracket("calls=1 sys::read", || sys::read(r.as_fd(), &mut buf));
+    assert_eq!(end, Ok(0));
+    bracket("drop(OwnedFd)", || drop(r));
+
+    // SAFETY: as above; the child leaves at once.
+    let forked = bracket("sys::fork", || unsafe { sys::fork() }).expect("fork");
+    let pid = match forked {
+        sys::Fork::Child => {
+            begin("sys::exit");
+            sys::exit(7)
+        }
+        sys::Fork::Parent(pid) => pid,
+    };
+    let status = bracket("sys::waitpid", || sys::waitpid(pid));
+    assert_eq!(status, Ok(ExitStatus::Exited(7)));
+}
+
+/// A child killed through its [`ipcwire::Child`] handle, apart from
+/// `sys::kill` so that a confined run holds `Child::kill` to its own entry.
+fn processes_and_signals() {
+    // SAFETY: single-threaded scenario.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::Duplex, |mut conn| {
+            if bracket("Connection::send_bytes", || conn.send_bytes(b"ready")).is_err() {
+                return 1;
+            }
+            // Waits for a message that never comes, until killed.
+            let _ = bracket("Connection::recv_bytes", || conn.recv_bytes());
+            child_leaves();
+            2
+        })
+    })
+    .expect("fork");
+    let ready = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+    assert_eq!(ready, b"ready");
+    bracket("calls=1 Child::kill", || child.kill(Signal::TERM)).expect("kill");
+    let status = bracket("Child::wait", || child.wait());
+    assert_eq!(status, Ok(ExitStatus::Signaled(Signal::TERM)));
+    bracket("drop(Connection)", || drop(conn));
+}
+
+/// A child confining itself twice, through the `sys` calls and through
+/// `Filter::install`: afterwards a call outside its filter fails with
+/// `EPERM`, and what the filter allows still works.
+fn confinement() {
+    let wide = filter(
+        Action::KillProcess,
+        &[
+            "Filter::install",
+            "sys::pipe",
+            "Connection::send_bytes",
+            "drop(Connection)",
+        ],
+    );
+    let narrow = filter(
+        Action::Errno(NonZeroU16::new(Errno::PERM.raw() as u16).expect("EPERM is not 0")),
+        &["Connection::send_bytes", "drop(Connection)"],
+    );
+    let program = wide.program();
+    // SAFETY: single-threaded scenario. A filter is forever: only the
+    // child installs them.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::FromChild, |mut conn| {
+            let steps = [
+                bracket("calls=1 sys::set_no_new_privs", sys::set_no_new_privs),
+                bracket("calls=1 sys::set_seccomp_filter", || {
+                    sys::set_seccomp_filter(&program)
+                }),
+                bracket("calls=2 Filter::install", || narrow.install()),
+            ];
+            let refused = bracket("sys::pipe", sys::pipe).map(drop);
+            let told = bracket("Connection::send_bytes", || conn.send_bytes(b"confined"));
+            child_leaves();
+            match (steps, refused, told) {
+                ([Ok(()), Ok(()), Ok(())], Err(Errno::PERM), Ok(())) => 0,
+                _ => 1,
+            }
+        })
+    })
+    .expect("fork");
+    let msg = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+    assert_eq!(msg, b"confined");
+    let status = bracket("Child::wait", || child.wait());
+    assert_eq!(status, Ok(ExitStatus::Exited(0)));
+    bracket("drop(Connection)", || drop(conn));
+}
+
+/// A filter for this architecture allowing `functions` and the runtime.
+fn filter(action: Action, functions: &[&str]) -> Filter {
+    let mut filter = Filter::native(action).expect("a seccomp architecture");
+    filter
+        .allow_functions(functions)
+        .and_then(Filter::allow_runtime)
+        .expect("a filter of the inventory's functions");
+    filter
 }

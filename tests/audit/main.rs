@@ -23,6 +23,8 @@
 //! that a call the inventory misses kills it with `SIGSYS`; a run under
 //! `Action::Trap` then names the call (`tests/common/sigsys.rs`). Scenario
 //! code makes no system call of its own besides, except where it says so.
+//!
+//! `coverage.rs` fails when an inventory entry is declared by no scenario.
 
 #[path = "../common/confine.rs"]
 mod confine;
@@ -35,6 +37,7 @@ mod sigsys;
 #[path = "../common/skip.rs"]
 mod skip;
 
+mod coverage;
 mod scenarios;
 mod seccomp;
 mod strace;

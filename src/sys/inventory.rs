@@ -67,8 +67,10 @@
 //! (pipe and fork with messages both ways, pipe sends in a child whose
 //! `SIGPIPE` action is the default, a socket pair with `poll`, pipe
 //! capacity, `from_fd`, passing descriptors, Unix and TCP listeners and
-//! clients with the authkey handshake) under `strace -f`, brackets each
-//! call of a public function with marker writes, and fails when
+//! clients with the authkey handshake, timeouts, non-blocking mode,
+//! children killed and reaped, a child confining itself, every `sys`
+//! wrapper) under `strace -f`, brackets each call of a public function
+//! with marker writes, and fails when
 //!
 //! - a system call inside a bracket is not listed for that function;
 //! - `pipe2`, `socket`, `socketpair` or `accept4` lack the close-on-exec
@@ -77,7 +79,8 @@
 //! - a send or receive makes more system calls than its docs promise.
 //!
 //! Each scenario declares the functions it calls, and the brackets must
-//! name exactly those. Then each runs again, without `strace`, in a child
+//! name exactly those; every entry here is declared by some scenario (a
+//! test fails on one that is not). Then each runs again, without `strace`, in a child
 //! confined by a [seccomp](crate::seccomp) filter that allows only those
 //! functions' calls and [`RUNTIME`](crate::seccomp::RUNTIME): a call this
 //! list misses kills it, and the test names the call.

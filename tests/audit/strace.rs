@@ -2,7 +2,7 @@
 //! system call inside a bracket to the inventory entries of the bracket's
 //! functions, and to the flags and counts the docs promise.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use ipcwire::sys::inventory;
 
@@ -87,11 +87,13 @@ pub fn check_trace(text: &str) -> Report {
     let mut report = Report::default();
     let mut open: HashMap<u32, Bracket> = HashMap::new();
     let mut split: HashMap<u32, String> = HashMap::new();
+    let mut forks = Forks::default();
     let mut allocator_file = AllocatorFile::default();
     for line in text.lines() {
         let Some((pid, call)) = parse_line(line) else {
             continue;
         };
+        forks.on_line(&mut open, pid, call);
         let Some(call) = join_split(&mut split, pid, call) else {
             continue;
         };
@@ -100,16 +102,9 @@ pub fn check_trace(text: &str) -> Report {
             on_marker(&mut report, &mut open, pid, marker);
             continue;
         }
-        let Some(bracket) = open.get_mut(&pid) else {
-            continue;
-        };
         let name = call_name(call);
         if let Some(child) = new_process(name, call) {
-            let inherited = Bracket {
-                functions: bracket.functions.clone(),
-                ..Bracket::default()
-            };
-            open.insert(child, inherited);
+            forks.returned(&mut open, pid, child);
         }
         let Some(bracket) = open.get_mut(&pid) else {
             continue;
@@ -214,13 +209,68 @@ fn marker_of(call: &str) -> Option<&str> {
     text.split_once("\\n\"").map(|(marker, _)| marker)
 }
 
-/// The pid a completed `clone`/`fork` returned (threads are not followed:
-/// they open their own brackets).
+/// Whether `call` (complete, or the start of one strace split) makes a
+/// process: `clone` or `fork`; threads are not followed, they open their
+/// own brackets.
+fn is_fork(name: &str, call: &str) -> bool {
+    matches!(name, "clone" | "fork") && !call.contains("CLONE_THREAD")
+}
+
+/// The pid a completed `clone`/`fork` returned.
 fn new_process(name: &str, call: &str) -> Option<u32> {
-    if !matches!(name, "clone" | "fork") || call.contains("CLONE_THREAD") {
+    if !is_fork(name, call) {
         return None;
     }
     call.rsplit_once(" = ")?.1.trim().parse().ok()
+}
+
+/// A forked child starts inside its parent's bracket. Its calls, even its
+/// own markers, may come in the trace before its parent's `clone` returns
+/// there (`<unfinished ...>` until then): a process seen for the first
+/// time while exactly one process is forking is that one's child, and the
+/// `clone`'s return leaves a child that has shown up already as it is.
+#[derive(Default)]
+struct Forks {
+    seen: HashSet<u32>,
+    /// Processes whose `clone` has not returned in the trace yet, and the
+    /// bracket each was in.
+    forking: HashMap<u32, Option<Bracket>>,
+}
+
+impl Forks {
+    /// A line of `pid`'s, before it is joined with its other half.
+    fn on_line(&mut self, open: &mut HashMap<u32, Bracket>, pid: u32, call: &str) {
+        if self.seen.insert(pid) && self.forking.len() == 1 {
+            if let Some(Some(parent)) = self.forking.values().next() {
+                open.insert(pid, inherit(parent));
+            }
+        }
+        if let Some(start) = call.strip_suffix(" <unfinished ...>") {
+            if is_fork(call_name(start), start) {
+                self.forking.insert(pid, open.get(&pid).cloned());
+            }
+        }
+    }
+
+    /// `parent`'s `clone` returned `child`.
+    fn returned(&mut self, open: &mut HashMap<u32, Bracket>, parent: u32, child: u32) {
+        self.forking.remove(&parent);
+        if !self.seen.insert(child) {
+            return;
+        }
+        if let Some(bracket) = open.get(&parent) {
+            let inherited = inherit(bracket);
+            open.insert(child, inherited);
+        }
+    }
+}
+
+/// A child's bracket: its parent's functions, no calls counted yet.
+fn inherit(parent: &Bracket) -> Bracket {
+    Bracket {
+        functions: parent.functions.clone(),
+        ..Bracket::default()
+    }
 }
 
 fn on_marker(report: &mut Report, open: &mut HashMap<u32, Bracket>, pid: u32, marker: &str) {
@@ -290,4 +340,34 @@ fn check_call(problems: &mut Vec<String>, bracket: &Bracket, name: &str, call: &
     if let Some(flag) = flag.filter(|flag| !call.contains(flag)) {
         problems.push(format!("{name} without {flag}: {shown}"));
     }
+}
+
+/// A child whose calls come in the trace before its parent's `clone`
+/// returns there is held to its parent's bracket until it opens its own,
+/// and to its own afterwards: the `clone`'s return changes neither.
+#[test]
+fn a_child_may_run_before_its_fork_returns_in_the_trace() {
+    let trace = r#"100 write(2, "@audit scenario processes_and_signals\n", 38) = 38
+100 write(2, "@audit begin ipcwire::fork_with_pipe\n", 37) = 37
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>
+101 set_robust_list(0x7f0000000000, 24) = 0
+101 getpid() = 101
+101 write(2, "@audit begin Connection::send_bytes\n", 36) = 36
+101 sendto(4, "\0\0\0\5ready", 9, MSG_NOSIGNAL, NULL, 0 <unfinished ...>
+100 <... clone resumed>, child_tidptr=0x7f0000000000) = 101
+101 <... sendto resumed>) = 9
+100 close(4) = 0
+"#;
+    let report = check_trace(trace);
+    let unlisted: Vec<&String> = report
+        .problems
+        .iter()
+        .filter(|p| p.contains("is not listed"))
+        .collect();
+    assert_eq!(unlisted.len(), 1, "{unlisted:#?}");
+    assert!(
+        unlisted[0].starts_with("getpid is not listed for [\"ipcwire::fork_with_pipe\"]"),
+        "{unlisted:#?}"
+    );
+    assert_eq!(report.calls, 5);
 }

@@ -60,10 +60,12 @@
 //!   `malloc` and a process's or thread's exit call in a single-threaded
 //!   process (memory maps, `futex`, std's `sigaltstack` on the way out),
 //!   plus `restart_syscall`, with which the kernel resumes an allowed call
-//!   after a stop. A multi-threaded
-//!   glibc program may also read `/proc/sys/vm/overcommit_memory` when it
-//!   shrinks a thread's heap. A `no_std` program without an allocator
-//!   needs only `exit_group`, which `fork_with_pipe`'s entry lists.
+//!   after a stop. A multi-threaded glibc program may also read
+//!   `/proc/sys/vm/overcommit_memory` when it shrinks a thread's heap, and
+//!   so may a child forked from any thread but the main one, which keeps
+//!   that thread's heap (a high `mallopt(M_TRIM_THRESHOLD)` before
+//!   confining stops it). A `no_std` program without an allocator needs
+//!   only `exit_group`, which `fork_with_pipe`'s entry lists.
 //! - **std's debug checks.** In a build with debug assertions, std checks
 //!   each descriptor with `fcntl(F_GETFD)` before closing it;
 //!   [`Filter::allow_runtime`] allows `fcntl` when ipcwire itself is built

@@ -39,6 +39,7 @@ pub fn confined_after(
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             libc::alarm(10);
         }
+        keep_the_heap();
         prepare();
         match filter.install() {
             Ok(()) => then(),
@@ -48,6 +49,18 @@ pub fn confined_after(
     match child.wait() {
         ExitStatus::Exited(code) if code > REFUSED => Err(Errno::from_raw(code - REFUSED)),
         status => Ok(status),
+    }
+}
+
+/// A child forked from a test thread keeps that thread's glibc arena, and
+/// glibc reads `/proc/sys/vm/overcommit_memory` (an `openat` no filter here
+/// allows) the first time it gives such an arena's memory back: with a trim
+/// threshold past any test's heap, it never does.
+fn keep_the_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: integer arguments only; changes this process's malloc alone.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
     }
 }
 

@@ -72,8 +72,6 @@
 //!   so. The check follows the crate the drop is compiled in: if a profile
 //!   gives yours debug assertions and ipcwire none, allow `fcntl` yourself
 //!   ([`Filter::allow`] with [`inventory::number`]`("fcntl")`).
-//!
-//! [`inventory::number`]: crate::sys::inventory::number
 //! - **std's hash maps**, which seed each thread's keys from `getrandom`
 //!   on first use: receiving into a `HashMap` needs it.
 //! - **Signal handlers**, which return through `rt_sigreturn`; printing,
@@ -86,8 +84,6 @@
 //! (`dmesg`) or `strace -f` gives the call's number; [`inventory::name`]
 //! names it. [`Action::Trap`] with a `SIGSYS` handler reading
 //! `si_syscall` does the same from inside.
-//!
-//! [`inventory::name`]: crate::sys::inventory::name
 //!
 //! # Choosing the action
 //!
@@ -115,11 +111,6 @@
 //!
 //! # Platforms
 //!
-//! On i686 the C library may make socket calls through `socketcall`,
-//! naming the call in its first argument; a filter allows it only for the
-//! operations of the socket calls it allows
-//! ([`Filter::allow_socketcall`]), never whole.
-//!
 //! Linux on x86_64, aarch64 and i686 ([`Arch::native`]); the program itself
 //! can be built for any of them anywhere ([`Filter::new`],
 //! [`Filter::allow`]). Elsewhere [`Filter::native`] is `None`, and the
@@ -127,7 +118,14 @@
 //! needs no `cfg`. `KillProcess` and `Log` need Linux 4.14 (2017):
 //! older kernels know neither and kill the calling thread instead.
 //!
+//! On i686 the C library may make socket calls through `socketcall`,
+//! naming the call in its first argument; a filter allows it only for the
+//! operations of the socket calls it allows
+//! ([`Filter::allow_socketcall`]), never whole.
+//!
 //! [inventory]: crate::sys::inventory
+//! [`inventory::number`]: crate::sys::inventory::number
+//! [`inventory::name`]: crate::sys::inventory::name
 
 mod program;
 
@@ -204,7 +202,9 @@ impl fmt::Display for FilterError {
             FilterError::ForeignArch => {
                 "function names give numbers for this build's architecture only"
             }
-            FilterError::Unreachable => "the architecture has no system call with this number",
+            FilterError::Unreachable => {
+                "the filter's architecture has no such call (an x32 number, or no such socketcall operation)"
+            }
         })
     }
 }
@@ -237,6 +237,7 @@ pub const RUNTIME: &[&str] = &[
 /// The `socketcall` operations (`SYS_SOCKET`... in `linux/net.h`) through
 /// which i686's C library may make each socket call the inventory names:
 /// glibc's `send` and `recv` are operations of their own.
+#[cfg(unix)]
 const SOCKETCALL_OPS: &[(&str, &[u32])] = &[
     ("socket", &[1]),
     ("bind", &[2]),

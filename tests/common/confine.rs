@@ -64,9 +64,13 @@ fn keep_the_heap() {
     }
 }
 
-/// Why this kernel cannot run the tests' filters, if it cannot: it lacks
-/// seccomp filters, or one of the actions `ipcwire::seccomp` uses.
+/// Why the tests' filters cannot run here, if they cannot: the target has
+/// no seccomp architecture, or the kernel lacks seccomp filters or one of
+/// the actions `ipcwire::seccomp` uses.
 pub fn unsupported() -> Option<String> {
+    if ipcwire::seccomp::Arch::native().is_none() {
+        return Some("no seccomp architecture for this target".to_owned());
+    }
     const FILE: &str = "/proc/sys/kernel/seccomp/actions_avail";
     let actions = match std::fs::read_to_string(FILE) {
         Ok(actions) => actions,

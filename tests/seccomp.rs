@@ -901,12 +901,11 @@ mod kernel {
 
     /// The native filter, or why these tests cannot run here.
     fn native(test: &str, action: Action) -> Option<Filter> {
-        let arch = native_arch(test)?;
         if let Some(why) = confine::unsupported() {
             skip::skipped(format_args!("{test}: {why}"));
             return None;
         }
-        Some(Filter::new(arch, action))
+        Filter::native(action)
     }
 
     /// A filter that lets the child exit and nothing else.

@@ -11,6 +11,8 @@ pub(crate) trait Storage {
     fn bytes(&self) -> &[u8];
     /// The bytes, for filling; a lazy buffer is taken here.
     fn bytes_mut(&mut self) -> &mut [u8];
+    /// How many bytes it holds once taken.
+    fn capacity(&self) -> usize;
 }
 
 impl<const N: usize> Storage for [u8; N] {
@@ -20,6 +22,10 @@ impl<const N: usize> Storage for [u8; N] {
 
     fn bytes_mut(&mut self) -> &mut [u8] {
         self
+    }
+
+    fn capacity(&self) -> usize {
+        N
     }
 }
 
@@ -46,6 +52,10 @@ impl Storage for Heap {
             self.0 = alloc::vec![0; HEAP_LEN];
         }
         &mut self.0
+    }
+
+    fn capacity(&self) -> usize {
+        HEAP_LEN
     }
 }
 
@@ -83,6 +93,22 @@ impl<S: Storage> ReadAhead<S> {
     /// The bytes waiting to be decoded.
     pub(crate) fn filled(&self) -> &[u8] {
         &self.buf.bytes()[self.start..self.end]
+    }
+
+    /// Where the waiting bytes begin in the buffer.
+    pub(crate) fn offset(&self) -> usize {
+        self.start
+    }
+
+    /// The most bytes the buffer holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Bytes of the buffer by position: those consumed stay unchanged
+    /// until the next [`room`](Self::room).
+    pub(crate) fn stored(&self, at: core::ops::Range<usize>) -> &[u8] {
+        &self.buf.bytes()[at]
     }
 
     /// Marks `n` waiting bytes as used.

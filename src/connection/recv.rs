@@ -22,6 +22,7 @@
 //! Either way a resumed receive reads only new bytes: a message's cost is
 //! linear in its length however often it pauses.
 
+use core::ops::Range;
 use core::time::Duration;
 
 use crate::frame::{Decoded, Decoder};
@@ -86,6 +87,15 @@ pub(crate) enum Kept {
     /// Held here, in the `Vec` a `recv_bytes` was filling.
     #[cfg(feature = "alloc")]
     Here(VecSink),
+}
+
+/// Where a borrowed receive found its message.
+pub(crate) enum Borrowed {
+    /// In the read-ahead buffer, at these bytes.
+    Ahead(Range<usize>),
+    /// In the sink: too large for the buffer, or begun elsewhere by a
+    /// paused receive.
+    InSink,
 }
 
 /// The receive state of one stream.
@@ -170,6 +180,96 @@ impl<S: Storage> Receiver<S> {
             fds.clear();
         }
         result
+    }
+
+    /// Receives the next message where it can be borrowed: in the
+    /// read-ahead buffer when it fits there whole, reading as it must. A
+    /// message that does not fit, or whose payload a paused receive began
+    /// taking elsewhere, goes into `sink` instead: [`Borrowed::InSink`].
+    pub(crate) fn recv_borrowed(
+        &mut self,
+        src: &mut impl Source,
+        sink: &mut impl Sink,
+    ) -> Result<Borrowed, Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let result = self.take_borrowed(src);
+        if let Err(e @ (Error::Truncated | Error::NegativeLength(_))) = result {
+            self.failed = Some(e);
+        }
+        let found = result?;
+        if let Borrowed::InSink = found {
+            self.recv(src, sink, None)?;
+        }
+        Ok(found)
+    }
+
+    fn take_borrowed(&mut self, src: &mut impl Source) -> Result<Borrowed, Error> {
+        loop {
+            if let Some(at) = self.take_buffered() {
+                return Ok(Borrowed::Ahead(at));
+            }
+            let Some((len, left)) = self.decoder.payload() else {
+                self.header(src, None)?;
+                continue;
+            };
+            if left < len || len > self.ahead.capacity() as u64 {
+                return Ok(Borrowed::InSink);
+            }
+            // The payload fits the buffer but is not all in it yet.
+            if self.fill(src, usize::MAX, false)? == 0 {
+                return Err(Error::Truncated);
+            }
+        }
+    }
+
+    /// Takes the next message if it is wholly read ahead, with no system
+    /// call but the `close` of descriptors that came with it; returns where
+    /// it is in the buffer ([`stored`](Self::stored)). `None` changes nothing.
+    pub(crate) fn take_buffered(&mut self) -> Option<Range<usize>> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let filled = self.ahead.filled();
+        let mut decoder = self.decoder.clone();
+        // The first byte of a message is here: its descriptors are claimed.
+        let starts = decoder.payload().is_none() && decoder.is_between_frames();
+        // The header (or its rest) must be here, unless a receive that
+        // paused took it already.
+        let head = match decoder.payload() {
+            None => match decoder.decode(filled) {
+                Ok((head, Decoded::Header(_))) => head,
+                _ => return None,
+            },
+            Some(_) => 0,
+        };
+        let (len, left) = decoder.payload()?;
+        let len = usize::try_from(len).ok()?;
+        let payload = filled.get(head..head.checked_add(len)?)?;
+        if left != len as u64 {
+            return None;
+        }
+        // Through the payload to the frame's end: the decoder is between
+        // frames again.
+        if len > 0 {
+            decoder.decode(payload).ok()?;
+        }
+        decoder.decode(&[]).ok()?;
+        if starts {
+            // A plain receive: descriptors that came with it are closed.
+            self.fds.claim(self.pos, None).ok()?;
+        }
+        self.decoder = decoder;
+        let at = self.ahead.offset() + head;
+        self.consume(head + len);
+        Some(at..at + len)
+    }
+
+    /// Bytes of the read-ahead buffer that [`take_buffered`](Self::take_buffered)
+    /// took: they stay put until the next read.
+    pub(crate) fn stored(&self, at: Range<usize>) -> &[u8] {
+        self.ahead.stored(at)
     }
 
     fn take(
@@ -716,22 +816,42 @@ mod tests {
         Receiver::new(1 << 30, super::super::read_ahead::new_buffer())
     }
 
-    /// Receives one message with `recv_bytes` (`vec`) or into `buf`,
+    /// How a test receives: `recv_bytes`, `recv_bytes_into`, or borrowed.
+    #[derive(Copy, Clone, Debug, PartialEq)]
+    enum Take {
+        Vec,
+        Slice,
+        Borrowed,
+    }
+
+    const TAKES: [Take; 3] = [Take::Vec, Take::Slice, Take::Borrowed];
+
+    /// Receives one message as `take` says (into `buf` for `Slice`),
     /// repeating after every pause; returns it and the pauses.
     fn recv_through_pauses(
         r: &mut Receiver<super::super::read_ahead::Buffer>,
         src: &mut Script,
-        vec: bool,
+        take: Take,
         buf: &mut [u8],
     ) -> Result<(Vec<u8>, usize), Error> {
         let mut pauses = 0;
         loop {
-            let got = if vec {
-                let mut sink = VecSink::default();
-                r.recv(src, &mut sink, None).map(|_| sink.into_vec())
-            } else {
-                r.recv(src, &mut SliceSink::new(buf), None)
-                    .map(|n| buf[..n as usize].to_vec())
+            let got = match take {
+                Take::Vec => {
+                    let mut sink = VecSink::default();
+                    r.recv(src, &mut sink, None).map(|_| sink.into_vec())
+                }
+                Take::Slice => r
+                    .recv(src, &mut SliceSink::new(buf), None)
+                    .map(|n| buf[..n as usize].to_vec()),
+                Take::Borrowed => {
+                    let mut sink = VecSink::default();
+                    match r.recv_borrowed(src, &mut sink) {
+                        Ok(Borrowed::Ahead(at)) => Ok(r.stored(at).to_vec()),
+                        Ok(Borrowed::InSink) => Ok(sink.into_vec()),
+                        Err(e) => Err(e),
+                    }
+                }
             };
             match got {
                 Err(e) if e.is_resumable() => pauses += 1,
@@ -754,7 +874,7 @@ mod tests {
         wire.extend(b"abc");
         for cut in 0..=wire.len() {
             for pause in [false, true] {
-                for vec in [false, true] {
+                for take in TAKES {
                     // An empty read is the end of the stream: leave it out.
                     let mut steps = vec![bytes(&wire[..cut])];
                     if pause {
@@ -766,11 +886,11 @@ mod tests {
                     let mut r = receiver();
                     let mut buf = [0; 400];
                     for want in msgs.iter().copied().chain([&b"abc"[..]]) {
-                        let (got, _) = recv_through_pauses(&mut r, &mut src, vec, &mut buf)
+                        let (got, _) = recv_through_pauses(&mut r, &mut src, take, &mut buf)
                             .unwrap_or_else(|e| panic!("cut {cut} pause {pause}: {e:?}"));
-                        assert_eq!(got, want, "cut {cut} pause {pause} vec {vec}");
+                        assert_eq!(got, want, "cut {cut} pause {pause} {take:?}");
                     }
-                    let end = recv_through_pauses(&mut r, &mut src, vec, &mut buf);
+                    let end = recv_through_pauses(&mut r, &mut src, take, &mut buf);
                     assert_eq!(end, Err(Error::Eof));
                     assert_eq!(src.delivered, wire.len(), "every byte read once");
                 }
@@ -784,7 +904,7 @@ mod tests {
     fn pauses_read_only_new_bytes() {
         let msg: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
         let wire = frame(&msg);
-        for vec in [false, true] {
+        for take in TAKES {
             let mut steps = Vec::new();
             for piece in wire.chunks(1000) {
                 steps.push(bytes(piece));
@@ -793,7 +913,7 @@ mod tests {
             let mut src = Script::new(steps);
             let mut r = receiver();
             let mut buf = vec![0; msg.len()];
-            let (got, pauses) = recv_through_pauses(&mut r, &mut src, vec, &mut buf).unwrap();
+            let (got, pauses) = recv_through_pauses(&mut r, &mut src, take, &mut buf).unwrap();
             assert!(got == msg, "the message whole");
             assert_eq!(
                 pauses,

@@ -1,9 +1,12 @@
-//! How a message is sent: its frame in as few writes as the kernel takes,
-//! descriptors on its first byte, `SIGPIPE` held off on pipes, and a frame
-//! cut short never followed by another.
+//! How messages are sent: their frames in as few writes as the kernel
+//! takes, descriptors on a message's first byte, `SIGPIPE` held off on
+//! pipes, and a frame cut short never followed by another.
+//!
+//! One send state serves `send_bytes` and `send_bytes_batch` alike: a
+//! single message is a batch of one, byte for byte and state for state.
 
 use crate::frame::{Header, MAX_HEADER_LEN};
-use crate::sys::{self, BorrowedFd, Errno, IoSlice, MAX_FDS};
+use crate::sys::{self, BorrowedFd, Errno, IoSlice, MAX_FDS, MAX_IOV};
 use crate::Error;
 
 use super::{Access, Connection, Kind};
@@ -12,7 +15,15 @@ use crate::sys::AsFd;
 /// Messages up to this long leave with their header in one plain `write`.
 const SMALL_MESSAGE: usize = 256;
 
-/// The send side: ready, a frame paused part-way out, or a frame torn by
+/// The most frames one vectored write carries: two buffers each (header
+/// and payload), `IOV_MAX` in all.
+const MAX_FRAMES: usize = MAX_IOV / 2;
+
+/// Frames per write for short batches and single large messages, whose
+/// buffer lists are then cheap to set up on the stack.
+const FEW_FRAMES: usize = 16;
+
+/// The send side: ready, frames paused part-way out, or a frame torn by
 /// an error, after which no send may write (the next header would land in
 /// the middle of the torn payload).
 #[derive(Copy, Clone)]
@@ -22,63 +33,82 @@ pub(crate) enum SendState {
     Torn(Error),
 }
 
-/// How far a frame got before `EAGAIN`, and which message it carries.
+/// How far a send got before `EAGAIN`, and which messages it carries.
 #[derive(Copy, Clone)]
 pub(crate) struct PendingSend {
-    len: usize,
+    messages: usize,
     fingerprint: u64,
-    /// Bytes of the frame (header included) already written.
+    /// Bytes of the frames (headers included) already written.
     sent: usize,
 }
 
 impl PendingSend {
-    fn new(msg: &[u8], sent: usize) -> Self {
+    fn new<M: AsRef<[u8]>>(msgs: &[M], sent: usize) -> Self {
         PendingSend {
-            len: msg.len(),
-            fingerprint: fingerprint(msg),
+            messages: msgs.len(),
+            fingerprint: fingerprint(msgs),
             sent,
         }
     }
 
-    /// Whether `msg` is the message this frame carries (by length and
-    /// FNV-1a hash: computed only when a send is resumed).
-    fn is_for(&self, msg: &[u8]) -> bool {
-        msg.len() == self.len && fingerprint(msg) == self.fingerprint
+    /// Whether `msgs` are the messages these frames carry (by count and
+    /// FNV-1a hash of lengths and bytes: computed only when a send pauses
+    /// or is resumed).
+    fn is_for<M: AsRef<[u8]>>(&self, msgs: &[M]) -> bool {
+        msgs.len() == self.messages && fingerprint(msgs) == self.fingerprint
     }
 }
 
-/// FNV-1a, 64 bits: tells a resumed message from a different one.
-fn fingerprint(msg: &[u8]) -> u64 {
-    msg.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+/// FNV-1a, 64 bits, over each message's length and bytes: tells resumed
+/// messages from different ones, however the bytes are split between them.
+fn fingerprint<M: AsRef<[u8]>>(msgs: &[M]) -> u64 {
+    let step = |hash: u64, bytes: &[u8]| {
+        bytes.iter().fold(hash, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    msgs.iter().fold(0xcbf2_9ce4_8422_2325, |hash, msg| {
+        let msg = msg.as_ref();
+        step(step(hash, &(msg.len() as u64).to_le_bytes()), msg)
     })
 }
 
+/// The size of the frame that carries `msg`.
+fn frame_len(msg: &[u8]) -> usize {
+    Header::new(msg.len() as u64).as_bytes().len() + msg.len()
+}
+
 impl Connection {
-    /// Sends `msg` as one message, with `fds` riding on its first byte.
-    pub(crate) fn send_message(&mut self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
+    /// Sends `msgs` as consecutive messages, with `fds` riding on the
+    /// first byte of the first.
+    pub(crate) fn send_messages<M: AsRef<[u8]>>(
+        &mut self,
+        msgs: &[M],
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(), Error> {
         if self.access == Access::Read {
             return Err(Error::NotWritable);
         }
-        let done = match self.sending {
-            SendState::Torn(e) => return Err(e),
-            SendState::Paused(pending) if !pending.is_for(msg) => {
+        let done = match (self.sending, msgs) {
+            (SendState::Torn(e), _) => return Err(e),
+            (SendState::Paused(pending), _) if !pending.is_for(msgs) => {
                 return Err(Error::SendIncomplete)
             }
             // The descriptors left with the first bytes.
-            SendState::Paused(pending) => pending.sent,
-            SendState::Ready if fds.is_empty() => 0,
-            SendState::Ready => self.send_first_with_fds(msg, fds)?,
+            (SendState::Paused(pending), _) => pending.sent,
+            (SendState::Ready, [first, ..]) if !fds.is_empty() => {
+                self.send_first_with_fds(first.as_ref(), fds)?
+            }
+            (SendState::Ready, _) => 0,
         };
         self.sending = SendState::Ready;
-        let header = Header::new(msg.len() as u64);
-        let (sent, e) = match self.send_frame(header.as_bytes(), msg, done) {
+        let (sent, e) = match self.send_frames(msgs, done) {
             Ok(()) => return Ok(()),
             Err(failure) => failure,
         };
         if sent > 0 {
             self.sending = if e.is_resumable() {
-                SendState::Paused(PendingSend::new(msg, sent))
+                SendState::Paused(PendingSend::new(msgs, sent))
             } else {
                 SendState::Torn(e)
             };
@@ -126,56 +156,95 @@ impl Connection {
         }
     }
 
-    /// Writes the frame `head + msg` from byte `sent` on; on failure, says
-    /// how many bytes of it are out.
-    fn send_frame(
+    /// Writes the frames of `msgs` from byte `sent` on; on failure, says
+    /// how many bytes of them are out.
+    fn send_frames<M: AsRef<[u8]>>(
         &mut self,
-        head: &[u8],
-        msg: &[u8],
+        msgs: &[M],
         mut sent: usize,
     ) -> Result<(), (usize, Error)> {
         if self.kind == Kind::Pipe {
             self.look_up_sigpipe().map_err(|e| (sent, e.into()))?;
         }
-        let total = head.len() + msg.len();
-        if msg.len() <= SMALL_MESSAGE {
-            // Copying a few bytes is cheaper than the kernel's walk of an
-            // iovec array: about 3% of a small message's send.
-            let mut frame = [0; MAX_HEADER_LEN + SMALL_MESSAGE];
-            frame[..head.len()].copy_from_slice(head);
-            frame[head.len()..total].copy_from_slice(msg);
-            while sent < total {
-                sent += self
-                    .write(&frame[sent..total], &[])
-                    .map_err(|e| (sent, e))?;
+        if let [msg] = msgs {
+            if msg.as_ref().len() <= SMALL_MESSAGE {
+                return self.send_small(msg.as_ref(), sent);
             }
-            return Ok(());
         }
-        while sent < total {
-            let n = match head.get(sent..) {
-                Some(rest) if !rest.is_empty() => self.write(rest, msg),
-                _ => self.write(&msg[sent - head.len()..], &[]),
+        let mut at = Cursor::default();
+        at.advance(msgs, sent);
+        while at.frame < msgs.len() {
+            let rest = &msgs[at.frame..];
+            let n = if rest.len() <= FEW_FRAMES {
+                self.write_frames::<FEW_FRAMES, M>(rest, at.offset)
+            } else {
+                self.write_frames::<MAX_FRAMES, M>(rest, at.offset)
             };
-            sent += n.map_err(|e| (sent, e))?;
+            let n = n.map_err(|e| (sent, e))?;
+            sent += n;
+            at.advance(msgs, n);
         }
         Ok(())
     }
 
-    /// One write of `first` then `then`; plain `write` when `then` is empty.
-    fn write(&mut self, first: &[u8], then: &[u8]) -> Result<usize, Error> {
-        let fd = self.fd.as_fd();
-        let both = [IoSlice::new(first), IoSlice::new(then)];
-        let bufs = if then.is_empty() {
-            &both[..1]
-        } else {
-            &both[..]
+    /// One small message, its frame copied together: copying a few bytes
+    /// is cheaper than the kernel's walk of an iovec array (about 3% of a
+    /// small message's send).
+    fn send_small(&mut self, msg: &[u8], mut sent: usize) -> Result<(), (usize, Error)> {
+        let head = Header::new(msg.len() as u64);
+        let head = head.as_bytes();
+        let total = head.len() + msg.len();
+        let mut frame = [0; MAX_HEADER_LEN + SMALL_MESSAGE];
+        frame[..head.len()].copy_from_slice(head);
+        frame[head.len()..total].copy_from_slice(msg);
+        while sent < total {
+            let bufs = [IoSlice::new(&frame[sent..total])];
+            sent += self.write(&bufs).map_err(|e| (sent, e))?;
+        }
+        Ok(())
+    }
+
+    /// One vectored write of the frames of up to `FRAMES` of `msgs`, the
+    /// first from byte `skip` of its frame on; returns how many bytes left.
+    fn write_frames<const FRAMES: usize, M: AsRef<[u8]>>(
+        &mut self,
+        msgs: &[M],
+        skip: usize,
+    ) -> Result<usize, Error> {
+        let msgs = &msgs[..msgs.len().min(FRAMES)];
+        let mut heads = [Header::new(0); FRAMES];
+        for (head, msg) in heads.iter_mut().zip(msgs) {
+            *head = Header::new(msg.as_ref().len() as u64);
+        }
+        let mut pairs = [[IoSlice::new(&[]); 2]; FRAMES];
+        let bufs = pairs.as_flattened_mut();
+        let mut gather = Gather {
+            bufs,
+            len: 0,
+            room: isize::MAX as usize,
         };
-        let n = match (self.kind, then.is_empty()) {
+        let mut skip = skip;
+        for (head, msg) in heads.iter().zip(msgs) {
+            for part in [head.as_bytes(), msg.as_ref()] {
+                let cut = skip.min(part.len());
+                skip -= cut;
+                gather.push(&part[cut..]);
+            }
+        }
+        let len = gather.len;
+        self.write(&pairs.as_flattened()[..len])
+    }
+
+    /// One write of `bufs`, by the call this connection's kind takes:
+    /// plain `write` or `send` for one buffer.
+    fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, Error> {
+        let fd = self.fd.as_fd();
+        let n = match (self.kind, bufs) {
             (Kind::Pipe, _) if self.sigpipe_guard => sys::writev_nosigpipe(fd, bufs)?,
-            (Kind::Pipe, true) => sys::write(fd, first)?,
-            (Kind::Pipe, false) => sys::writev(fd, bufs)?,
-            (_, true) => sys::send(fd, first)?,
-            (_, false) => sys::send_vectored(fd, bufs)?,
+            (Kind::Pipe, [one]) => sys::write(fd, one.as_slice())?,
+            (Kind::Pipe, _) => sys::writev(fd, bufs)?,
+            (_, [one]) => sys::send(fd, one.as_slice())?,
+            (_, _) => sys::send_vectored(fd, bufs)?,
         };
         nonzero(n)
     }
@@ -198,5 +267,49 @@ fn nonzero(n: usize) -> Result<usize, Error> {
         Err(Error::Io(Errno::IO))
     } else {
         Ok(n)
+    }
+}
+
+/// Where a send stands in its frames: `offset` bytes into frame `frame`.
+#[derive(Default)]
+struct Cursor {
+    frame: usize,
+    offset: usize,
+}
+
+impl Cursor {
+    /// Moves on by `n` bytes written.
+    fn advance<M: AsRef<[u8]>>(&mut self, msgs: &[M], mut n: usize) {
+        while let Some(msg) = msgs.get(self.frame) {
+            let left = frame_len(msg.as_ref()) - self.offset;
+            if n < left {
+                self.offset += n;
+                return;
+            }
+            n -= left;
+            self.frame += 1;
+            self.offset = 0;
+        }
+    }
+}
+
+/// Buffers for one vectored write, at most `room` bytes in all (a write
+/// of more than `isize::MAX` is refused, not cut short).
+struct Gather<'b, 'a> {
+    bufs: &'b mut [IoSlice<'a>],
+    len: usize,
+    room: usize,
+}
+
+impl<'a> Gather<'_, 'a> {
+    /// Adds `part` (or what fits of it); empty parts take no buffer.
+    fn push(&mut self, part: &'a [u8]) {
+        let part = &part[..part.len().min(self.room)];
+        if part.is_empty() || self.len == self.bufs.len() {
+            return;
+        }
+        self.bufs[self.len] = IoSlice::new(part);
+        self.len += 1;
+        self.room -= part.len();
     }
 }

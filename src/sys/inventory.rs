@@ -174,10 +174,13 @@ pub const INVENTORY: &[Entry] = &[
     entry("OwnedFd::from(Connection)", &["close"]),
     entry("Connection::into_raw_fd", &["close"]),
     entry("Connection::send_bytes", SEND),
+    entry("Connection::send_bytes_batch", SEND),
     entry("Connection::send", SEND),
     entry("Connection::set_nonblocking", &["fcntl", "fcntl64"]),
     entry("Connection::recv_bytes", RECV),
     entry("Connection::recv_bytes_into", RECV),
+    entry("Connection::recv_bytes_borrowed", RECV),
+    entry("Connection::recv_buffered", &["close"]),
     entry("Connection::recv", RECV),
     entry(
         "Connection::poll",

@@ -5,9 +5,10 @@ use core::marker::PhantomData;
 use super::AsRawFd;
 use super::{check, retry, to_usize, BorrowedFd, Errno};
 
-/// Most buffers one `readv`/`writev` takes (POSIX guarantees at least 16;
-/// Linux allows 1024). Longer lists are cut to this many.
-const MAX_IOV: usize = 1024;
+/// `IOV_MAX`: the most buffers one `readv`, `writev` or `sendmsg` takes
+/// (POSIX guarantees at least 16; Linux, macOS and FreeBSD allow 1024).
+/// Longer lists are cut to this many.
+pub const MAX_IOV: usize = 1024;
 
 /// One buffer of a vectored write: an `iovec` that borrows `&'a [u8]`.
 #[derive(Copy, Clone)]
@@ -35,6 +36,15 @@ impl<'a> IoSlice<'a> {
             },
             buf: PhantomData,
         }
+    }
+
+    /// The buffer this `IoSlice` was made from.
+    #[must_use]
+    pub fn as_slice(&self) -> &'a [u8] {
+        // SAFETY: `vec` was made by `new` from a `&'a [u8]`, which
+        // `PhantomData` keeps borrowed for `'a`: the memory is live and
+        // unchanged, and `iov_len` is its length.
+        unsafe { core::slice::from_raw_parts(self.vec.iov_base.cast::<u8>(), self.vec.iov_len) }
     }
 }
 
@@ -94,7 +104,7 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize, Errno> {
 
 /// `readv(fd, bufs)`: fills the buffers in order; `Ok(0)` is end of stream.
 ///
-/// At most 1024 buffers are passed to the kernel; the rest are ignored.
+/// At most [`MAX_IOV`] buffers are passed to the kernel; the rest are ignored.
 ///
 /// # Errors
 /// As for [`read()`]. `EINTR` never surfaces.
@@ -113,7 +123,7 @@ pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [IoSliceMut<'_>]) -> Result<usize, E
 
 /// `writev(fd, bufs)`: writes a prefix of the concatenated buffers at once.
 ///
-/// At most 1024 buffers are passed to the kernel; the rest are ignored.
+/// At most [`MAX_IOV`] buffers are passed to the kernel; the rest are ignored.
 ///
 /// # Errors
 /// As for [`write()`]. `EINTR` never surfaces.

@@ -140,7 +140,7 @@ pub use fd::{
     BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd,
 };
 pub use fs::{lstat, unlink, FileId};
-pub use io::{read, readv, write, writev, IoSlice, IoSliceMut};
+pub use io::{read, readv, write, writev, IoSlice, IoSliceMut, MAX_IOV};
 #[cfg(target_vendor = "apple")]
 pub use net::set_nosigpipe;
 pub use net::{

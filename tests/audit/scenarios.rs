@@ -29,6 +29,17 @@ pub struct Scenario {
 
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
+        name: "batches_and_borrowed_receives",
+        functions: &[
+            "ipcwire::pipe",
+            "Connection::send_bytes_batch",
+            "Connection::recv_bytes_borrowed",
+            "Connection::recv_buffered",
+            "drop(Connection)",
+        ],
+        run: batches_and_borrowed_receives,
+    },
+    Scenario {
         name: "pipe_and_fork",
         functions: &[
             "ipcwire::pipe",
@@ -350,6 +361,37 @@ fn bracket<T>(functions: &str, work: impl FnOnce() -> T) -> T {
 /// closing the child's end and leaving.
 fn child_leaves() {
     begin("drop(Connection) ipcwire::fork_with_pipe");
+}
+
+/// Over a pipe and a socket pair: a batch longer than one vectored write
+/// takes, a message too large to borrow from the read-ahead buffer, and
+/// the rest drained from that buffer.
+fn batches_and_borrowed_receives() {
+    let msgs: Vec<Vec<u8>> = (0..600u32)
+        .map(|i| vec![i as u8; if i == 300 { 10_000 } else { 16 }])
+        .collect();
+    for duplex in [false, true] {
+        let (mut reader, mut writer) = bracket("ipcwire::pipe", || pipe(duplex)).expect("pipe");
+        bracket("Connection::send_bytes_batch", || {
+            writer.send_bytes_batch(&msgs)
+        })
+        .expect("batch");
+        let mut got = 0;
+        while got < msgs.len() {
+            let msg = bracket("Connection::recv_bytes_borrowed", || {
+                reader.recv_bytes_borrowed().map(<[u8]>::to_vec)
+            });
+            assert_eq!(msg.expect("borrowed"), msgs[got]);
+            got += 1;
+            while let Some(msg) = bracket("Connection::recv_buffered", || {
+                reader.recv_buffered().map(<[u8]>::to_vec)
+            }) {
+                assert_eq!(msg, msgs[got]);
+                got += 1;
+            }
+        }
+        bracket("drop(Connection)", || drop((reader, writer)));
+    }
 }
 
 fn pipe_and_fork() {

@@ -13,7 +13,7 @@
 //!
 //! # Auditing
 //!
-//! ipcwire has 102 `unsafe` blocks, all in this module (`src/sys/`), each
+//! ipcwire has 103 `unsafe` blocks, all in this module (`src/sys/`), each
 //! with a `// SAFETY:` comment naming the precondition it relies on.
 //! Everything outside `src/sys/` is safe code (`#![deny(unsafe_code)]`) and
 //! makes no `libc::` call. `.ci/check-unsafe` fails the build if `unsafe`

@@ -120,7 +120,37 @@ impl Kind {
 /// `Io(EAGAIN)`; then check [`poll(Some(Duration::ZERO))`](Self::poll)
 /// before going back to sleep, since a read may have brought several
 /// messages into the connection's buffer, where the kernel no longer sees
-/// them.
+/// them ([`recv_buffered`](Self::recv_buffered) takes those without a
+/// system call).
+///
+/// # Many small messages
+/// Each `send_bytes` is a system call, and a wake-up of the receiver: for
+/// messages of a few dozen bytes that is nearly all the cost. Frames are
+/// simply concatenated on the wire, so
+/// [`send_bytes_batch`](Self::send_bytes_batch) writes many in one
+/// vectored call, and any receiver, Python's too, takes them one by one.
+/// On the receiving side a read brings in as many frames as fit the
+/// read-ahead buffer: [`recv_bytes_borrowed`](Self::recv_bytes_borrowed)
+/// hands each out where it lies, without a copy, and
+/// [`recv_buffered`](Self::recv_buffered) takes those already there
+/// without a system call.
+///
+/// ```
+/// let (mut rx, mut tx) = ipcwire::pipe(false)?;
+/// let events: Vec<String> = (0..100).map(|i| format!("event {i}")).collect();
+/// tx.send_bytes_batch(&events)?; // one writev
+/// drop(tx);
+/// let mut total = 0;
+/// loop {
+///     match rx.recv_bytes_borrowed() {
+///         Ok(event) => total += event.len(),
+///         Err(ipcwire::Error::Eof) => break,
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// assert_eq!(total, events.iter().map(String::len).sum());
+/// # Ok::<(), ipcwire::Error>(())
+/// ```
 ///
 /// # Descriptors and read-ahead
 /// A receive reads as much as is waiting, up to 4 KiB (256 bytes without
@@ -394,9 +424,10 @@ impl Connection {
     ///   reader) leaves nothing pending.
     ///
     /// # System calls
-    /// As for [`send_bytes`](Self::send_bytes), one `writev` (`sendmsg` on
-    /// a socket) per 512 messages and per partial write, `write` (`sendto`)
-    /// for a batch of one message up to 256 bytes.
+    /// Those of [`send_bytes`](Self::send_bytes), once per batch (the
+    /// `SIGPIPE` look-up) or once per write: one `writev` (`sendmsg` on a
+    /// socket) per 512 messages and per partial write, `write` (`sendto`)
+    /// for a batch of one message up to 256 bytes. None for an empty batch.
     pub fn send_bytes_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<(), Error> {
         self.send_messages(msgs, &[])
     }

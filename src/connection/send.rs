@@ -163,6 +163,9 @@ impl Connection {
         msgs: &[M],
         mut sent: usize,
     ) -> Result<(), (usize, Error)> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
         if self.kind == Kind::Pipe {
             self.look_up_sigpipe().map_err(|e| (sent, e.into()))?;
         }

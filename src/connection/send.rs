@@ -6,7 +6,9 @@
 //! single message is a batch of one, byte for byte and state for state.
 
 use crate::frame::{Header, MAX_HEADER_LEN};
-use crate::sys::{self, BorrowedFd, Errno, IoSlice, MAX_FDS, MAX_IOV};
+use core::mem::MaybeUninit;
+
+use crate::sys::{self, BorrowedFd, Errno, IoSlice, IoSlices, MAX_FDS, MAX_IOV};
 use crate::Error;
 
 use super::{Access, Connection, Kind};
@@ -18,10 +20,6 @@ const SMALL_MESSAGE: usize = 256;
 /// The most frames one vectored write carries: two buffers each (header
 /// and payload), `IOV_MAX` in all.
 const MAX_FRAMES: usize = MAX_IOV / 2;
-
-/// Frames per write for short batches and single large messages, whose
-/// buffer lists are then cheap to set up on the stack.
-const FEW_FRAMES: usize = 16;
 
 /// The send side: ready, frames paused part-way out, or a frame torn by
 /// an error, after which no send may write (the next header would land in
@@ -177,13 +175,9 @@ impl Connection {
         let mut at = Cursor::default();
         at.advance(msgs, sent);
         while at.frame < msgs.len() {
-            let rest = &msgs[at.frame..];
-            let n = if rest.len() <= FEW_FRAMES {
-                self.write_frames::<FEW_FRAMES, M>(rest, at.offset)
-            } else {
-                self.write_frames::<MAX_FRAMES, M>(rest, at.offset)
-            };
-            let n = n.map_err(|e| (sent, e))?;
+            let n = self
+                .write_frames(&msgs[at.frame..], at.offset)
+                .map_err(|e| (sent, e))?;
             sent += n;
             at.advance(msgs, n);
         }
@@ -207,35 +201,24 @@ impl Connection {
         Ok(())
     }
 
-    /// One vectored write of the frames of up to `FRAMES` of `msgs`, the
-    /// first from byte `skip` of its frame on; returns how many bytes left.
-    fn write_frames<const FRAMES: usize, M: AsRef<[u8]>>(
-        &mut self,
-        msgs: &[M],
-        skip: usize,
-    ) -> Result<usize, Error> {
-        let msgs = &msgs[..msgs.len().min(FRAMES)];
-        let mut heads = [Header::new(0); FRAMES];
-        for (head, msg) in heads.iter_mut().zip(msgs) {
-            *head = Header::new(msg.as_ref().len() as u64);
-        }
-        let mut pairs = [[IoSlice::new(&[]); 2]; FRAMES];
-        let bufs = pairs.as_flattened_mut();
+    /// One vectored write of the frames of up to [`MAX_FRAMES`] of `msgs`,
+    /// the first from byte `skip` of its frame on; returns how many bytes
+    /// left.
+    fn write_frames<M: AsRef<[u8]>>(&mut self, msgs: &[M], skip: usize) -> Result<usize, Error> {
+        // Neither array is initialised ahead: a batch pays for what it uses.
+        let mut heads = [const { MaybeUninit::<Header>::uninit() }; MAX_FRAMES];
         let mut gather = Gather {
-            bufs,
-            len: 0,
+            bufs: IoSlices::new(),
+            skip,
             room: isize::MAX as usize,
         };
-        let mut skip = skip;
-        for (head, msg) in heads.iter().zip(msgs) {
-            for part in [head.as_bytes(), msg.as_ref()] {
-                let cut = skip.min(part.len());
-                skip -= cut;
-                gather.push(&part[cut..]);
-            }
+        for (slot, msg) in heads.iter_mut().zip(msgs) {
+            let msg = msg.as_ref();
+            let head = slot.write(Header::new(msg.len() as u64));
+            gather.push(head.as_bytes());
+            gather.push(msg);
         }
-        let len = gather.len;
-        self.write(&pairs.as_flattened()[..len])
+        self.write(gather.bufs.as_slice())
     }
 
     /// One write of `bufs`, by the call this connection's kind takes:
@@ -296,23 +279,25 @@ impl Cursor {
     }
 }
 
-/// Buffers for one vectored write, at most `room` bytes in all (a write
-/// of more than `isize::MAX` is refused, not cut short).
-struct Gather<'b, 'a> {
-    bufs: &'b mut [IoSlice<'a>],
-    len: usize,
+/// Buffers for one vectored write: the frames from byte `skip` on, at
+/// most `room` bytes in all (a write of more than `isize::MAX` is refused,
+/// not cut short).
+struct Gather<'a> {
+    bufs: IoSlices<'a, MAX_IOV>,
+    skip: usize,
     room: usize,
 }
 
-impl<'a> Gather<'_, 'a> {
-    /// Adds `part` (or what fits of it); empty parts take no buffer.
+impl<'a> Gather<'a> {
+    /// Adds what is left of `part` after the bytes still to skip, as much
+    /// of it as fits; empty parts take no buffer.
     fn push(&mut self, part: &'a [u8]) {
+        let cut = self.skip.min(part.len());
+        self.skip -= cut;
+        let part = &part[cut..];
         let part = &part[..part.len().min(self.room)];
-        if part.is_empty() || self.len == self.bufs.len() {
-            return;
+        if !part.is_empty() && self.bufs.push(part) {
+            self.room -= part.len();
         }
-        self.bufs[self.len] = IoSlice::new(part);
-        self.len += 1;
-        self.room -= part.len();
     }
 }

@@ -1,6 +1,7 @@
 //! `read`, `write` and their vectored forms, each retried on `EINTR`.
 
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 use super::AsRawFd;
 use super::{check, retry, to_usize, BorrowedFd, Errno};
@@ -45,6 +46,57 @@ impl<'a> IoSlice<'a> {
         // `PhantomData` keeps borrowed for `'a`: the memory is live and
         // unchanged, and `iov_len` is its length.
         unsafe { core::slice::from_raw_parts(self.vec.iov_base.cast::<u8>(), self.vec.iov_len) }
+    }
+}
+
+/// Up to `N` buffers for one vectored write, gathered one at a time: the
+/// array is not initialised ahead, so a long list costs only what is used
+/// (a zeroed 1,024-buffer array would cost each write a 16 KiB fill).
+pub struct IoSlices<'a, const N: usize> {
+    bufs: [MaybeUninit<IoSlice<'a>>; N],
+    len: usize,
+}
+
+impl<'a, const N: usize> IoSlices<'a, N> {
+    /// An empty list.
+    #[must_use]
+    pub const fn new() -> Self {
+        IoSlices {
+            bufs: [const { MaybeUninit::uninit() }; N],
+            len: 0,
+        }
+    }
+
+    /// Adds `buf` at the end; `false` (and nothing added) when full.
+    pub fn push(&mut self, buf: &'a [u8]) -> bool {
+        match self.bufs.get_mut(self.len) {
+            Some(slot) => {
+                slot.write(IoSlice::new(buf));
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The buffers added so far, for [`writev`] and the like.
+    #[must_use]
+    pub fn as_slice(&self) -> &[IoSlice<'a>] {
+        // SAFETY: the first `len` elements were written by `push`, and
+        // `MaybeUninit<T>` has the layout of `T`.
+        unsafe { core::slice::from_raw_parts(self.bufs.as_ptr().cast::<IoSlice<'a>>(), self.len) }
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for IoSlices<'_, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl<const N: usize> Default for IoSlices<'_, N> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

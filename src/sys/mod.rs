@@ -13,7 +13,7 @@
 //!
 //! # Auditing
 //!
-//! ipcwire has 103 `unsafe` blocks, all in this module (`src/sys/`), each
+//! ipcwire has 104 `unsafe` blocks, all in this module (`src/sys/`), each
 //! with a `// SAFETY:` comment naming the precondition it relies on.
 //! Everything outside `src/sys/` is safe code (`#![deny(unsafe_code)]`) and
 //! makes no `libc::` call. `.ci/check-unsafe` fails the build if `unsafe`
@@ -140,7 +140,7 @@ pub use fd::{
     BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd,
 };
 pub use fs::{lstat, unlink, FileId};
-pub use io::{read, readv, write, writev, IoSlice, IoSliceMut, MAX_IOV};
+pub use io::{read, readv, write, writev, IoSlice, IoSliceMut, IoSlices, MAX_IOV};
 #[cfg(target_vendor = "apple")]
 pub use net::set_nosigpipe;
 pub use net::{

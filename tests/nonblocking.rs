@@ -792,3 +792,60 @@ fn a_send_failed_part_way_fails_every_later_send() {
     );
     drop(b);
 }
+
+/// Resuming a paused send does not reread what already left. A child
+/// sends 16 MiB from a mapping without blocking, draining the pipe itself;
+/// once the first MiB is out, the pages after the message's first and
+/// before its second sampled byte become unreadable, and every later
+/// resumption must finish without touching them. (Hashing every byte on
+/// each resumption made a 64 MiB message paused 1,024 times cost its
+/// sender 164 s of CPU.)
+#[test]
+fn resuming_a_send_rereads_nothing_that_left() {
+    const LEN: usize = 16 * MIB;
+    const PAGE: usize = 4096;
+    let _g = lock();
+    let mut child = fork::fork(|| {
+        // SAFETY: a fresh private anonymous mapping, owned by this child.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        // SAFETY: the mapping is LEN bytes, readable and writable.
+        let msg = unsafe { std::slice::from_raw_parts_mut(base.cast::<u8>(), LEN) };
+        msg.fill(0x5a);
+        let (r, mut w) = pipe(false).expect("pipe");
+        w.set_nonblocking(true).expect("nonblocking");
+        let mut buf = vec![0; 64 * 1024];
+        let (mut drained, mut pauses, mut guarded) = (0, 0, false);
+        loop {
+            match w.send_bytes(msg) {
+                Ok(()) => break,
+                Err(e) if e == AGAIN => pauses += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+            drained += sys::read(r.as_fd(), &mut buf).expect("read");
+            if drained > MIB && !guarded {
+                // SAFETY: whole pages inside the mapping, all already sent.
+                let hidden = unsafe {
+                    libc::mprotect(base.cast::<u8>().add(PAGE).cast(), MIB - 2 * PAGE, 0)
+                };
+                assert_eq!(hidden, 0);
+                guarded = true;
+            }
+        }
+        drop(w);
+        while let Ok(n @ 1..) = sys::read(r.as_fd(), &mut buf) {
+            drained += n;
+        }
+        i32::from(!(guarded && pauses > 100 && drained == LEN + 4))
+    });
+    assert_eq!(child.wait(), ExitStatus::Exited(0));
+}

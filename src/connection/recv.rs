@@ -898,6 +898,42 @@ mod tests {
         }
     }
 
+    /// Without an allocator the buffer is 256 bytes: a message that fills
+    /// it is borrowed, a larger one is `BufferTooSmall` and stays queued,
+    /// whole, for a receive into a buffer large enough.
+    #[test]
+    fn a_message_larger_than_a_fixed_buffer_stays_queued() {
+        let sizes = [200, 256, 300, 1];
+        let mut wire = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            wire.extend(frame(&vec![i as u8; n]));
+        }
+        // In pieces, so the 256-byte message must be gathered at the front.
+        let steps: Vec<Step> = wire.chunks(100).map(bytes).collect();
+        let mut src = Script::new(steps);
+        let mut r = Receiver::new(1 << 20, [0u8; 256]);
+        let mut borrow = |r: &mut Receiver<[u8; 256]>, src: &mut Script| match r
+            .recv_borrowed(src, &mut SliceSink::new(&mut []))
+        {
+            Ok(Borrowed::Ahead(at)) => Ok(r.stored(at).to_vec()),
+            Ok(Borrowed::InSink) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+        assert_eq!(borrow(&mut r, &mut src), Ok(vec![0; 200]));
+        assert_eq!(borrow(&mut r, &mut src), Ok(vec![1; 256]));
+        let refused = Err(Error::BufferTooSmall { needed: 300 });
+        assert_eq!(borrow(&mut r, &mut src), refused);
+        assert_eq!(borrow(&mut r, &mut src), refused, "still queued");
+        let mut buf = [0; 300];
+        assert_eq!(
+            r.recv(&mut src, &mut SliceSink::new(&mut buf), None),
+            Ok(300)
+        );
+        assert_eq!(buf, [2; 300]);
+        assert_eq!(borrow(&mut r, &mut src), Ok(vec![3]));
+        assert_eq!(borrow(&mut r, &mut src), Err(Error::Eof));
+    }
+
     /// A payload that arrives in a thousand pieces with a pause after each
     /// is read once: only new bytes, straight into the caller's buffer.
     #[test]

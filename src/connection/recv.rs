@@ -912,7 +912,7 @@ mod tests {
         let steps: Vec<Step> = wire.chunks(100).map(bytes).collect();
         let mut src = Script::new(steps);
         let mut r = Receiver::new(1 << 20, [0u8; 256]);
-        let mut borrow = |r: &mut Receiver<[u8; 256]>, src: &mut Script| match r
+        let borrow = |r: &mut Receiver<[u8; 256]>, src: &mut Script| match r
             .recv_borrowed(src, &mut SliceSink::new(&mut []))
         {
             Ok(Borrowed::Ahead(at)) => Ok(r.stored(at).to_vec()),

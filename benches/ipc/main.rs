@@ -31,6 +31,14 @@
 //!   receipt: the same transport without pickling;
 //! - `python`: `multiprocessing.Pipe`'s `send(obj)` / `recv()`.
 //!
+//! `w1b` is ipcwire's W1 sent in batches: the sender hands 64 messages at
+//! a time to `Connection::send_bytes_batch` (one `writev` for all), the
+//! receiver takes each with `recv_bytes_borrowed`, then those the same
+//! read brought in with `recv_buffered`, checking each where it lies, as
+//! W1's receivers do. `w1b-N` batches `N` messages. Like `w1-seccomp`,
+//! `w1b` is measured in W1's rotation, and the report gives its speed
+//! against W1's.
+//!
 //! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
 //! forked child that, before the clock starts, installs a seccomp filter
 //! allowing only the system calls the inventory lists for the functions it
@@ -40,12 +48,12 @@
 //! ipcwire's `w1`.
 //!
 //! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`,
-//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w2`,
-//! `w3`, `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and `std` run only
-//! W1–W4, `ipcwire-bytes` only W5, `w1-seccomp` only ipcwire); it prints
-//! exactly one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload
-//! bytes in one direction, for W5 those of ipcwire's pickles; COUNT is
-//! round trips for `w4`).
+//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w1b`,
+//! `w1b-N`, `w2`, `w3`, `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and
+//! `std` run only W1–W4, `ipcwire-bytes` only W5, `w1-seccomp` and the
+//! `w1b` workloads only ipcwire); it prints exactly one line, `IMPL
+//! WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in one direction,
+//! for W5 those of ipcwire's pickles; COUNT is round trips for `w4`).
 //!
 //! `ipcwire idle` (also part of the first form) measures what idle
 //! connections hold: 4,000 socket pairs, one message received on each, in a
@@ -173,7 +181,11 @@ fn parse(args: &[String]) -> BoxResult<Mode> {
 
 /// `IMPL WORKLOAD [COUNT]`.
 fn parse_single(imp: Impl, args: &[String]) -> BoxResult<Mode> {
-    let names = workload::names().collect::<Vec<_>>().join(", ");
+    // `w1b-N` stands for every batch size.
+    let names = workload::names()
+        .chain(["w1b-N"])
+        .collect::<Vec<_>>()
+        .join(", ");
     let (name, count) = match args {
         [name] => (name, None),
         [name, count] => {
@@ -290,13 +302,21 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
          the system calls the inventory lists for the functions the process calls \
          (and those of the control pipes, the allocator and exit) and kills it on \
          any other. It is measured in `w1`'s rotation; against `w1` (medians):\n\n\
-         {}\nWhat a filter adds to each call it allows, alone: {}\n\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
+         {}\nWhat a filter adds to each call it allows, alone: {}\n\n## Batches\n\n\
+         `w1b` is ipcwire's `w1` in batches of {}: the sender hands them to \
+         `send_bytes_batch` (one `writev` for all), the receiver takes each with \
+         `recv_bytes_borrowed`, then those the same read brought in with \
+         `recv_buffered`, and checks each where it lies, as in `w1`. It is \
+         measured in `w1`'s rotation; against `w1` (medians):\n\n{}\n\
+         ## Idle connections\n\n{}\n\n## Goals\n\n{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
         report::workload_table(&results, &workload::PICKLE_NAMES, &Impl::PICKLES),
         report::seccomp_ratios(&results),
         call_cost.report(),
+        workload::BATCH,
+        report::batch_ratios(&results),
         idle.report(),
         report::goals_table(&results),
     );
@@ -336,13 +356,13 @@ fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
 ///
 /// Each repetition runs all implementations once, starting one further
 /// along the list each time, so neither a fixed order nor the machine
-/// drifting in speed favours one of them. A `-seccomp` spec right after
-/// the spec it confines (`w1-seccomp` after `w1`) joins that spec's
-/// rotation, so its ratio to it is measured under the same noise.
-/// Progress goes to stderr.
+/// drifting in speed favours one of them. Specs right after the spec they
+/// vary (`w1-seccomp` and `w1b` after `w1`, see `Spec::rotation`) join
+/// that spec's rotation, so their ratios to it are measured under the same
+/// noise. Progress goes to stderr.
 fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
     let mut results = Results::default();
-    for group in specs.chunk_by(|a, b| b.unconfined_name() == Some(a.name.as_str())) {
+    for group in specs.chunk_by(|a, b| a.rotation() == b.rotation()) {
         let first = &group[0].name;
         let runs: Vec<(&Spec, Impl)> = group
             .iter()

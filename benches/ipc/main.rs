@@ -10,11 +10,13 @@
 //! cargo bench --bench ipc -- ipcwire seccomp-getpid
 //! ```
 //!
-//! The first form measures the workloads W1–W5 and a sweep of message
-//! sizes, every implementation once per repetition (interleaved, so a
-//! machine that slows down hurts all alike), and writes `table.md`,
-//! `sweep.csv` and `sweep.svg` to `benches/results/` (or `--out`).
-//! `--quick` moves a tenth of the messages, for everyone.
+//! The first form measures the workloads W1–W5, a sweep of message sizes
+//! and a sweep of batch sizes, every implementation once per repetition
+//! (interleaved, so a machine that slows down hurts all alike), and writes
+//! `table.md`, `sweep.csv` and `sweep.svg` (sizes), `batch.csv` and
+//! `batch.svg` (batches) to `benches/results/` (or `--out`). `--quick`
+//! moves a tenth of the messages, for everyone; `--no-sweep` and
+//! `--only-sweep` leave out or keep only both sweeps.
 //!
 //! W1–W4 and the sweep move bytes (`send_bytes` and its like):
 //! - `ipcwire`: `Connection::send_bytes` / `recv_bytes_into`;
@@ -35,9 +37,11 @@
 //! a time to `Connection::send_bytes_batch` (one `writev` for all), the
 //! receiver takes each with `recv_bytes_borrowed`, then those the same
 //! read brought in with `recv_buffered`, checking each where it lies, as
-//! W1's receivers do. `w1b-N` batches `N` messages. Like `w1-seccomp`,
-//! `w1b` is measured in W1's rotation, and the report gives its speed
-//! against W1's.
+//! W1's receivers do. `w1b-N` batches `N` messages; the batch sweep
+//! measures `w1b-1`, `-4`, `-16`, `-64` and `-256` in one rotation with
+//! W1 (ipcwire, raw and python: where batching starts from). Like
+//! `w1-seccomp`, `w1b` is measured in W1's rotation, and the report gives
+//! its speed against W1's.
 //!
 //! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
 //! forked child that, before the clock starts, installs a seccomp filter
@@ -96,7 +100,7 @@ pub type BoxResult<T> = Result<T, Box<dyn Error>>;
 
 /// What the command line asked for.
 enum Mode {
-    /// Everything: the W1–W5 tables and/or the sweep, with reports.
+    /// Everything: the W1–W5 tables and/or the sweeps, with reports.
     Full(Options),
     /// One measurement of one implementation, one line out.
     Single { imp: Impl, spec: Spec },
@@ -245,6 +249,7 @@ fn full(opts: &Options) -> BoxResult<()> {
     }
     if opts.sweep {
         sweep(opts, &impls, &context)?;
+        batch_sweep(opts, &impls, &context)?;
     }
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
@@ -347,7 +352,43 @@ fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
     );
     fs::write(
         opts.out.join("sweep.svg"),
-        svg::chart(&points, &sizes, &subtitle),
+        svg::sweep_chart(&points, &sizes, &subtitle),
+    )?;
+    Ok(())
+}
+
+/// Measures `w1b` at every batch size in one rotation with `w1` (ipcwire,
+/// raw and python: one message a send), prints a table, writes the CSV and
+/// the chart.
+fn batch_sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
+    let batches = workload::BATCH_SIZES;
+    let reference = workload::named(workload::BATCHED).ok_or("no workload to batch")?;
+    let size = reference.size;
+    let specs: Vec<Spec> = std::iter::once(reference)
+        .chain(batches.iter().map(|&batch| workload::batch_sweep(batch)))
+        .map(|spec| if opts.quick { spec.quick() } else { spec })
+        .collect();
+    // Raw is the floor of one write a message, python the goals'
+    // reference; std framing adds nothing to that.
+    let impls: Vec<Impl> = impls.iter().copied().filter(|&i| i != Impl::Std).collect();
+    let results = measure(&specs, &impls, opts.reps)?;
+    let points = report::batch_points(&results, workload::BATCHED, &batches, |batch| {
+        workload::batch_sweep(batch).name
+    });
+    println!(
+        "# ipcwire: {} messages by batch size (median, min–max)\n\n{}\n\n{}\n",
+        report::size_label(size),
+        context.when_where,
+        report::batch_table(&points)
+    );
+    fs::write(opts.out.join("batch.csv"), report::batch_csv(&points))?;
+    let subtitle = format!(
+        "{} — {} reps, {} messages a run",
+        context.when_where, opts.reps, specs[0].count
+    );
+    fs::write(
+        opts.out.join("batch.svg"),
+        svg::batch_chart(&points, size, &subtitle),
     )?;
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Collected timings and what is printed from them: the W1–W5 tables with
-//! ratios and goals, the sweep table and its CSV.
+//! ratios and goals, the sweep tables and their CSVs.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -51,6 +51,7 @@ impl Results {
 }
 
 /// Median, smallest and largest of one run's figures.
+#[derive(Copy, Clone)]
 pub struct Stats {
     pub median: f64,
     pub min: f64,
@@ -419,6 +420,89 @@ pub fn sweep_table(points: &[SweepPoint], sizes: &[usize]) -> String {
         }
         let r = gbps(Impl::Ipcwire).zip(gbps(Impl::Raw)).map(|(a, b)| a / b);
         let _ = writeln!(out, " {} |", ratio(r));
+    }
+    out
+}
+
+/// One figure of the batch sweep: `w1` by one implementation, for
+/// reference (`batch` `None`), or ipcwire's `w1b-N`.
+pub struct BatchPoint {
+    pub workload: String,
+    pub batch: Option<usize>,
+    pub imp: Impl,
+    pub msgs_per_sec: Stats,
+}
+
+/// The batch sweep's runs as messages per second: first `reference`
+/// (`w1`) by every implementation measured, then ipcwire at each batch size.
+pub fn batch_points(
+    results: &Results,
+    reference: &str,
+    batches: &[usize],
+    name: impl Fn(usize) -> String,
+) -> Vec<BatchPoint> {
+    let references = Impl::FRAMES
+        .into_iter()
+        .map(|imp| (reference.to_string(), None, imp));
+    let batched = batches
+        .iter()
+        .map(|&batch| (name(batch), Some(batch), Impl::Ipcwire));
+    references
+        .chain(batched)
+        .filter_map(|(workload, batch, imp)| {
+            let run = results.get(&workload, imp)?;
+            Some(BatchPoint {
+                msgs_per_sec: message_rates(run),
+                workload,
+                batch,
+                imp,
+            })
+        })
+        .collect()
+}
+
+/// The reference points' `batch` column is empty: they send one message
+/// per call, not batches.
+pub fn batch_csv(points: &[BatchPoint]) -> String {
+    let mut out = String::from("workload,batch,impl,median_msgs_per_sec,min,max\n");
+    for p in points {
+        let s = &p.msgs_per_sec;
+        let batch = p.batch.map_or(String::new(), |b| b.to_string());
+        let _ = writeln!(
+            out,
+            "{},{batch},{},{:.0},{:.0},{:.0}",
+            p.workload,
+            p.imp.name(),
+            s.median,
+            s.min,
+            s.max
+        );
+    }
+    out
+}
+
+/// M msg/s of every point, and its speed-up over ipcwire's `w1`.
+pub fn batch_table(points: &[BatchPoint]) -> String {
+    let mut out = String::from("| sender | M msg/s | × ipcwire w1 |\n|---|---|---|\n");
+    let base = points
+        .iter()
+        .find(|p| p.batch.is_none() && p.imp == Impl::Ipcwire)
+        .map(|p| p.msgs_per_sec.median);
+    for p in points {
+        let who = match p.batch {
+            None => format!("{} {}, one message a send", p.imp.name(), p.workload),
+            Some(batch) => format!("{} {}, batches of {batch}", p.imp.name(), p.workload),
+        };
+        let s = &p.msgs_per_sec;
+        let r = base.map(|base| s.median / base);
+        let _ = writeln!(
+            out,
+            "| {who} | {} ({}–{}) | {} |",
+            fig(s.median / 1e6),
+            fig(s.min / 1e6),
+            fig(s.max / 1e6),
+            ratio(r)
+        );
     }
     out
 }

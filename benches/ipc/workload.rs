@@ -1,5 +1,5 @@
-//! What is measured: the named workloads W1–W5, the size sweep, and the
-//! implementations that run them.
+//! What is measured: the named workloads W1–W5, the size sweep, the batch
+//! sweep, and the implementations that run them.
 
 use std::time::Duration;
 
@@ -238,6 +238,15 @@ pub fn sweep(size: usize) -> Spec {
         seccomp: false,
         batch: None,
     }
+}
+
+/// Batch sizes of the batch sweep: one message per send (what batching
+/// starts from) to four times `w1b`'s 64.
+pub const BATCH_SIZES: [usize; 5] = [1, 4, 16, 64, 256];
+
+/// One point of the batch sweep: `w1b-N`, `w1`'s messages `batch` at a time.
+pub fn batch_sweep(batch: usize) -> Spec {
+    named(&format!("w1b-{batch}")).expect("every batch size above 0 names a workload")
 }
 
 /// The implementations compared.

@@ -114,7 +114,7 @@ pub fn batch_chart(points: &[BatchPoint], message_size: usize, subtitle: &str) -
             "dot: median; bar: min–max",
             "label: speed-up over ipcwire w1",
             "dashed: w1, one message a send",
-            "into a buffer; band: min–max",
+            "and receive; band: min–max",
         ],
     }
     .render()

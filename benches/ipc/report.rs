@@ -14,7 +14,7 @@ pub struct Run {
     pub times: Vec<Duration>,
 }
 
-/// All runs of one benchmark session.
+/// All runs of one `cargo bench` invocation.
 #[derive(Default)]
 pub struct Results {
     runs: Vec<Run>,

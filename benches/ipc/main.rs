@@ -10,11 +10,13 @@
 //! cargo bench --bench ipc -- ipcwire seccomp-getpid
 //! ```
 //!
-//! The first form measures the workloads W1–W5 and a sweep of message
-//! sizes, every implementation once per repetition (interleaved, so a
-//! machine that slows down hurts all alike), and writes `table.md`,
-//! `sweep.csv` and `sweep.svg` to `benches/results/` (or `--out`).
-//! `--quick` moves a tenth of the messages, for everyone.
+//! The first form measures the workloads W1–W5, a sweep of message sizes
+//! and a sweep of batch sizes, every implementation once per repetition
+//! (interleaved, so a machine that slows down hurts all alike), and writes
+//! `table.md`, `sweep.csv` and `sweep.svg` (sizes), `batch.csv` and
+//! `batch.svg` (batches) to `benches/results/` (or `--out`). `--quick`
+//! moves a tenth of the messages, for everyone; `--no-sweep` and
+//! `--only-sweep` leave out or keep only both sweeps.
 //!
 //! W1–W4 and the sweep move bytes (`send_bytes` and its like):
 //! - `ipcwire`: `Connection::send_bytes` / `recv_bytes_into`;
@@ -31,6 +33,16 @@
 //!   receipt: the same transport without pickling;
 //! - `python`: `multiprocessing.Pipe`'s `send(obj)` / `recv()`.
 //!
+//! `w1b` is ipcwire's W1 sent in batches: the sender hands 64 messages at
+//! a time to `Connection::send_bytes_batch` (one `writev` for all), the
+//! receiver takes each with `recv_bytes_borrowed`, then those the same
+//! read brought in with `recv_buffered`, checking each where it lies, as
+//! W1's receivers do. `w1b-N` batches `N` messages; the batch sweep
+//! measures `w1b-1`, `-4`, `-16`, `-64` and `-256` in one rotation with
+//! W1 (ipcwire, raw and python: where batching starts from). Like
+//! `w1-seccomp`, `w1b` is measured in W1's rotation, and the report gives
+//! its speed against W1's.
+//!
 //! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
 //! forked child that, before the clock starts, installs a seccomp filter
 //! allowing only the system calls the inventory lists for the functions it
@@ -40,12 +52,12 @@
 //! ipcwire's `w1`.
 //!
 //! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`,
-//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w2`,
-//! `w3`, `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and `std` run only
-//! W1–W4, `ipcwire-bytes` only W5, `w1-seccomp` only ipcwire); it prints
-//! exactly one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload
-//! bytes in one direction, for W5 those of ipcwire's pickles; COUNT is
-//! round trips for `w4`).
+//! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w1b`,
+//! `w1b-N`, `w2`, `w3`, `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and
+//! `std` run only W1–W4, `ipcwire-bytes` only W5, `w1-seccomp` and the
+//! `w1b` workloads only ipcwire); it prints exactly one line, `IMPL
+//! WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in one direction,
+//! for W5 those of ipcwire's pickles; COUNT is round trips for `w4`).
 //!
 //! `ipcwire idle` (also part of the first form) measures what idle
 //! connections hold: 4,000 socket pairs, one message received on each, in a
@@ -88,7 +100,7 @@ pub type BoxResult<T> = Result<T, Box<dyn Error>>;
 
 /// What the command line asked for.
 enum Mode {
-    /// Everything: the W1–W5 tables and/or the sweep, with reports.
+    /// Everything: the W1–W5 tables and/or the sweeps, with reports.
     Full(Options),
     /// One measurement of one implementation, one line out.
     Single { imp: Impl, spec: Spec },
@@ -173,7 +185,11 @@ fn parse(args: &[String]) -> BoxResult<Mode> {
 
 /// `IMPL WORKLOAD [COUNT]`.
 fn parse_single(imp: Impl, args: &[String]) -> BoxResult<Mode> {
-    let names = workload::names().collect::<Vec<_>>().join(", ");
+    // `w1b-N` stands for every batch size.
+    let names = workload::names()
+        .chain(["w1b-N"])
+        .collect::<Vec<_>>()
+        .join(", ");
     let (name, count) = match args {
         [name] => (name, None),
         [name, count] => {
@@ -233,6 +249,7 @@ fn full(opts: &Options) -> BoxResult<()> {
     }
     if opts.sweep {
         sweep(opts, &impls, &context)?;
+        batch_sweep(opts, &impls, &context)?;
     }
     println!("total time: {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
@@ -290,13 +307,21 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
          the system calls the inventory lists for the functions the process calls \
          (and those of the control pipes, the allocator and exit) and kills it on \
          any other. It is measured in `w1`'s rotation; against `w1` (medians):\n\n\
-         {}\nWhat a filter adds to each call it allows, alone: {}\n\n## Idle connections\n\n{}\n\n## Goals\n\n{}",
+         {}\nWhat a filter adds to each call it allows, alone: {}\n\n## Batches\n\n\
+         `w1b` is ipcwire's `w1` in batches of {}: the sender hands them to \
+         `send_bytes_batch` (one `writev` for all), the receiver takes each with \
+         `recv_bytes_borrowed`, then those the same read brought in with \
+         `recv_buffered`, and checks each where it lies, as in `w1`. It is \
+         measured in `w1`'s rotation; against `w1` (medians):\n\n{}\n\
+         ## Idle connections\n\n{}\n\n## Goals\n\n{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
         report::workload_table(&results, &workload::PICKLE_NAMES, &Impl::PICKLES),
         report::seccomp_ratios(&results),
         call_cost.report(),
+        workload::BATCH,
+        report::batch_ratios(&results),
         idle.report(),
         report::goals_table(&results),
     );
@@ -327,7 +352,43 @@ fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
     );
     fs::write(
         opts.out.join("sweep.svg"),
-        svg::chart(&points, &sizes, &subtitle),
+        svg::sweep_chart(&points, &sizes, &subtitle),
+    )?;
+    Ok(())
+}
+
+/// Measures `w1b` at every batch size in one rotation with `w1` (ipcwire,
+/// raw and python: one message a send), prints a table, writes the CSV and
+/// the chart.
+fn batch_sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
+    let batches = workload::BATCH_SIZES;
+    let reference = workload::named(workload::BATCHED).ok_or("no workload to batch")?;
+    let size = reference.size;
+    let specs: Vec<Spec> = std::iter::once(reference)
+        .chain(batches.iter().map(|&batch| workload::batch_sweep(batch)))
+        .map(|spec| if opts.quick { spec.quick() } else { spec })
+        .collect();
+    // Raw is the floor of one write a message, python the goals'
+    // reference; std framing adds nothing to that.
+    let impls: Vec<Impl> = impls.iter().copied().filter(|&i| i != Impl::Std).collect();
+    let results = measure(&specs, &impls, opts.reps)?;
+    let points = report::batch_points(&results, workload::BATCHED, &batches, |batch| {
+        workload::batch_sweep(batch).name
+    });
+    println!(
+        "# ipcwire: {} messages by batch size (median, min–max)\n\n{}\n\n{}\n",
+        report::size_label(size),
+        context.when_where,
+        report::batch_table(&points)
+    );
+    fs::write(opts.out.join("batch.csv"), report::batch_csv(&points))?;
+    let subtitle = format!(
+        "{} — {} reps, {} messages a run",
+        context.when_where, opts.reps, specs[0].count
+    );
+    fs::write(
+        opts.out.join("batch.svg"),
+        svg::batch_chart(&points, size, &subtitle),
     )?;
     Ok(())
 }
@@ -336,13 +397,13 @@ fn sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
 ///
 /// Each repetition runs all implementations once, starting one further
 /// along the list each time, so neither a fixed order nor the machine
-/// drifting in speed favours one of them. A `-seccomp` spec right after
-/// the spec it confines (`w1-seccomp` after `w1`) joins that spec's
-/// rotation, so its ratio to it is measured under the same noise.
-/// Progress goes to stderr.
+/// drifting in speed favours one of them. Specs right after the spec they
+/// vary (`w1-seccomp` and `w1b` after `w1`, see `Spec::rotation`) join
+/// that spec's rotation, so their ratios to it are measured under the same
+/// noise. Progress goes to stderr.
 fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
     let mut results = Results::default();
-    for group in specs.chunk_by(|a, b| b.unconfined_name() == Some(a.name.as_str())) {
+    for group in specs.chunk_by(|a, b| a.rotation() == b.rotation()) {
         let first = &group[0].name;
         let runs: Vec<(&Spec, Impl)> = group
             .iter()

@@ -2,6 +2,11 @@
 //! on the sender, `recv_bytes_into` a reused buffer on the receiver (no
 //! allocation per message).
 //!
+//! A `w1b` workload sends its messages a batch at a time with
+//! `send_bytes_batch` (reused buffers, only the sequence numbers change)
+//! and receives each where the connection read it: `recv_bytes_borrowed`,
+//! then `recv_buffered` for the messages the same read brought in.
+//!
 //! In a `-seccomp` workload both sides run in forked children, each
 //! confined before the clock starts by a filter that kills it on any call
 //! outside the inventory entries of the functions it calls (see
@@ -18,6 +23,9 @@ use crate::{seccomp, BoxResult};
 /// What each side calls, as the inventory names it, for its filter.
 const SEND: &str = "Connection::send_bytes";
 const RECV: &str = "Connection::recv_bytes_into";
+const SEND_BATCH: &str = "Connection::send_bytes_batch";
+const RECV_BORROWED: &str = "Connection::recv_bytes_borrowed";
+const RECV_BUFFERED: &str = "Connection::recv_buffered";
 const DROP: &str = "drop(Connection)";
 
 pub fn run(spec: &Spec) -> BoxResult<Duration> {
@@ -27,6 +35,11 @@ pub fn run(spec: &Spec) -> BoxResult<Duration> {
                 Some(size) => ipcwire::pipe_with_capacity(size)?,
                 None => ipcwire::pipe(false)?,
             };
+            if let Some(batch) = spec.batch {
+                let send = |conn| send_batches(conn, spec, batch);
+                let calls: Calls = (&[SEND_BATCH, DROP], &[RECV_BORROWED, RECV_BUFFERED, DROP]);
+                return measure(spec, writer, reader, send, receive_borrowed, calls);
+            }
             let send = |conn| send_all(conn, spec);
             let calls: Calls = (&[SEND, DROP], &[RECV, DROP]);
             measure(spec, writer, reader, send, receive_all, calls)
@@ -80,6 +93,49 @@ fn receive_all(mut conn: Connection, checker: &mut Checker) -> Result<(), Fault>
             Ok(n) => checker.check(&buf[..n])?,
             Err(Error::Eof) => return Ok(()),
             Err(_) => return Err(Fault::Recv),
+        }
+    }
+}
+
+/// One message of a batch: what `send_bytes_batch` takes is its payload.
+struct Outgoing(Message);
+
+impl AsRef<[u8]> for Outgoing {
+    fn as_ref(&self) -> &[u8] {
+        self.0.payload()
+    }
+}
+
+/// Sends the messages `batch` at a time. The batch's buffers are made
+/// once; each round only writes their sequence numbers.
+fn send_batches(mut conn: Connection, spec: &Spec, batch: usize) -> BoxResult<()> {
+    let mut msgs: Vec<Outgoing> = (0..batch)
+        .map(|_| Outgoing(Message::new(spec.size)))
+        .collect();
+    let mut seq = 0;
+    while seq < spec.count {
+        let n = usize::try_from(spec.count - seq).map_or(batch, |left| left.min(batch));
+        for msg in &mut msgs[..n] {
+            msg.0.set_seq(seq);
+            seq += 1;
+        }
+        conn.send_bytes_batch(&msgs[..n])?;
+    }
+    Ok(())
+}
+
+/// Checks each message where the connection read it: one borrowed
+/// receive, which reads when nothing waits, then every message that read
+/// brought in whole.
+fn receive_borrowed(mut conn: Connection, checker: &mut Checker) -> Result<(), Fault> {
+    loop {
+        match conn.recv_bytes_borrowed() {
+            Ok(msg) => checker.check(msg)?,
+            Err(Error::Eof) => return Ok(()),
+            Err(_) => return Err(Fault::Recv),
+        }
+        while let Some(msg) = conn.recv_buffered() {
+            checker.check(msg)?;
         }
     }
 }

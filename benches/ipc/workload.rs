@@ -1,5 +1,5 @@
-//! What is measured: the named workloads W1–W5, the size sweep, and the
-//! implementations that run them.
+//! What is measured: the named workloads W1–W5, the size sweep, the batch
+//! sweep, and the implementations that run them.
 
 use std::time::Duration;
 
@@ -44,6 +44,10 @@ pub struct Spec {
     /// seccomp filter before the clock starts (`-seccomp` workloads, ipcwire
     /// only; see `with_ipcwire.rs`).
     pub seccomp: bool,
+    /// Messages per `send_bytes_batch`, the receiver borrowing each
+    /// (`w1b` workloads, ipcwire only; see `with_ipcwire.rs`). `None`: one
+    /// send per message, as every implementation does.
+    pub batch: Option<usize>,
 }
 
 impl Spec {
@@ -75,18 +79,42 @@ impl Spec {
             .strip_suffix(SECCOMP_SUFFIX)
             .filter(|_| self.seccomp)
     }
+
+    /// The same workload sent `batch` messages at a time, named `name`.
+    fn batched(mut self, name: &str, batch: usize) -> Spec {
+        self.name = name.to_string();
+        self.batch = Some(batch);
+        self
+    }
+
+    /// The workload in whose rotation this one is measured (see `main.rs`):
+    /// the one it varies, whose ratio to it is what matters (`w1` for
+    /// `w1-seccomp` and every `w1b`), or its own name.
+    pub fn rotation(&self) -> &str {
+        match (self.unconfined_name(), self.batch) {
+            (Some(name), _) => name,
+            (None, Some(_)) => BATCHED,
+            (None, None) => &self.name,
+        }
+    }
 }
 
 const SECCOMP_SUFFIX: &str = "-seccomp";
+
+/// The workload the `w1b` workloads send in batches.
+pub const BATCHED: &str = "w1";
+/// Messages per batch in `w1b`; `w1b-N` sends `N` at a time.
+pub const BATCH: usize = 64;
 
 /// The pipe size the `-bigpipe` variants ask for: Linux's unprivileged
 /// maximum (`/proc/sys/fs/pipe-max-size`), large enough for a whole 1 MiB
 /// message.
 pub const BIG_PIPE: usize = 1 << 20;
 
-/// The named workloads of bytes, in table order. `w1-seccomp` is measured
-/// together with `w1` (see `main.rs`), since what matters is its ratio to it.
-pub const FRAME_NAMES: [&str; 6] = ["w1", "w1-seccomp", "w2", "w3", "w3-bigpipe", "w4"];
+/// The named workloads of bytes, in table order. `w1-seccomp` and `w1b`
+/// are measured together with `w1` (see `main.rs`), since what matters is
+/// their ratio to it.
+pub const FRAME_NAMES: [&str; 7] = ["w1", "w1-seccomp", "w1b", "w2", "w3", "w3-bigpipe", "w4"];
 /// The named workloads of Python objects, in table order.
 pub const PICKLE_NAMES: [&str; 2] = ["w5", "w5-dict"];
 
@@ -149,6 +177,7 @@ impl Cpus {
 }
 
 /// The named workload `name` at full size, or `None` if there is no such.
+/// Besides the [`names`], `w1b-N` is `w1b` in batches of `N` (`N` ≥ 1).
 pub fn named(name: &str) -> Option<Spec> {
     use Payload::{Dicts, Frames, Ints};
     let (pattern, payload, size, count, pipe_size) = match name {
@@ -161,7 +190,12 @@ pub fn named(name: &str) -> Option<Spec> {
         // About a second for Python, as w1 takes.
         "w5-dict" => (Pattern::OneWay, Dicts, 0, 200_000, None),
         "w1-seccomp" => return named("w1").map(Spec::confined),
-        _ => return None,
+        "w1b" => return named(BATCHED).map(|spec| spec.batched(name, BATCH)),
+        _ => {
+            let batch: usize = name.strip_prefix("w1b-")?.parse().ok().filter(|&n| n > 0)?;
+            let name = format!("w1b-{batch}");
+            return named(BATCHED).map(|spec| spec.batched(&name, batch));
+        }
     };
     Some(Spec {
         name: name.to_string(),
@@ -172,6 +206,7 @@ pub fn named(name: &str) -> Option<Spec> {
         pipe_size,
         cpus: Cpus::for_pattern(pattern),
         seccomp: false,
+        batch: None,
     })
 }
 
@@ -201,7 +236,17 @@ pub fn sweep(size: usize) -> Spec {
         pipe_size: None,
         cpus: Cpus::for_pattern(Pattern::OneWay),
         seccomp: false,
+        batch: None,
     }
+}
+
+/// Batch sizes of the batch sweep: one message per send (what batching
+/// starts from) to four times `w1b`'s 64.
+pub const BATCH_SIZES: [usize; 5] = [1, 4, 16, 64, 256];
+
+/// One point of the batch sweep: `w1b-N`, `w1`'s messages `batch` at a time.
+pub fn batch_sweep(batch: usize) -> Spec {
+    named(&format!("w1b-{batch}")).expect("every batch size above 0 names a workload")
 }
 
 /// The implementations compared.
@@ -250,9 +295,9 @@ impl Impl {
 
     /// Whether this implementation takes part in `spec`: raw and std
     /// frame bytes and know no pickles; the pickle baseline has nothing to
-    /// add to workloads of bytes; confinement is ipcwire's.
+    /// add to workloads of bytes; confinement and batches are ipcwire's.
     pub fn runs(self, spec: &Spec) -> bool {
-        if spec.seccomp {
+        if spec.seccomp || spec.batch.is_some() {
             return self == Impl::Ipcwire && spec.payload == Payload::Frames;
         }
         match spec.payload {

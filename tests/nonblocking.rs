@@ -707,11 +707,29 @@ fn epoll_drives_a_nonblocking_exchange_over_two_pipes() {
     assert!(pauses > 0, "never paused: the exchange did not test EAGAIN");
 }
 
+/// The receive a test makes.
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Api {
+    Vec,
+    Into,
+    Borrowed,
+}
+
+/// One receive by `api` (into `buf` for `Into`).
+fn receive_by(conn: &mut Connection, api: Api, buf: &mut [u8]) -> Result<Vec<u8>, Error> {
+    match api {
+        Api::Vec => conn.recv_bytes(),
+        Api::Into => conn.recv_bytes_into(buf).map(|n| buf[..n].to_vec()),
+        Api::Borrowed => conn.recv_bytes_borrowed().map(<[u8]>::to_vec),
+    }
+}
+
 /// The README's recipe for event loops: receive until `EAGAIN`, then look
 /// with `poll(Some(ZERO))` before going back to sleep, since a read may have
 /// brought several messages in. A message paused part-way must not make
 /// `poll` or `wait` say "ready" while no new byte has come: the loop would
-/// spin on `EAGAIN` instead of sleeping.
+/// spin on `EAGAIN` instead of sleeping. A borrowed receive keeps the start
+/// of a small payload in the read-ahead buffer, where `poll` looks first.
 #[test]
 fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
     let _g = lock();
@@ -719,34 +737,34 @@ fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
         let (mut r, w) = pipe(duplex).expect("pipe");
         r.set_nonblocking(true).expect("set_nonblocking");
         let raw = frame(&numbered(5, 1000));
-        for (cut, api_vec) in [(2, true), (4, false), (500, true), (1003, false)] {
+        for (cut, api) in [
+            (2, Api::Vec),
+            (4, Api::Into),
+            (500, Api::Vec),
+            (1003, Api::Into),
+            (2, Api::Borrowed),
+            (4, Api::Borrowed),
+            (500, Api::Borrowed),
+            (1003, Api::Borrowed),
+        ] {
             write_all(w.as_fd(), &raw[..cut]).expect("write");
             let mut buf = [0; 1000];
-            let got = if api_vec {
-                r.recv_bytes().map(drop)
-            } else {
-                r.recv_bytes_into(&mut buf).map(drop)
-            };
+            let got = receive_by(&mut r, api, &mut buf);
             assert_eq!(got, Err(AGAIN), "duplex={duplex}, {cut} bytes in");
             assert_eq!(
                 r.poll(Some(Duration::ZERO)),
                 Ok(false),
-                "duplex={duplex}: poll says ready {cut} bytes into a message, with nothing new"
+                "duplex={duplex}, {api:?}: poll says ready {cut} bytes into a message, with nothing new"
             );
             let none: &[usize] = &[];
             assert_eq!(
                 ipcwire::wait([&r], Some(Duration::from_millis(20))).as_deref(),
                 Ok(none),
-                "duplex={duplex}: wait says ready {cut} bytes into a message"
+                "duplex={duplex}, {api:?}: wait says ready {cut} bytes into a message"
             );
             write_all(w.as_fd(), &raw[cut..]).expect("write");
             assert_eq!(r.poll(Some(Duration::ZERO)), Ok(true));
-            let msg = if api_vec {
-                r.recv_bytes().expect("the whole message")
-            } else {
-                let n = r.recv_bytes_into(&mut buf).expect("the whole message");
-                buf[..n].to_vec()
-            };
+            let msg = receive_by(&mut r, api, &mut buf).expect("the whole message");
             check_numbered(&msg, 5, 1000).unwrap();
         }
     }

@@ -154,8 +154,12 @@ impl<S: Storage> Receiver<S> {
     /// Whether a receive has something to work on without reading: bytes
     /// read ahead, or a failure. A message paused part-way does not count:
     /// reporting it would wake an event loop again and again for nothing.
+    /// Nor does the start of a payload that is all the buffer holds (where
+    /// a borrowed receive pauses): only more bytes can finish it.
     pub(crate) fn has_buffered(&self) -> bool {
-        !self.ahead.filled().is_empty() || self.failed.is_some()
+        let waiting = self.ahead.filled().len() as u64;
+        let part_of_payload = matches!(self.decoder.payload(), Some((_, left)) if waiting < left);
+        (waiting > 0 && !part_of_payload) || self.failed.is_some()
     }
 
     /// Receives the next message into `sink` and returns its length; its

@@ -1,5 +1,6 @@
-//! Sending and receiving into a caller's buffer allocate nothing per
-//! message, counted by a global allocator that tallies every allocation.
+//! Sending (one message or a batch) and receiving into a caller's buffer
+//! or borrowed from the connection allocate nothing per message, counted
+//! by a global allocator that tallies every allocation.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,10 +48,32 @@ fn allocations_for(writer: &mut Connection, reader: &mut Connection, len: usize)
     ALLOCATIONS.load(Ordering::Relaxed) - before
 }
 
+/// Sends 64 small messages as one batch from `writer` and takes them from
+/// `reader` with a borrowed receive and `recv_buffered`, 100 times; returns
+/// the allocations made meanwhile.
+fn allocations_for_batches(writer: &mut Connection, reader: &mut Connection) -> usize {
+    let msgs: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; usize::from(i) * 3]).collect();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..100 {
+        writer.send_bytes_batch(&msgs).expect("batch");
+        let mut got = 0;
+        while got < msgs.len() {
+            let msg = reader.recv_bytes_borrowed().expect("borrowed");
+            assert_eq!(msg, &msgs[got][..]);
+            got += 1;
+            while let Some(msg) = reader.recv_buffered() {
+                assert_eq!(msg, &msgs[got][..]);
+                got += 1;
+            }
+        }
+    }
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
 // One test per process state: libtest's own threads allocate, so the counts
 // are taken in one test only.
 #[test]
-fn sends_and_receives_into_a_buffer_allocate_nothing_per_message() {
+fn sends_and_receives_allocate_nothing_per_message() {
     let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
     let (mut a, mut b) = pipe(true).expect("socketpair");
     // The read-ahead buffer is allocated once, on the first receive.
@@ -66,6 +89,18 @@ fn sends_and_receives_into_a_buffer_allocate_nothing_per_message() {
             allocations_for(&mut a, &mut b, len.min(100_000)),
             0,
             "socket, {len} bytes"
+        );
+    }
+    // Batches and borrowed receives: a new pair takes its read-ahead buffer
+    // on the first receive.
+    for duplex in [false, true] {
+        let (mut reader, mut writer) = pipe(duplex).expect("pipe");
+        writer.send_bytes(b"first").expect("send");
+        assert_eq!(reader.recv_bytes_borrowed(), Ok(&b"first"[..]));
+        assert_eq!(
+            allocations_for_batches(&mut writer, &mut reader),
+            0,
+            "duplex={duplex}: batches and borrowed receives"
         );
     }
 }

@@ -1,9 +1,11 @@
 //! Non-blocking mode: `Io(EAGAIN)` is a pause. A frame arriving in pieces
-//! is assembled across many `EAGAIN`s and delivered whole exactly once; a
-//! send larger than the pipe or socket buffer leaves part-way, refuses a
-//! different message with `SendIncomplete` (sending none of it), and
-//! finishes when repeated with the same one; and an external epoll loop on
-//! `as_raw_fd()` drives an exchange to the end.
+//! is assembled across many `EAGAIN`s and delivered whole exactly once, by
+//! any receive or a mix of them; a send (or a batch) larger than the pipe
+//! or socket buffer leaves part-way, refuses a different message or batch
+//! with `SendIncomplete` (sending none of it), and finishes when repeated
+//! with equal bytes; a send that fails for good part-way fails every later
+//! one; and an external epoll loop on `as_raw_fd()` drives an exchange to
+//! the end.
 
 #[path = "common/faults.rs"]
 mod faults;
@@ -16,7 +18,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::thread;
 use std::time::Duration;
 
-use faults::{check_numbered, frame, numbered, write_all, Rng, MIB, PATIENCE};
+use faults::{check_numbered, frame, numbered, queued, write_all, Rng, MIB, PATIENCE};
 use ipcwire::sys::{self, Errno, PollFd, PollFlags};
 use ipcwire::{pipe, Connection, Direction, Error, ExitStatus};
 use serial::lock;
@@ -81,9 +83,31 @@ enum Mode {
     Vec,
     /// `recv_bytes_into` with a buffer large enough for any message.
     Into,
-    /// A random one of the two at every call, into buffers of random sizes
-    /// (`BufferTooSmall` is answered with a buffer of the size needed).
+    /// `recv_bytes_borrowed` only.
+    Borrowed,
+    /// A random one of the three at every call, `recv_bytes_into` into
+    /// buffers of random sizes (`BufferTooSmall` is answered with a buffer
+    /// of the size needed).
     Mixed,
+}
+
+const MODES: [Mode; 4] = [Mode::Vec, Mode::Into, Mode::Borrowed, Mode::Mixed];
+
+/// The receive a test makes.
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Api {
+    Vec,
+    Into,
+    Borrowed,
+}
+
+/// One receive by `api` (into `buf` for `Into`).
+fn receive_by(conn: &mut Connection, api: Api, buf: &mut [u8]) -> Result<Vec<u8>, Error> {
+    match api {
+        Api::Vec => conn.recv_bytes(),
+        Api::Into => conn.recv_bytes_into(buf).map(|n| buf[..n].to_vec()),
+        Api::Borrowed => conn.recv_bytes_borrowed().map(<[u8]>::to_vec),
+    }
 }
 
 /// Messages of the stream: around the small-message, read-ahead (64 KiB)
@@ -129,19 +153,19 @@ fn try_receive(
     rng: &mut Rng,
     into: &mut IntoBuf,
 ) -> Result<Option<Vec<u8>>, Error> {
-    let vec = match mode {
-        Mode::Vec => true,
-        Mode::Into => false,
-        Mode::Mixed => rng.one_in(2),
+    let api = match mode {
+        Mode::Vec => Api::Vec,
+        Mode::Into => Api::Into,
+        Mode::Borrowed => Api::Borrowed,
+        Mode::Mixed => [Api::Vec, Api::Into, Api::Borrowed][rng.below(3) as usize],
     };
-    let got = if vec {
-        match conn.recv_bytes() {
+    let got = match api {
+        Api::Into => receive_into(conn, mode, rng, into),
+        api => match receive_by(conn, api, &mut []) {
             // Part of the payload is in the caller's buffer: finish it there.
             Err(Error::Io(Errno::INVAL)) if into.paused => receive_into(conn, mode, rng, into),
             other => other,
-        }
-    } else {
-        receive_into(conn, mode, rng, into)
+        },
     };
     match got {
         Ok(msg) => Ok(Some(msg)),
@@ -251,7 +275,7 @@ fn random_pieces(seed: u64) -> Vec<usize> {
 fn frame_arriving_byte_by_byte_is_delivered_whole_once() {
     let _g = lock();
     for duplex in [false, true] {
-        for mode in [Mode::Vec, Mode::Into, Mode::Mixed] {
+        for mode in MODES {
             let pieces = byte_by_byte();
             let pauses = deliver_in_pieces(duplex, mode, &pieces);
             assert_eq!(pauses, pieces.len());
@@ -264,7 +288,7 @@ fn frames_in_random_pieces_are_delivered_whole_once() {
     let _g = lock();
     for duplex in [false, true] {
         for seed in 0..4 {
-            for mode in [Mode::Vec, Mode::Into, Mode::Mixed] {
+            for mode in MODES {
                 deliver_in_pieces(duplex, mode, &random_pieces(seed));
             }
         }
@@ -371,6 +395,51 @@ fn a_fresh_buffer_is_not_taken_for_the_paused_one_with_sparse_data() {
     match got.expect("a second pass") {
         Ok(bytes) => assert!(bytes == msg, "a message delivered with the wrong bytes"),
         Err(e) => assert_eq!(e, Error::Io(Errno::INVAL)),
+    }
+}
+
+/// A borrowed receive paused part-way (its payload read ahead, or in a
+/// `Vec` above 4 KiB) is finished by any receive, and one `recv_bytes`
+/// paused by a borrowed one; a payload paused in a caller's buffer is
+/// finished only there.
+#[test]
+fn a_paused_borrowed_receive_is_finished_by_any_receive() {
+    let _g = lock();
+    let turns = [
+        (Api::Borrowed, Api::Borrowed),
+        (Api::Borrowed, Api::Vec),
+        (Api::Borrowed, Api::Into),
+        (Api::Vec, Api::Borrowed),
+    ];
+    for duplex in [false, true] {
+        let (mut r, w) = pipe(duplex).expect("pipe");
+        r.set_nonblocking(true).expect("set_nonblocking");
+        for len in [10, 4096, 5000] {
+            for (first, then) in turns {
+                let what = format!("duplex={duplex}: {len} bytes, {first:?} then {then:?}");
+                let raw = frame(&numbered(len as u64, len));
+                let (last, most) = raw.split_last().expect("a frame");
+                let mut buf = vec![0; len];
+                for byte in most {
+                    write_all(w.as_fd(), &[*byte]).expect("write");
+                    let got = receive_by(&mut r, first, &mut buf);
+                    assert_eq!(got, Err(AGAIN), "{what}");
+                }
+                assert_eq!(r.poll(Some(Duration::ZERO)), Ok(false), "{what}");
+                write_all(w.as_fd(), &[*last]).expect("write");
+                let msg = receive_by(&mut r, then, &mut buf).expect(&what);
+                check_numbered(&msg, len as u64, len).unwrap();
+                assert_eq!(r.recv_bytes_borrowed(), Err(AGAIN), "{what}: only once");
+            }
+        }
+        let raw = frame(&numbered(1, 3000));
+        write_all(w.as_fd(), &raw[..1000]).expect("write");
+        let mut buf = vec![0; 3000];
+        assert_eq!(r.recv_bytes_into(&mut buf), Err(AGAIN));
+        write_all(w.as_fd(), &raw[1000..]).expect("write");
+        assert_eq!(r.recv_bytes_borrowed(), Err(Error::Io(Errno::INVAL)));
+        assert_eq!(r.recv_bytes_into(&mut buf), Ok(3000), "duplex={duplex}");
+        check_numbered(&buf, 1, 3000).unwrap();
     }
 }
 
@@ -515,6 +584,180 @@ fn again_with_nothing_sent_leaves_nothing_pending() {
     assert_eq!(r.recv_bytes(), Err(AGAIN), "nothing else went out");
     w.send_bytes(b"fits now").expect("send");
     assert_eq!(r.recv_bytes().expect("recv"), b"fits now");
+}
+
+/// The batch of the non-blocking tests: 2,000 numbered messages of 100
+/// bytes with one of 200 KiB among them, more than a pipe or a socket
+/// buffer holds.
+fn big_batch() -> Vec<Vec<u8>> {
+    (0..=2000)
+        .map(|seq| numbered(seq, if seq == 1000 { 200 * 1024 } else { 100 }))
+        .collect()
+}
+
+/// Every message a non-blocking `conn` has whole, until `EAGAIN`.
+fn receive_until_again(conn: &mut Connection) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    loop {
+        match conn.recv_bytes() {
+            Ok(msg) => got.push(msg),
+            Err(e) if e == AGAIN => return got,
+            Err(e) => panic!("receive after {} messages: {e:?}", got.len()),
+        }
+    }
+}
+
+/// Checks that `got` is `batch`, each message once and in order.
+fn check_batch(got: &[Vec<u8>], batch: &[Vec<u8>]) {
+    assert_eq!(got.len(), batch.len(), "messages received");
+    for (seq, (g, want)) in got.iter().zip(batch).enumerate() {
+        check_numbered(g, seq as u64, want.len()).unwrap();
+    }
+}
+
+/// A batch paused part-way owns the stream: another batch (one message
+/// more or fewer, a byte changed, the same bytes split otherwise, none) or
+/// another message gets `SendIncomplete` and writes nothing, into a pipe or
+/// socket that would take it. Equal batches, built anew each time, finish
+/// it while a reader takes the rest.
+#[test]
+fn a_paused_batch_refuses_other_sends_until_an_equal_batch_finishes_it() {
+    let _g = lock();
+    for duplex in [false, true] {
+        let (mut r, mut w) = pipe(duplex).expect("pipe");
+        w.set_nonblocking(true).expect("set_nonblocking");
+        r.set_nonblocking(true).expect("set_nonblocking");
+        let batch = big_batch();
+        assert_eq!(w.send_bytes_batch(&batch), Err(AGAIN), "duplex={duplex}");
+        // Every byte out is taken: the pipe or socket is empty, and would
+        // take whatever a send writes now.
+        let mut got = receive_until_again(&mut r);
+        assert!(got.len() < batch.len(), "the batch left whole");
+        assert_eq!(queued(r.as_fd()), 0);
+        let mut one_more = batch.clone();
+        one_more.push(b"one more".to_vec());
+        let mut byte_changed = batch.clone();
+        byte_changed[2000][99] ^= 1;
+        let mut split_otherwise = batch.clone();
+        let moved = split_otherwise[0].pop().expect("a byte");
+        split_otherwise[1].insert(0, moved);
+        for other in [
+            &batch[..2000],
+            &batch[1..],
+            &one_more,
+            &byte_changed,
+            &split_otherwise,
+            &[],
+        ] {
+            assert_eq!(
+                w.send_bytes_batch(other),
+                Err(Error::SendIncomplete),
+                "duplex={duplex}: a batch of {} messages",
+                other.len()
+            );
+        }
+        assert_eq!(w.send_bytes(b"another"), Err(Error::SendIncomplete));
+        assert_eq!(w.send_bytes(&batch[0]), Err(Error::SendIncomplete));
+        assert_eq!(w.send_bytes_batch(&[&batch[0]]), Err(Error::SendIncomplete));
+        assert_eq!(
+            queued(r.as_fd()),
+            0,
+            "duplex={duplex}: a refused send wrote"
+        );
+        assert_eq!(r.recv_bytes(), Err(AGAIN));
+        // The reader, on its own thread, takes the rest; the batch goes on
+        // from copies, as owned messages and as borrowed slices by turns.
+        r.set_nonblocking(false).expect("set_nonblocking");
+        let reader = thread::spawn(move || {
+            r.set_recv_timeout(Some(PATIENCE));
+            let mut got = Vec::new();
+            loop {
+                match r.recv_bytes() {
+                    Ok(msg) => got.push(msg),
+                    Err(Error::Eof) => return Ok(got),
+                    Err(e) => return Err(e),
+                }
+            }
+        });
+        let mut resumed = 0;
+        loop {
+            let copy = batch.clone();
+            let slices: Vec<&[u8]> = copy.iter().map(Vec::as_slice).collect();
+            let sent = if resumed % 2 == 0 {
+                w.send_bytes_batch(&slices)
+            } else {
+                w.send_bytes_batch(&copy)
+            };
+            resumed += 1;
+            match sent {
+                Ok(()) => break,
+                Err(e) if e == AGAIN => wait_writable(&w),
+                Err(e) => panic!("duplex={duplex}: resumed batch: {e:?}"),
+            }
+        }
+        send_resuming(&mut w, b"after");
+        drop(w);
+        got.extend(reader.join().expect("reader").expect("reader's receive"));
+        eprintln!("duplex={duplex}: the batch was resumed {resumed} times");
+        assert_eq!(got.pop().as_deref(), Some(&b"after"[..]));
+        check_batch(&got, &batch);
+    }
+}
+
+/// Sends `msg` by `send_bytes` (`single`) or as a batch of one, and after
+/// every `EAGAIN` by the other, while `r` takes all it can into `got`;
+/// returns the number of `EAGAIN`s. (Each resumption hashes the message
+/// again, so the messages are kept to a few hundred KiB.)
+fn send_by_turns(
+    w: &mut Connection,
+    r: &mut Connection,
+    got: &mut Vec<Vec<u8>>,
+    msg: &[u8],
+    mut single: bool,
+) -> usize {
+    let mut pauses = 0;
+    loop {
+        let sent = if single {
+            w.send_bytes(msg)
+        } else {
+            w.send_bytes_batch(&[msg])
+        };
+        match sent {
+            Ok(()) => return pauses,
+            Err(e) if e == AGAIN => {
+                pauses += 1;
+                single = !single;
+                if pauses == 1 {
+                    let twice = w.send_bytes_batch(&[msg, msg]);
+                    assert_eq!(twice, Err(Error::SendIncomplete), "a batch of two");
+                }
+                got.extend(receive_until_again(r));
+            }
+            Err(e) => panic!("send of {} bytes: {e:?}", msg.len()),
+        }
+    }
+}
+
+/// A batch of one is `send_bytes` of its message: either finishes what the
+/// other left part-way.
+#[test]
+fn a_paused_message_and_a_batch_of_it_finish_each_other() {
+    let _g = lock();
+    for duplex in [false, true] {
+        let (mut r, mut w) = pipe(duplex).expect("pipe");
+        w.set_nonblocking(true).expect("set_nonblocking");
+        r.set_nonblocking(true).expect("set_nonblocking");
+        let msgs = [numbered(0, 600 * 1024), numbered(1, 600 * 1024)];
+        let mut got = Vec::new();
+        let by_send = send_by_turns(&mut w, &mut r, &mut got, &msgs[0], true);
+        let by_batch = send_by_turns(&mut w, &mut r, &mut got, &msgs[1], false);
+        got.extend(receive_until_again(&mut r));
+        eprintln!("duplex={duplex}: {by_send} and {by_batch} EAGAINs");
+        // One pause each is enough: the first message is then finished by
+        // a batch of one, the second by `send_bytes`.
+        assert!(by_send >= 1 && by_batch >= 1, "a send never paused");
+        check_batch(&got, &msgs);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -711,7 +954,8 @@ fn epoll_drives_a_nonblocking_exchange_over_two_pipes() {
 /// with `poll(Some(ZERO))` before going back to sleep, since a read may have
 /// brought several messages in. A message paused part-way must not make
 /// `poll` or `wait` say "ready" while no new byte has come: the loop would
-/// spin on `EAGAIN` instead of sleeping.
+/// spin on `EAGAIN` instead of sleeping. A borrowed receive keeps the start
+/// of a small payload in the read-ahead buffer, where `poll` looks first.
 #[test]
 fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
     let _g = lock();
@@ -719,34 +963,34 @@ fn poll_after_a_pause_inside_a_message_waits_for_new_bytes() {
         let (mut r, w) = pipe(duplex).expect("pipe");
         r.set_nonblocking(true).expect("set_nonblocking");
         let raw = frame(&numbered(5, 1000));
-        for (cut, api_vec) in [(2, true), (4, false), (500, true), (1003, false)] {
+        for (cut, api) in [
+            (2, Api::Vec),
+            (4, Api::Into),
+            (500, Api::Vec),
+            (1003, Api::Into),
+            (2, Api::Borrowed),
+            (4, Api::Borrowed),
+            (500, Api::Borrowed),
+            (1003, Api::Borrowed),
+        ] {
             write_all(w.as_fd(), &raw[..cut]).expect("write");
             let mut buf = [0; 1000];
-            let got = if api_vec {
-                r.recv_bytes().map(drop)
-            } else {
-                r.recv_bytes_into(&mut buf).map(drop)
-            };
+            let got = receive_by(&mut r, api, &mut buf);
             assert_eq!(got, Err(AGAIN), "duplex={duplex}, {cut} bytes in");
             assert_eq!(
                 r.poll(Some(Duration::ZERO)),
                 Ok(false),
-                "duplex={duplex}: poll says ready {cut} bytes into a message, with nothing new"
+                "duplex={duplex}, {api:?}: poll says ready {cut} bytes into a message, with nothing new"
             );
             let none: &[usize] = &[];
             assert_eq!(
                 ipcwire::wait([&r], Some(Duration::from_millis(20))).as_deref(),
                 Ok(none),
-                "duplex={duplex}: wait says ready {cut} bytes into a message"
+                "duplex={duplex}, {api:?}: wait says ready {cut} bytes into a message"
             );
             write_all(w.as_fd(), &raw[cut..]).expect("write");
             assert_eq!(r.poll(Some(Duration::ZERO)), Ok(true));
-            let msg = if api_vec {
-                r.recv_bytes().expect("the whole message")
-            } else {
-                let n = r.recv_bytes_into(&mut buf).expect("the whole message");
-                buf[..n].to_vec()
-            };
+            let msg = receive_by(&mut r, api, &mut buf).expect("the whole message");
             check_numbered(&msg, 5, 1000).unwrap();
         }
     }
@@ -848,4 +1092,107 @@ fn resuming_a_send_rereads_nothing_that_left() {
         i32::from(!(guarded && pauses > 100 && drained == LEN + 4))
     });
     assert_eq!(child.wait(), ExitStatus::Exited(0));
+}
+
+/// A healthy stream of the kind `duplex` says: the end to write to, and the
+/// end that watches for bytes.
+fn healthy(duplex: bool) -> (sys::OwnedFd, sys::OwnedFd) {
+    if duplex {
+        sys::socketpair().expect("socketpair")
+    } else {
+        let (r, w) = sys::pipe().expect("pipe");
+        (w, r)
+    }
+}
+
+/// Every kind of send after a torn one gets `first` and writes nothing to
+/// the healthy stream put under `conn` meanwhile, watched by `watcher`. In
+/// non-blocking mode, so that a send that does write cannot hang the test.
+fn every_later_send_fails(
+    conn: &mut Connection,
+    watcher: &sys::OwnedFd,
+    first: Result<(), Error>,
+    batch: &[Vec<u8>],
+) {
+    conn.set_nonblocking(true).expect("nonblocking");
+    let none: &[&[u8]] = &[];
+    assert_eq!(conn.send_bytes_batch(batch), first, "the same batch");
+    assert_eq!(conn.send_bytes_batch(&batch[..1]), first, "a batch of one");
+    assert_eq!(conn.send_bytes_batch(none), first, "an empty batch");
+    assert_eq!(conn.send_bytes(b"next"), first, "a message");
+    assert_eq!(conn.send_bytes(&batch[0]), first, "the first message");
+    assert_eq!(conn.send_bytes(b""), first, "an empty message");
+    let mut fds = [PollFd::new(watcher.as_fd(), PollFlags::IN)];
+    assert_eq!(
+        sys::poll(&mut fds, Some(Duration::ZERO)).expect("poll"),
+        0,
+        "bytes were written after the failure"
+    );
+}
+
+/// As `a_send_failed_part_way_fails_every_later_send`, for a batch: after
+/// it failed for good part-way (the pipe or socket under it swapped for
+/// the read end of a pipe), every later send fails alike, writing nothing.
+#[test]
+fn a_batch_failed_part_way_fails_every_later_send() {
+    let _g = lock();
+    for duplex in [false, true] {
+        let (r, mut w) = pipe(duplex).expect("pipe");
+        w.set_nonblocking(true).expect("nonblocking");
+        let batch = big_batch();
+        assert_eq!(w.send_bytes_batch(&batch), Err(AGAIN), "duplex={duplex}");
+        let (bad, _bad_w) = sys::pipe().expect("pipe");
+        swap_under(&w, bad.as_fd());
+        let first = w.send_bytes_batch(&batch);
+        assert!(
+            matches!(first, Err(Error::Io(e)) if e != Errno::AGAIN),
+            "duplex={duplex}: {first:?}"
+        );
+        let (fresh, watcher) = healthy(duplex);
+        swap_under(&w, fresh.as_fd());
+        every_later_send_fails(&mut w, &watcher, first, &batch);
+        drop(r);
+    }
+}
+
+/// A blocking batch whose reader leaves after taking part of it fails with
+/// `EPIPE` in that same call, and the stream is torn: every later send
+/// fails alike. One that fails before any byte left tears nothing: a
+/// healthy stream under the connection then takes the next send.
+#[test]
+fn a_batch_whose_reader_leaves_part_way_is_torn() {
+    let _g = lock();
+    let batch = big_batch();
+    for duplex in [false, true] {
+        let (r, mut w) = pipe(duplex).expect("pipe");
+        let reader = thread::spawn(move || {
+            let mut buf = vec![0; 64 * 1024];
+            let mut taken = 0;
+            while taken < 100_000 {
+                taken += sys::read(r.as_fd(), &mut buf).expect("read");
+            }
+            drop(r);
+        });
+        let first = w.send_bytes_batch(&batch);
+        reader.join().expect("reader");
+        assert_eq!(first, Err(Error::Io(Errno::PIPE)), "duplex={duplex}");
+        let (fresh, watcher) = healthy(duplex);
+        swap_under(&w, fresh.as_fd());
+        every_later_send_fails(&mut w, &watcher, first, &batch);
+
+        let (r, mut w) = pipe(duplex).expect("pipe");
+        drop(r);
+        assert_eq!(w.send_bytes_batch(&batch), Err(Error::Io(Errno::PIPE)));
+        let (fresh, watcher) = healthy(duplex);
+        swap_under(&w, fresh.as_fd());
+        w.send_bytes_batch(&batch[..10])
+            .expect("nothing left, nothing torn");
+        let wire: Vec<u8> = batch[..10].iter().flat_map(|m| frame(m)).collect();
+        let mut got = vec![0; wire.len()];
+        let mut at = 0;
+        while at < got.len() {
+            at += sys::read(watcher.as_fd(), &mut got[at..]).expect("read");
+        }
+        assert!(got == wire, "duplex={duplex}: the ten frames");
+    }
 }

@@ -1,9 +1,9 @@
-//! Signals: blocking sends and receives of large messages carry on, whole
-//! and in order, while both processes are hit by a storm of signals whose
-//! handler has no `SA_RESTART` (so every slow system call fails with
-//! `EINTR`); and a pipe whose reader is gone gives `EPIPE`, never a death by
-//! `SIGPIPE`, leaving the signal mask, the disposition and the pending set
-//! as they were.
+//! Signals: blocking sends (of messages and of batches) and receives of
+//! large messages carry on, whole and in order, while both processes are
+//! hit by a storm of signals whose handler has no `SA_RESTART` (so every
+//! slow system call fails with `EINTR`); and a pipe whose reader is gone
+//! gives `EPIPE`, never a death by `SIGPIPE`, leaving the signal mask, the
+//! disposition and the pending set as they were.
 
 #[path = "common/faults.rs"]
 mod faults;
@@ -227,6 +227,90 @@ fn many_small_messages_survive_a_signal_storm() {
     assert!(took as u64 >= MIN_SIGNALS, "only {took} signals");
 }
 
+/// The length of message `seq` of the storm's batch: mostly small, every
+/// 1000th larger than a pipe or socket buffer.
+fn batch_len(seq: u64) -> usize {
+    if seq % 1000 == 500 {
+        300_000
+    } else {
+        (seq as usize * 131) % 700
+    }
+}
+
+/// Takes `count` messages numbered from 0 (lengths from `len`) with
+/// borrowed receives, draining what each read brought with
+/// `recv_buffered`, then the end of the stream.
+fn take_borrowed(conn: &mut Connection, count: u64, len: fn(u64) -> usize) -> Result<(), String> {
+    let mut seq = 0;
+    while seq < count {
+        let msg = conn
+            .recv_bytes_borrowed()
+            .map_err(|e| format!("message {seq}: {e:?}"))?;
+        check_numbered(msg, seq, len(seq))?;
+        seq += 1;
+        while let Some(msg) = conn.recv_buffered() {
+            if seq == count {
+                return Err("a message after the last".into());
+            }
+            check_numbered(msg, seq, len(seq))?;
+            seq += 1;
+        }
+    }
+    match conn.recv_bytes_borrowed() {
+        Err(Error::Eof) => Ok(()),
+        other => Err(format!("after the last message: {other:?}")),
+    }
+}
+
+/// One blocking batch many times larger than the pipe or socket, sent while
+/// signals without `SA_RESTART` hit the sender every 50 µs: its vectored
+/// writes are cut short and interrupted again and again. The child, under
+/// its own storm, takes every message once, in order.
+#[test]
+fn a_batch_larger_than_the_pipe_survives_a_signal_storm() {
+    let _g = lock();
+    count_signals(libc::SIGALRM);
+    const COUNT: u64 = 4000;
+    let msgs: Vec<Vec<u8>> = (0..COUNT)
+        .map(|seq| numbered(seq, batch_len(seq)))
+        .collect();
+    for direction in [Direction::ToChild, Direction::Duplex] {
+        let storm = Storm::at_this_thread(libc::SIGALRM, EVERY, PATIENCE);
+        // SAFETY: as in `stream_under_storm`.
+        let (mut conn, child) = unsafe {
+            fork_with_pipe(direction, |mut conn| {
+                // The batch fills the pipe and waits in a write meanwhile
+                // (a sleep under the storm would never end).
+                thread::sleep(Duration::from_millis(30));
+                itimer(EVERY);
+                let outcome = take_borrowed(&mut conn, COUNT, batch_len);
+                itimer(Duration::ZERO);
+                match outcome {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        complain(&e);
+                        1
+                    }
+                }
+            })
+        }
+        .expect("fork_with_pipe");
+        let start = delivered();
+        let sent = conn.send_bytes_batch(&msgs);
+        let took = delivered() - start;
+        storm.stop();
+        drop(conn);
+        let status = child.wait().expect("wait");
+        assert_eq!(sent, Ok(()), "{direction:?}");
+        assert_eq!(status, ExitStatus::Exited(0), "{direction:?}: the child");
+        eprintln!("{direction:?}: {took} signals during the batch");
+        assert!(
+            took as u64 >= MIN_SIGNALS,
+            "{direction:?}: only {took} signals"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // SIGPIPE.
 
@@ -292,6 +376,47 @@ fn sigpipe_default_send_to_gone_pipe_reader_is_epipe() {
         for len in [5, 300, 2 * MIB] {
             expect_epipe(&mut writer, &numbered(len as u64, len))?;
             unchanged(&mask, false)?;
+        }
+        Ok(())
+    });
+    assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
+}
+
+/// Batches to a pipe whose reader is gone: `EPIPE`, and no trace, each on
+/// a new connection (the first send decides how writes are guarded), with
+/// and without a batch sent before. Nothing left, so nothing is torn: a
+/// later send fails afresh, by the same rules.
+#[test]
+fn sigpipe_default_batch_to_gone_pipe_reader_is_epipe() {
+    let _g = lock();
+    let status = in_child_with_default_sigpipe(|| {
+        let mask = members(&signal_mask());
+        let one = vec![numbered(0, 5)];
+        let small: Vec<Vec<u8>> = (0..64).map(|seq| numbered(seq, 100)).collect();
+        let large: Vec<Vec<u8>> = (0..2000)
+            .map(|seq| numbered(seq, if seq == 1000 { 200 * 1024 } else { 100 }))
+            .collect();
+        // One small frame (one write), 64 (one writev), and more than the
+        // pipe holds.
+        for batch in [&one, &small, &large] {
+            for warm in [false, true] {
+                let what = format!("warm={warm}, a batch of {}", batch.len());
+                let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+                if warm {
+                    writer
+                        .send_bytes_batch(&small)
+                        .map_err(|e| format!("{what}: first batch: {e:?}"))?;
+                }
+                drop(reader);
+                let got = writer.send_bytes_batch(batch);
+                ensure(
+                    got == Err(Error::Io(Errno::PIPE)),
+                    &format!("{what}: {got:?}"),
+                )?;
+                unchanged(&mask, false)?;
+                expect_epipe(&mut writer, b"one message")?;
+                unchanged(&mask, false)?;
+            }
         }
         Ok(())
     });
@@ -371,7 +496,10 @@ fn sigpipe_default_send_to_gone_socket_peer_is_epipe() {
 ///
 /// A write the reader's exit cuts short after some bytes went out returns
 /// that count, yet the kernel raises `SIGPIPE` all the same.
-fn reader_gone_in_the_middle_of_a_message(storm: bool) {
+///
+/// With `batch`, the 8 MiB go as a batch of 64 messages; the stream is torn
+/// then, and the send after it fails alike.
+fn reader_gone_in_the_middle_of_a_message(storm: bool, batch: bool) {
     count_signals(libc::SIGALRM);
     let mut report = Rendezvous::new();
     let sender = |mut conn: Connection| {
@@ -383,7 +511,12 @@ fn reader_gone_in_the_middle_of_a_message(storm: bool) {
         if storm {
             itimer(EVERY);
         }
-        let got = conn.send_bytes(&numbered(3, 8 * MIB));
+        let got = if batch {
+            let msgs: Vec<Vec<u8>> = (0..64).map(|seq| numbered(seq, MIB / 8)).collect();
+            conn.send_bytes_batch(&msgs)
+        } else {
+            conn.send_bytes(&numbered(3, 8 * MIB))
+        };
         itimer(Duration::ZERO);
         report.report(delivered() as u64);
         let checks = ensure(got == Err(Error::Io(Errno::PIPE)), &format!("{got:?}"))
@@ -412,7 +545,7 @@ fn reader_gone_in_the_middle_of_a_message(storm: bool) {
     assert_eq!(
         status,
         ExitStatus::Exited(0),
-        "storm={storm}: Signaled(13) is a death by SIGPIPE"
+        "storm={storm} batch={batch}: Signaled(13) is a death by SIGPIPE"
     );
     let signals = report.await_report(PATIENCE).expect("the child's count");
     eprintln!("storm={storm}: {signals} signals in the sending child");
@@ -424,15 +557,22 @@ fn reader_gone_in_the_middle_of_a_message(storm: bool) {
 #[test]
 fn sigpipe_default_reader_gone_while_a_write_sleeps() {
     let _g = lock();
-    reader_gone_in_the_middle_of_a_message(false);
+    reader_gone_in_the_middle_of_a_message(false, false);
 }
 
 #[test]
 fn sigpipe_default_reader_gone_in_the_middle_of_a_message_under_signals() {
     let _g = lock();
     for _ in 0..5 {
-        reader_gone_in_the_middle_of_a_message(true);
+        reader_gone_in_the_middle_of_a_message(true, false);
     }
+}
+
+#[test]
+fn sigpipe_default_reader_gone_in_the_middle_of_a_batch() {
+    let _g = lock();
+    reader_gone_in_the_middle_of_a_message(false, true);
+    reader_gone_in_the_middle_of_a_message(true, true);
 }
 
 /// The guard holds whatever the program does to `SIGPIPE`'s disposition

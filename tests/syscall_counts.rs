@@ -122,3 +122,87 @@ fn end_of_stream_costs_one_read() {
     let (reads, _) = calls_of(|| assert_eq!(reader.recv_bytes(), Err(Error::Eof)));
     assert_eq!(reads, 1);
 }
+
+/// Small messages, numbered as `message` numbers them, of 1 to 200 bytes.
+fn small_messages(count: usize) -> (Vec<Vec<u8>>, Vec<usize>) {
+    let sizes: Vec<usize> = (0..count).map(|seq| 1 + (seq * 37) % 200).collect();
+    let msgs = sizes
+        .iter()
+        .enumerate()
+        .map(|(seq, &len)| message(seq, len))
+        .collect();
+    (msgs, sizes)
+}
+
+#[test]
+fn a_batch_is_one_write_per_512_messages() {
+    // A write carries 512 frames (1024 buffers): 1,500 take three. One
+    // larger than the read-ahead buffer and the pipe changes nothing while
+    // the pipe has room for it.
+    for (count, writes) in [(2, 1), (64, 1), (512, 1), (513, 2), (1024, 2), (1500, 3)] {
+        let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+        let (mut msgs, mut sizes) = small_messages(count);
+        if count == 64 {
+            msgs[10] = message(10, 100_000);
+            sizes[10] = 100_000;
+        }
+        let (reads, w) = calls_of(|| writer.send_bytes_batch(&msgs).expect("batch"));
+        assert_eq!((reads, w), (0, writes), "a batch of {count}");
+        recv_all(&mut reader, &sizes);
+    }
+}
+
+#[test]
+fn a_batch_of_one_is_one_write_as_send_bytes_is() {
+    let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+    for len in [0, 1, 256, 257, 4096, 100_000] {
+        let (first, second) = (message(0, len), message(1, len));
+        let (_, single) = calls_of(|| writer.send_bytes(&first).expect("send"));
+        let (_, batch) = calls_of(|| writer.send_bytes_batch(&[&second]).expect("batch"));
+        assert_eq!((single, batch), (1, 1), "{len} bytes");
+        recv_all(&mut reader, &[len, len]);
+    }
+    let none: &[&[u8]] = &[];
+    let (_, empty) = calls_of(|| writer.send_bytes_batch(none).expect("empty batch"));
+    assert_eq!(empty, 0, "an empty batch writes nothing");
+}
+
+#[test]
+fn borrowed_receives_share_reads_and_recv_buffered_makes_none() {
+    // 60 frames of 68 bytes (4,080), then one of 104 whose first 16 bytes
+    // fill the 4 KiB read-ahead: one read brings 60 messages, which a
+    // borrowed receive and `recv_buffered` take; the 61st is not whole, so
+    // `recv_buffered` says `None` and only the next borrowed receive reads.
+    let mut sizes = vec![64; 60];
+    sizes.push(100);
+    let (mut reader, mut writer) = pipe_with_capacity(1 << 20).expect("pipe");
+    send_all(&mut writer, &sizes);
+    let mut got = Vec::new();
+    let (reads, _) = calls_of(|| got.push(reader.recv_bytes_borrowed().expect("recv").to_vec()));
+    assert_eq!(reads, 1);
+    let (reads, _) = calls_of(|| {
+        while let Some(msg) = reader.recv_buffered() {
+            got.push(msg.to_vec());
+        }
+    });
+    assert_eq!((reads, got.len()), (0, 60), "drained from the buffer");
+    let (reads, _) = calls_of(|| got.push(reader.recv_bytes_borrowed().expect("recv").to_vec()));
+    assert_eq!(reads, 1, "the rest of the 61st");
+    for (seq, (msg, &len)) in got.iter().zip(&sizes).enumerate() {
+        assert_eq!(msg, &message(seq, len), "message {seq}");
+    }
+    let (reads, _) = calls_of(|| assert_eq!(reader.recv_buffered(), None));
+    assert_eq!(reads, 0);
+    // 800 frames of 68 bytes: each read fills the buffer behind what is
+    // left of a message (under 64 bytes), so 14 reads of at most 4 KiB,
+    // and at least 4,032 bytes new, bring the 54,400 bytes.
+    let sizes = vec![64; 800];
+    send_all(&mut writer, &sizes);
+    let (reads, _) = calls_of(|| {
+        for (seq, &len) in sizes.iter().enumerate() {
+            let msg = reader.recv_bytes_borrowed().expect("recv");
+            assert_eq!(msg, &message(seq, len)[..], "message {seq}");
+        }
+    });
+    assert_eq!(reads, 14);
+}

@@ -1,8 +1,10 @@
 //! Descriptors that arrive with read-ahead bytes, waiting for the receive
 //! of their message: the last one that begins in the read that brought them
 //! (the rule and why it holds: [`Connection`](crate::Connection)'s docs).
-//! Only one set ever waits: reads come only once every byte before them is
-//! decoded, and decoding a message's first byte claims its set.
+//! Only one set ever waits: reads come only once every message that begins
+//! before them has begun to be decoded (a borrowed receive leaves the start
+//! of its own payload waiting, no more), and decoding a message's first
+//! byte claims its set.
 
 use crate::frame::Decoder;
 use crate::sys::ReceivedFds;
@@ -46,8 +48,9 @@ impl Pending {
         &mut self.set
     }
 
-    /// Files what a read starting at `start` brought (`got` descriptors, cut
-    /// short or not) under the message they rode with.
+    /// Files what a read brought (`got` descriptors, cut short or not)
+    /// under the message they rode with. `read` is every byte not yet
+    /// decoded, from stream position `start` on (see [`rode_on`]).
     ///
     /// # Errors
     /// When no message begins where they rode, they came in the middle of
@@ -123,9 +126,10 @@ impl Pending {
 }
 
 /// Where the message begins whose first byte the descriptors of a read
-/// rode on: the read began at stream position `start` with the decoder in
-/// `decoder`'s state and brought the bytes of `read`. `None` if no message
-/// begins there.
+/// rode on: the decoder stands at stream position `start` in `decoder`'s
+/// state, and `read` holds the bytes from there on: any that waited
+/// undecoded (the start of the current payload, in which no message
+/// begins), then those the read brought. `None` if no message begins there.
 ///
 /// Linux ends a read with the send that carried descriptors (earlier plain
 /// sends may come first in the same read): the last message that begins in

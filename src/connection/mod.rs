@@ -926,7 +926,8 @@ impl Connection {
     ///
     /// # System calls
     /// `poll`, and `clock_gettime` when a timeout is given; none when bytes
-    /// are already read ahead.
+    /// are already read ahead (more than the start of a payload still
+    /// arriving).
     pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, Error> {
         if self.access == Access::Write {
             return Err(Error::NotReadable);

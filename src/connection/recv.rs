@@ -154,8 +154,12 @@ impl<S: Storage> Receiver<S> {
     /// Whether a receive has something to work on without reading: bytes
     /// read ahead, or a failure. A message paused part-way does not count:
     /// reporting it would wake an event loop again and again for nothing.
+    /// Nor does the start of a payload that is all the buffer holds (where
+    /// a borrowed receive pauses): only more bytes can finish it.
     pub(crate) fn has_buffered(&self) -> bool {
-        !self.ahead.filled().is_empty() || self.failed.is_some()
+        let waiting = self.ahead.filled().len() as u64;
+        let part_of_payload = matches!(self.decoder.payload(), Some((_, left)) if waiting < left);
+        (waiting > 0 && !part_of_payload) || self.failed.is_some()
     }
 
     /// Receives the next message into `sink` and returns its length; its
@@ -389,6 +393,12 @@ impl<S: Storage> Receiver<S> {
     /// Descriptors in the middle of a message fail receiving for good when
     /// this receive wants descriptors (the line between bytes and
     /// descriptors is broken); a plain receive closes them and goes on.
+    ///
+    /// A borrowed receive reads while the start of its payload still waits
+    /// in the buffer, undecoded: the decoder and `pos` stand before those
+    /// bytes, so where the descriptors rode is found by walking from there,
+    /// through them, over what this read brought. (Bytes wait only when no
+    /// payload room is given, so the two never both come before the read.)
     fn read(
         &mut self,
         src: &mut impl Source,
@@ -402,8 +412,9 @@ impl<S: Storage> Receiver<S> {
         let got = src.read(payload, room, self.fds.for_read())?;
         let taken = got.len.min(payload.len());
         let ahead = got.len - taken;
+        self.ahead.commit(ahead);
         if got.fds > 0 || got.truncated {
-            let read = [&payload[..taken], &room[..ahead]];
+            let read = [&payload[..taken], self.ahead.filled()];
             let filed = self
                 .fds
                 .arrived(&self.decoder, self.pos, read, got.truncated, wants_fds);
@@ -411,7 +422,6 @@ impl<S: Storage> Receiver<S> {
                 return Err(*self.failed.insert(e));
             }
         }
-        self.ahead.commit(ahead);
         Ok((taken, ahead))
     }
 

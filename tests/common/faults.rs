@@ -214,17 +214,22 @@ pub fn take_pending(sig: libc::c_int) -> bool {
 // ---------------------------------------------------------------------------
 // Children and sockets.
 
+/// The unread bytes in the pipe or socket `fd` (`FIONREAD`).
+pub fn queued(fd: sys::BorrowedFd<'_>) -> usize {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
+    assert_eq!(ret, 0, "FIONREAD");
+    queued as usize
+}
+
 /// Waits until the socket `fd` holds at least `n` unread bytes
 /// (`FIONREAD`), so a receive is sure to find them all; `false` after
 /// `limit`.
 pub fn await_queued(fd: sys::BorrowedFd<'_>, n: usize, limit: Duration) -> bool {
     let start = Instant::now();
     loop {
-        let mut queued: libc::c_int = 0;
-        // SAFETY: FIONREAD writes one int through the pointer.
-        let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut queued) };
-        assert_eq!(ret, 0, "FIONREAD");
-        if queued as usize >= n {
+        if queued(fd) >= n {
             return true;
         }
         if start.elapsed() > limit {

@@ -3,8 +3,9 @@
 //!
 //! One module per theme: `messages`, `failures` (end of stream, malformed
 //! and cut frames, peers gone), `limits` (buffers, `max_len`, pipe
-//! capacity), `directions` (and `poll`), `descriptors`; this file has the
-//! test messages they share.
+//! capacity), `directions` (and `poll`), `descriptors`, `batches` (many
+//! messages per send), `borrowed` (receives from the read-ahead buffer);
+//! this file has the test messages they share.
 //!
 //! Every test takes `serial::lock()` first: the tests fork and count this
 //! process's descriptors, so they must not overlap. While one test holds
@@ -12,6 +13,8 @@
 //! only do simple work (on glibc, allocating after `fork` is safe) before
 //! leaving through the closure's return code.
 
+#[path = "../common/faults.rs"]
+mod faults;
 #[path = "../common/fds.rs"]
 mod fds;
 #[path = "../common/fork.rs"]
@@ -19,6 +22,8 @@ mod fork;
 #[path = "../common/serial.rs"]
 mod serial;
 
+mod batches;
+mod borrowed;
 mod descriptors;
 mod directions;
 mod failures;

@@ -17,6 +17,8 @@ mod bpf;
 mod confine;
 #[path = "common/fork.rs"]
 mod fork;
+#[path = "common/fuzz_batch_checks.rs"]
+mod fuzz_batch_checks;
 #[path = "common/fuzz_checks.rs"]
 mod fuzz_checks;
 #[path = "common/fuzz_pickle_checks.rs"]
@@ -33,7 +35,7 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 12] = [
+const TARGETS: [(&str, Check); 13] = [
     ("frame_decode", fuzz_checks::frame_decode),
     ("frame_chunks", fuzz_checks::frame_chunks),
     ("frame_roundtrip", fuzz_checks::frame_roundtrip),
@@ -46,6 +48,7 @@ const TARGETS: [(&str, Check); 12] = [
         fuzz_checks::connection_nonblocking,
     ),
     ("cmsg_walk", fuzz_checks::cmsg_walk),
+    ("frame_batch", fuzz_batch_checks::frame_batch),
     ("pickle_decode", fuzz_pickle_checks::pickle_decode),
     ("pickle_roundtrip", fuzz_pickle_checks::pickle_roundtrip),
     ("seccomp_filter", fuzz_seccomp_checks::seccomp_filter),

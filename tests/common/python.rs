@@ -1,6 +1,7 @@
 //! Real CPython interpreters for interop tests: finding every one installed
-//! (`python3` on `PATH`, every `pyenv` version but 2.x), and running one as
-//! a [`Peer`] that is killed and reaped on every path.
+//! (`python3` on `PATH`, every `pyenv` version but 2.x; with 2.x for the
+//! tests whose scripts run there too), and running one as a [`Peer`] that
+//! is killed and reaped on every path.
 //!
 //! Needs `skip` and `serial` included beside it.
 #![allow(dead_code)] // each test file uses a part
@@ -49,9 +50,16 @@ impl Python {
     }
 
     /// `python -I -u script`, with stdin closed (callers may replace it).
+    /// Python 2 has no `-I`: there `-E -s`, its environment and user site
+    /// directory ignored, is the same isolation.
     pub fn script(&self, script: &str) -> Command {
         let mut cmd = Command::new(&self.exe);
-        cmd.args(["-I", "-u", script]).stdin(Stdio::null());
+        if self.at_least(3, 4) {
+            cmd.arg("-I");
+        } else {
+            cmd.args(["-E", "-s"]);
+        }
+        cmd.args(["-u", script]).stdin(Stdio::null());
         cmd
     }
 }
@@ -85,49 +93,88 @@ pub fn probe(cmd: &Path) -> Option<Python> {
     Some(Python { exe, version })
 }
 
+/// The versions `pyenv versions --bare` lists (none without pyenv).
+fn pyenv_versions() -> Vec<String> {
+    let mut versions = Command::new("pyenv");
+    versions.args(["versions", "--bare"]);
+    let listed = output_within(versions, LIMIT).unwrap_or_default();
+    listed
+        .lines()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether a pyenv version name is a Python 2.
+fn is_python2(version: &str) -> bool {
+    version.starts_with("2.") || version == "2"
+}
+
+/// `program` in the `bin` directory of pyenv's `version`.
+fn pyenv_program(version: &str, program: &str) -> Option<PathBuf> {
+    let mut prefix = Command::new("pyenv");
+    prefix.args(["prefix", version]);
+    let prefix = output_within(prefix, LIMIT)?;
+    Some(Path::new(prefix.trim()).join("bin").join(program))
+}
+
+/// Probes each of `candidates`, keeping one interpreter per version, sorted
+/// by version; says what it found on a line that starts with `what`.
+fn found(what: &str, candidates: Vec<PathBuf>, keep: impl Fn(&Python) -> bool) -> Vec<Python> {
+    let mut found: Vec<Python> = Vec::new();
+    for candidate in candidates {
+        let Some(python) = probe(&candidate) else {
+            continue;
+        };
+        if !keep(&python) || found.iter().any(|f| f.version == python.version) {
+            continue;
+        }
+        found.push(python);
+    }
+    found.sort_by_key(Python::version_key);
+    let list: Vec<String> = found
+        .iter()
+        .map(|p| format!("{} ({})", p.version, p.exe.display()))
+        .collect();
+    let line = format!(
+        "{what}: {} Python interpreters: {}",
+        found.len(),
+        list.join(", ")
+    );
+    eprintln!("{line}");
+    println!("{line}");
+    found
+}
+
 /// `python3` on PATH plus every pyenv version but 2.x, deduplicated by the
 /// version each reports, sorted by version. Found once per test process.
 pub fn interpreters() -> &'static [Python] {
     static FOUND: OnceLock<Vec<Python>> = OnceLock::new();
     FOUND.get_or_init(|| {
         let mut candidates = vec![PathBuf::from("python3")];
-        let mut versions = Command::new("pyenv");
-        versions.args(["versions", "--bare"]);
-        for version in output_within(versions, LIMIT).unwrap_or_default().lines() {
-            let version = version.trim();
-            if version.is_empty() || version.starts_with("2.") || version == "2" {
+        for version in pyenv_versions() {
+            if is_python2(&version) {
                 continue;
             }
-            let mut prefix = Command::new("pyenv");
-            prefix.args(["prefix", version]);
-            if let Some(prefix) = output_within(prefix, LIMIT) {
-                candidates.push(Path::new(prefix.trim()).join("bin").join("python3"));
+            candidates.extend(pyenv_program(&version, "python3"));
+        }
+        found("interop", candidates, |p| !p.version.starts_with("2."))
+    })
+}
+
+/// [`interpreters`] and every pyenv 2.x version too, for the tests whose
+/// Python side runs on Python 2 as well. Found once per test process.
+pub fn every_interpreter() -> &'static [Python] {
+    static FOUND: OnceLock<Vec<Python>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = interpreters().iter().map(|p| p.exe.clone()).collect();
+        for version in pyenv_versions() {
+            if is_python2(&version) {
+                candidates.extend(pyenv_program(&version, "python"));
             }
         }
-        let mut found: Vec<Python> = Vec::new();
-        for candidate in candidates {
-            let Some(python) = probe(&candidate) else {
-                continue;
-            };
-            if python.version.starts_with("2.") || found.iter().any(|f| f.version == python.version)
-            {
-                continue;
-            }
-            found.push(python);
-        }
-        found.sort_by_key(Python::version_key);
-        let list: Vec<String> = found
-            .iter()
-            .map(|p| format!("{} ({})", p.version, p.exe.display()))
-            .collect();
-        let line = format!(
-            "interop: {} Python interpreters: {}",
-            found.len(),
-            list.join(", ")
-        );
-        eprintln!("{line}");
-        println!("{line}");
-        found
+        found("interop, with Python 2", candidates, |_| true)
     })
 }
 
@@ -140,6 +187,19 @@ pub fn interpreters_or_skip(test: &str) -> Option<&'static [Python]> {
     }
     crate::skip::skipped(format_args!(
         "{test}: no Python 3 interpreter found (python3 on PATH or pyenv)"
+    ));
+    None
+}
+
+/// [`every_interpreter`], or `None` after printing why the test is skipped
+/// (a failure with `IPCWIRE_NO_SKIPS=1`).
+pub fn every_interpreter_or_skip(test: &str) -> Option<&'static [Python]> {
+    let found = every_interpreter();
+    if !found.is_empty() {
+        return Some(found);
+    }
+    crate::skip::skipped(format_args!(
+        "{test}: no Python interpreter found (python3 on PATH or pyenv)"
     ));
     None
 }

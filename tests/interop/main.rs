@@ -6,12 +6,13 @@
 //! abstract name and TCP, with no key, the same key, different keys and a
 //! key on the Rust side only; plus a Python `Connection(fd)` over an
 //! inherited socketpair end, the 12-byte escape header read by Python, and
-//! descriptors passed both ways with `multiprocessing.reduction`. And a
-//! message over 2 GiB, Rust to Rust.
+//! descriptors passed both ways with `multiprocessing.reduction`. Batches
+//! of messages both ways with every Python, 2.x included
+//! (`tests/py/batches.py`). And a message over 2 GiB, Rust to Rust.
 //!
 //! One module per theme: `pairings`, `escape` (the escape header),
-//! `descriptors`, `big` (the message over 2 GiB); this file has what they
-//! share.
+//! `descriptors`, `batches`, `big` (the message over 2 GiB); this file has
+//! what they share.
 //!
 //! Without any Python the tests print `SKIPPED: ...` and pass, unless
 //! `IPCWIRE_NO_SKIPS=1` makes that a failure (see `tests/common/skip.rs`).
@@ -32,6 +33,7 @@ mod serial;
 #[path = "../common/skip.rs"]
 mod skip;
 
+mod batches;
 mod big;
 mod descriptors;
 mod escape;

@@ -12,6 +12,8 @@
 
 #[path = "common/bpf.rs"]
 mod bpf;
+#[path = "common/bytes.rs"]
+mod bytes;
 #[cfg(target_os = "linux")]
 #[path = "common/confine.rs"]
 mod confine;

@@ -130,22 +130,9 @@ pub fn framed(msgs: &[Vec<u8>]) -> Vec<u8> {
 
 /// Panics, saying where, unless `got` is `want`.
 fn same_bytes(what: &str, got: &[u8], want: &[u8]) {
-    if got == want {
-        return;
+    if let Err(e) = crate::bytes::compare(what, got, want) {
+        panic!("{e}");
     }
-    let at = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a != b)
-        .unwrap_or(got.len().min(want.len()));
-    let near = |b: &[u8]| b[at..b.len().min(at + 8)].to_vec();
-    panic!(
-        "{what}: {} bytes, want {}; first difference at {at}: {:02x?}, want {:02x?}",
-        got.len(),
-        want.len(),
-        near(got),
-        near(want)
-    );
 }
 
 /// A fresh pipe or socketpair as `setup` says: (receiving end, sending end).

@@ -16,28 +16,21 @@
 //! An interpreter whose `multiprocessing` cannot take part says so
 //! (`UNSUPPORTED`, exit 6), and the test reports it as a skip.
 
-use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::Stdio;
-use std::sync::{Mutex, OnceLock};
-use std::thread;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use ipcwire::digest::sha256;
 use ipcwire::{sys, Access, Connection, Error};
 
 use crate::compare;
-use crate::python::{every_interpreter_or_skip, versions, Peer, Python, LIMIT};
-use crate::serial::guard;
+use crate::parallel::{report, run_parallel};
+use crate::python::{every_interpreter_or_skip, Peer, Python, LIMIT};
 use crate::skip;
 
 /// The Python side.
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/batches.py");
-
-/// Runs at once (the machine has two cores; each run is mostly waiting
-/// for a Python to start).
-const PARALLEL: usize = 4;
 
 /// batches.py's exit code for an interpreter that cannot take part.
 const EXIT_UNSUPPORTED: i32 = 6;
@@ -361,33 +354,6 @@ fn run(&(python, way, transport): &Job<'_>) -> Result<Outcome, String> {
     }
 }
 
-/// Runs `jobs` on [`PARALLEL`] threads; results in the order given.
-fn run_parallel(jobs: Vec<Job<'_>>) -> Vec<(Job<'_>, Result<Outcome, String>)> {
-    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
-    let results = Mutex::new(Vec::new());
-    thread::scope(|s| {
-        for _ in 0..PARALLEL {
-            s.spawn(|| loop {
-                let Some((n, job)) = guard(&queue).pop_front() else {
-                    return;
-                };
-                let result = catch_unwind(AssertUnwindSafe(|| run(&job))).unwrap_or_else(|panic| {
-                    let msg = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                        .unwrap_or_default();
-                    Err(format!("panicked: {msg}"))
-                });
-                guard(&results).push((n, job, result));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|r| r.0);
-    results.into_iter().map(|(_, job, r)| (job, r)).collect()
-}
-
 #[test]
 fn batches_with_every_python() {
     let test = "batches_with_every_python";
@@ -409,7 +375,7 @@ fn batches_with_every_python() {
     let mut failures = Vec::new();
     let mut unsupported = Vec::new();
     let mut passed = 0;
-    for ((python, way, transport), result) in run_parallel(jobs) {
+    for ((python, way, transport), result) in run_parallel(jobs, run) {
         let what = format!(
             "Python {} | {} | {}",
             python.version,
@@ -422,20 +388,7 @@ fn batches_with_every_python() {
             Err(e) => failures.push(format!("  {what} : {e}")),
         }
     }
-    let summary = format!(
-        "interop: {passed} of {total} batch runs passed across {} interpreters ({}) in {:.1?}",
-        pythons.len(),
-        versions(pythons),
-        start.elapsed()
-    );
-    eprintln!("{summary}");
-    println!("{summary}");
-    assert!(
-        failures.is_empty(),
-        "{} of {total} batch runs failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    report("batch runs", (passed, total), &failures, pythons, start);
     for why in unsupported {
         skip::skipped(format_args!("{test}: {why}"));
     }

@@ -20,6 +20,8 @@
 //! Every Python process is killed and reaped on every path: after
 //! [`LIMIT`] by a watchdog, and whenever its [`Peer`] guard is dropped.
 
+#[path = "../common/bytes.rs"]
+mod bytes;
 #[path = "../common/faults.rs"]
 mod faults;
 #[path = "../common/fds.rs"]
@@ -38,6 +40,9 @@ mod big;
 mod descriptors;
 mod escape;
 mod pairings;
+mod parallel;
+
+use bytes::compare;
 
 use std::os::fd::AsFd;
 use std::process::Stdio;
@@ -117,26 +122,6 @@ fn python_address(addr: &Address) -> Result<String, String> {
 
 // ---------------------------------------------------------------------------
 // Messages and peers
-
-/// Byte-for-byte comparison with a useful message on a difference.
-fn compare(what: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
-    if got == want {
-        return Ok(());
-    }
-    let at = got
-        .iter()
-        .zip(want)
-        .position(|(a, b)| a != b)
-        .unwrap_or(got.len().min(want.len()));
-    let near = |b: &[u8]| b[at..b.len().min(at + 8)].to_vec();
-    Err(format!(
-        "{what}: got {} bytes, want {}; first difference at offset {at}: got {:02x?}, want {:02x?}",
-        got.len(),
-        want.len(),
-        near(got),
-        near(want)
-    ))
-}
 
 /// Waits until a client is waiting to be accepted, failing if Python exits
 /// first or takes longer than [`LIMIT`] (so `accept` never blocks forever).

@@ -2,18 +2,15 @@
 //! abstract name and TCP, with every combination of keys, and over an
 //! inherited socketpair end.
 
-use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, OnceLock};
-use std::thread;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ipcwire::handshake::AuthError;
 use ipcwire::sys::Errno;
 use ipcwire::{Access, Address, Client, Connection, Error, Listener};
 
-use crate::python::{interpreters_or_skip, versions, Peer, Python, LIMIT, QUICK};
-use crate::serial::guard;
+use crate::parallel::{report, run_parallel};
+use crate::python::{interpreters_or_skip, Peer, Python, LIMIT, QUICK};
 use crate::{
     compare, python_address, rust_address, spawn_pipe_peer, wait_for_client, Family, PEER,
 };
@@ -22,8 +19,6 @@ use crate::{
 const ONE_SIDED_TIMEOUT: Duration = Duration::from_secs(2);
 /// Slack allowed on top of [`ONE_SIDED_TIMEOUT`] on a loaded machine.
 const SLACK: Duration = Duration::from_millis(1500);
-/// Pairings run at once (the machine has two cores).
-const PARALLEL: usize = 4;
 
 /// The message sizes exchanged in every successful pairing.
 const SIZES: [usize; 6] = [0, 1, 16384, 16385, 1 << 20, 4 << 20];
@@ -353,38 +348,6 @@ fn python_pipe(python: &Python) -> Result<(), String> {
     peer.expect_exit(LIMIT, 0)
 }
 
-/// Runs `jobs` on [`PARALLEL`] threads; results in the order given.
-fn run_parallel(jobs: Vec<(&Python, Pairing)>) -> Vec<(&Python, Pairing, Result<(), String>)> {
-    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
-    let results = Mutex::new(Vec::new());
-    thread::scope(|s| {
-        for _ in 0..PARALLEL {
-            s.spawn(|| loop {
-                let Some((n, (python, pairing))) = guard(&queue).pop_front() else {
-                    return;
-                };
-                let result = catch_unwind(AssertUnwindSafe(|| pairing.run(python))).unwrap_or_else(
-                    |panic| {
-                        let msg = panic
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                            .unwrap_or_default();
-                        Err(format!("panicked: {msg}"))
-                    },
-                );
-                guard(&results).push((n, python, pairing, result));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|r| r.0);
-    results
-        .into_iter()
-        .map(|(_, py, p, r)| (py, p, r))
-        .collect()
-}
-
 #[test]
 fn python_pairings() {
     let Some(pythons) = interpreters_or_skip("python_pairings") else {
@@ -399,10 +362,10 @@ fn python_pairings() {
         }
     }
     let total = jobs.len();
-    let results = run_parallel(jobs);
+    let results = run_parallel(jobs, |(python, pairing)| pairing.run(python));
     let failures: Vec<String> = results
         .iter()
-        .filter_map(|(python, pairing, result)| {
+        .filter_map(|((python, pairing), result)| {
             let err = result.as_ref().err()?;
             Some(format!(
                 "  Python {} | {} : {err}",
@@ -412,18 +375,5 @@ fn python_pairings() {
         })
         .collect();
     let passed = total - failures.len();
-    let summary = format!(
-        "interop: {passed} pairings passed across {} interpreters ({}) in {:.1?}",
-        pythons.len(),
-        versions(pythons),
-        start.elapsed()
-    );
-    eprintln!("{summary}");
-    println!("{summary}");
-    assert!(
-        failures.is_empty(),
-        "{} of {total} pairings failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    report("pairings", (passed, total), &failures, pythons, start);
 }

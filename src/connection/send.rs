@@ -5,9 +5,9 @@
 //! One send state serves `send_bytes` and `send_bytes_batch` alike: a
 //! single message is a batch of one, byte for byte and state for state.
 
-use crate::frame::{Header, MAX_HEADER_LEN};
 use core::mem::MaybeUninit;
 
+use crate::frame::{Header, MAX_HEADER_LEN};
 use crate::sys::{self, BorrowedFd, Errno, IoSlice, IoSlices, MAX_FDS, MAX_IOV};
 use crate::Error;
 

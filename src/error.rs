@@ -42,9 +42,10 @@ pub enum Error {
         /// The length of the waiting message.
         needed: u64,
     },
-    /// A message that an earlier `send_bytes` left part-way out (with
-    /// `Errno::AGAIN`) must be finished first: call `send_bytes` again with
-    /// that same message. Nothing of the new message was sent.
+    /// A message that an earlier `send_bytes` (or a batch that an earlier
+    /// `send_bytes_batch`) left part-way out with `Errno::AGAIN` must be
+    /// finished first: make the same call again with the same message or
+    /// messages. Nothing of the new send was sent.
     SendIncomplete,
     /// The descriptors that came with a message did not all arrive: more
     /// than [`MAX_FDS`](crate::sys::MAX_FDS), or the kernel cut them short
@@ -172,7 +173,7 @@ impl fmt::Display for Error {
                 write!(f, "buffer too small: the next message has {needed} bytes")
             }
             Error::SendIncomplete => {
-                f.write_str("an earlier message is part-way out: send it again first")
+                f.write_str("an earlier message or batch is part-way out: send it again first")
             }
             Error::ControlTruncated => f.write_str(
                 "the descriptors sent with a message did not all arrive (all were closed)",

@@ -117,11 +117,22 @@ impl Kind {
 /// many connections. For an event loop (epoll, mio), register the
 /// descriptor (the connection is `AsRawFd`), switch the connection to
 /// [non-blocking mode](Self::set_nonblocking), and receive until
-/// `Io(EAGAIN)`; then check [`poll(Some(Duration::ZERO))`](Self::poll)
-/// before going back to sleep, since a read may have brought several
-/// messages into the connection's buffer, where the kernel no longer sees
-/// them ([`recv_buffered`](Self::recv_buffered) takes those without a
-/// system call).
+/// `Io(EAGAIN)`. A receive that stops earlier may leave messages in the
+/// connection's buffer, where the kernel no longer sees them: then check
+/// [`poll(Some(Duration::ZERO))`](Self::poll) before going back to sleep
+/// ([`recv_buffered`](Self::recv_buffered) takes them without a system
+/// call). `poll` and [`wait`](crate::wait) wait to receive; after a send's
+/// `Io(EAGAIN)`, wait until the descriptor is writable with your event
+/// loop or with [`sys::poll`](crate::sys::poll):
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use ipcwire::sys::{self, PollFd, PollFlags};
+/// let (_rx, tx) = ipcwire::pipe(false)?;
+/// let writable = sys::poll(&mut [PollFd::new(tx.as_fd(), PollFlags::OUT)], None)? > 0;
+/// assert!(writable);
+/// # Ok::<(), ipcwire::Error>(())
+/// ```
 ///
 /// # Many small messages
 /// Each `send_bytes` is a system call, and a wake-up of the receiver: for
@@ -369,7 +380,8 @@ impl Connection {
     ///   `Errno::INTR` never; `Errno::AGAIN` means the frame did not leave
     ///   whole: nothing is lost and nothing corrupt follows. Call
     ///   `send_bytes` again with the same message once the descriptor is
-    ///   writable; only its unsent rest goes out.
+    ///   writable (see [event loops](Connection#event-loops)); only its
+    ///   unsent rest goes out.
     /// - [`Error::SendIncomplete`] when a message left part-way by
     ///   `Errno::AGAIN` is followed by a different one: finish the first.
     ///   "Different" is judged by length and 48 sampled bytes (the first
@@ -403,6 +415,11 @@ impl Connection {
     /// `write`s. A partial write is continued until every frame is out. No
     /// allocation; an empty batch sends nothing.
     ///
+    /// A message is anything `AsRef<[u8]>`: `&[u8]`, `Vec<u8>`, `String`,
+    /// `&str`, arrays, or your own type over a fixed buffer, which makes
+    /// batches without allocating (a `Vec` of them reused from batch to
+    /// batch).
+    ///
     /// ```
     /// let (mut a, mut b) = ipcwire::pipe(false)?;
     /// b.send_bytes_batch(&[&b"one"[..], b"two", b""])?;
@@ -416,9 +433,12 @@ impl Connection {
     /// As for [`send_bytes`](Self::send_bytes), the batch standing for the
     /// message:
     /// - `Io(AGAIN)` (non-blocking mode): the frames did not all leave;
-    ///   nothing is lost. Call again with the same messages (equal bytes,
-    ///   the same count) and only the unsent rest goes out; any other send
-    ///   gets [`Error::SendIncomplete`] until then. A batch of one is a
+    ///   nothing is lost. If none of the batch left, nothing is pending.
+    ///   Otherwise call again with the same messages (the same count, each
+    ///   the same as `send_bytes` judges it) once the descriptor is
+    ///   writable (see [event loops](Connection#event-loops)), and only the
+    ///   unsent rest goes out; any other send gets
+    ///   [`Error::SendIncomplete`] until then. A batch of one is a
     ///   `send_bytes` of its message, and either finishes the other.
     /// - Any other error after part of the batch left (`EPIPE` after the
     ///   first frames, say) leaves the stream torn: the peer may have a
@@ -531,6 +551,11 @@ impl Connection {
 
     /// `recv_bytes()` without a copy: the next message, borrowed from the
     /// connection until the next receive.
+    ///
+    /// While the slice is held the connection cannot be used, for sends
+    /// either: copy what must outlive it (`.to_vec()`). Messages already
+    /// read ahead come first, without a system call, so there is no need
+    /// to try [`recv_buffered`](Self::recv_buffered) before it.
     ///
     /// A message that fits the read-ahead buffer (up to 4 KiB, 256 bytes
     /// without `alloc`) is returned where the read put it: a receiver of
@@ -890,10 +915,11 @@ impl Connection {
 
     /// `set_nonblocking(on)`: in non-blocking mode a send or receive that
     /// would wait returns `Io(AGAIN)` instead, keeping what it had done so
-    /// far; repeat it when [`poll`](Self::poll) (or your event loop, through
-    /// [`as_fd`](Self::as_fd)) says the descriptor is ready. See
-    /// [`send_bytes`](Self::send_bytes) for finishing a message that left
-    /// part-way.
+    /// far; repeat it when the descriptor is ready: readable for a receive
+    /// ([`poll`](Self::poll)), writable for a send (see
+    /// [event loops](Connection#event-loops)), or as your event loop says
+    /// through [`as_fd`](Self::as_fd). See [`send_bytes`](Self::send_bytes)
+    /// for finishing a message that left part-way.
     ///
     /// A receive that stopped inside a message keeps the part it took where
     /// it was going: `recv_bytes` in the connection, `recv_bytes_into` in

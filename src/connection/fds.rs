@@ -21,6 +21,8 @@ pub(crate) struct Pending {
     /// a receive resumed at the same message (after `TooLong`, say) does not
     /// release them again.
     claimed: u64,
+    /// Whether that claim was a plain receive's.
+    plain: bool,
     /// Descriptors closed because a plain receive took their message.
     discarded: u64,
 }
@@ -32,6 +34,7 @@ impl Pending {
             at: 0,
             truncated: false,
             claimed: u64::MAX,
+            plain: false,
             discarded: 0,
         }
     }
@@ -100,6 +103,7 @@ impl Pending {
             return Ok(());
         }
         self.claimed = at;
+        self.plain = out.is_none();
         let mine = self.at == at;
         let truncated = mine && core::mem::take(&mut self.truncated);
         let wanted = out.is_some();
@@ -117,6 +121,11 @@ impl Pending {
         } else {
             Ok(())
         }
+    }
+
+    /// Whether the last message claimed was claimed by a plain receive.
+    pub(crate) fn claimed_plainly(&self) -> bool {
+        self.plain
     }
 
     fn discard(&mut self) {

@@ -521,7 +521,7 @@ impl Connection {
     /// read ahead, one when the pipe or socket already holds it (two above
     /// 4 KiB: the header and the first bytes, then the rest straight into
     /// `buf`), more only while it is still arriving; with a receive timeout,
-    /// `poll` and `clock_gettime` before each.
+    /// `clock_gettime` once, and `poll` and `clock_gettime` before each read.
     pub fn recv_bytes_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         self.receive(&mut SliceSink::new(buf), None)
             .map(|n| n as usize)
@@ -582,7 +582,7 @@ impl Connection {
     /// in a caller's buffer must be finished there: `Io(EINVAL)`).
     ///
     /// # System calls
-    /// As for [`recv_bytes_into`](Self::recv_bytes_into): none while
+    /// As for [`recv_bytes_into`](Self::recv_bytes_into): no read while
     /// messages are read ahead.
     pub fn recv_bytes_borrowed(&mut self) -> Result<&[u8], Error> {
         if self.access == Access::Write {
@@ -837,8 +837,8 @@ impl Connection {
     }
 
     /// How many descriptors that came with messages taken by plain
-    /// receives (`recv_bytes`, `recv_bytes_into`, `recv`) this connection
-    /// has closed. Nonzero means the peer sent descriptors this program did
+    /// receives (`recv_bytes`, `recv_bytes_into`, `recv_bytes_borrowed`,
+    /// `recv_buffered`, `recv`) this connection has closed. Nonzero means the peer sent descriptors this program did
     /// not ask for.
     #[must_use]
     pub fn discarded_fds(&self) -> u64 {

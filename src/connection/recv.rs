@@ -15,6 +15,7 @@
 //! | pause (`Io(AGAIN)`, `Io(TIMEDOUT)`) in a header | the header bytes, in the decoder | in the caller's set from its first byte on | goes on with the header |
 //! | pause in a payload, into a `Vec` | the `Vec` and its zeroed room, here | as above | fills the same `Vec`, or copies it once into a caller's buffer |
 //! | pause in a payload, into a caller's buffer | the count taken, and a [`Sample`] of those bytes | as above | only a buffer holding them goes on (`Io(EINVAL)` for another, or for a `Vec`) |
+//! | pause in a payload that fits the read-ahead buffer, borrowed | its bytes, undecoded, in the read-ahead buffer | closed (a plain receive) | any receive goes on with them |
 //! | `BufferTooSmall`, `TooLong` | the message, whole | as above, and not released again | a larger buffer or limit |
 //! | `Eof` | nothing | none | `Eof` again |
 //! | another error inside a payload; for a receive that wants descriptors, `UnexpectedFds` or `ControlTruncated` | the error, in `failed` | closed, the caller's set emptied | the same error, for good |
@@ -218,6 +219,10 @@ impl<S: Storage> Receiver<S> {
                 self.header(src, None)?;
                 continue;
             };
+            // A payload begun in a caller's buffer is finished there.
+            if left < len && matches!(self.kept, Kept::InCaller(_)) {
+                return Err(Error::Io(Errno::INVAL));
+            }
             if left < len || len > self.ahead.capacity() as u64 {
                 return Ok(Borrowed::InSink);
             }
@@ -265,6 +270,9 @@ impl<S: Storage> Receiver<S> {
             self.fds.claim(self.pos, None).ok()?;
         }
         self.decoder = decoder;
+        // No payload byte was taken elsewhere (left == len): whatever a
+        // paused receive kept of this message is void.
+        self.kept = Kept::Nothing;
         let at = self.ahead.offset() + head;
         self.consume(head + len);
         Some(at..at + len)
@@ -283,7 +291,13 @@ impl<S: Storage> Receiver<S> {
         fds: Option<&mut ReceivedFds>,
     ) -> Result<u64, Error> {
         let wants_fds = fds.is_some();
-        let len = self.header(src, fds)?;
+        let mut fds = fds;
+        let len = self.header(src, fds.as_deref_mut())?;
+        // A plain receive claimed this message's descriptors (and
+        // closed them): what the caller's set holds is another message's.
+        if let (Some(fds), true) = (fds, self.fds.claimed_plainly()) {
+            fds.clear();
+        }
         let left = self.decoder.wanted();
         sink.start(len, len - left, &mut self.kept)?;
         match self.payload(src, sink, wants_fds) {
@@ -942,6 +956,26 @@ mod tests {
         assert_eq!(buf, [2; 300]);
         assert_eq!(borrow(&mut r, &mut src), Ok(vec![3]));
         assert_eq!(borrow(&mut r, &mut src), Err(Error::Eof));
+    }
+
+    /// Without an allocator, a borrowed receive of a message that a
+    /// `recv_bytes_into` began in its buffer is refused as that buffer's
+    /// (`Io(EINVAL)`), not as too large for a buffer it never had.
+    #[test]
+    fn a_fixed_buffer_borrowed_receive_leaves_a_message_begun_elsewhere_there() {
+        let wire = frame(b"0123456789");
+        let mut src = Script::new([bytes(&wire[..7]), AGAIN, bytes(&wire[7..])]);
+        let mut r = Receiver::new(1 << 20, [0u8; 256]);
+        let mut buf = [0u8; 64];
+        let paused = r.recv(&mut src, &mut SliceSink::new(&mut buf), None);
+        assert_eq!(paused, Err(Error::Io(Errno::AGAIN)));
+        let borrowed = r.recv_borrowed(&mut src, &mut SliceSink::new(&mut []));
+        assert_eq!(borrowed.map(|_| ()), Err(Error::Io(Errno::INVAL)));
+        assert_eq!(
+            r.recv(&mut src, &mut SliceSink::new(&mut buf), None),
+            Ok(10)
+        );
+        assert_eq!(&buf[..10], b"0123456789");
     }
 
     /// A payload that arrives in a thousand pieces with a pause after each

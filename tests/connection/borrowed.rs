@@ -327,3 +327,49 @@ fn descriptors_read_ahead_by_borrowed_receives_wait_for_their_message() {
         assert_eq!(sys::read(got.as_fd(), &mut [0; 4]), Ok(0));
     }
 }
+
+/// A `recv_bytes_into` paused after the header leaves a record of its
+/// buffer; a borrowed receive that finishes the message from the
+/// read-ahead buffer must void that record, or every later receive into a
+/// fresh buffer is refused with `Io(EINVAL)`.
+#[test]
+fn a_borrowed_receive_that_finishes_a_paused_message_frees_the_buffers_after() {
+    let (mut rx, peer) = pipe(false).expect("pipe");
+    rx.set_nonblocking(true).expect("nonblocking");
+    let first = frame(b"0123456789");
+    write_all(peer.as_fd(), &first[..4]).expect("write");
+    let mut paused_in = [0; 64];
+    let paused = rx.recv_bytes_into(&mut paused_in);
+    assert_eq!(paused, Err(Error::Io(sys::Errno::AGAIN)));
+    write_all(peer.as_fd(), &first[4..]).expect("write");
+    for i in 0..3u8 {
+        write_all(peer.as_fd(), &frame(&[i; 5])).expect("write");
+    }
+    assert_eq!(rx.recv_bytes_borrowed(), Ok(&b"0123456789"[..]));
+    for i in 0..3u8 {
+        let mut fresh = vec![0; 64];
+        assert_eq!(rx.recv_bytes_into(&mut fresh), Ok(5), "message {i}");
+        assert_eq!(fresh[..5], [i; 5]);
+    }
+}
+
+/// A message sent without descriptors leaves the caller's set empty, even
+/// when a borrowed receive read its first byte and paused, and a receive
+/// that takes descriptors finishes it: the set must not keep the previous
+/// message's.
+#[test]
+fn a_message_without_descriptors_finished_with_fds_leaves_the_set_empty() {
+    let (mut rx, mut tx) = pipe(true).expect("socketpair");
+    rx.set_nonblocking(true).expect("nonblocking");
+    let (r, _w) = sys::pipe().expect("pipe");
+    tx.send_bytes_with_fds(b"A", &[r.as_fd()]).expect("send");
+    let mut fds = ReceivedFds::new();
+    assert_eq!(rx.recv_bytes_with_fds(&mut fds), Ok(b"A".to_vec()));
+    assert_eq!(fds.len(), 1);
+    let b = frame(b"BBBB");
+    write_all(tx.as_fd(), &b[..4]).expect("write");
+    assert_eq!(rx.recv_bytes_borrowed(), Err(Error::Io(sys::Errno::AGAIN)));
+    write_all(tx.as_fd(), &b[4..]).expect("write");
+    assert_eq!(rx.recv_bytes_with_fds(&mut fds), Ok(b"BBBB".to_vec()));
+    assert_eq!(fds.len(), 0, "B was sent without descriptors");
+}

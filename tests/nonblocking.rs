@@ -616,7 +616,8 @@ fn check_batch(got: &[Vec<u8>], batch: &[Vec<u8>]) {
 }
 
 /// A batch paused part-way owns the stream: another batch (one message
-/// more or fewer, a byte changed, the same bytes split otherwise, none) or
+/// more or fewer, a byte changed or the same bytes split otherwise where
+/// it stands, none) or
 /// another message gets `SendIncomplete` and writes nothing, into a pipe or
 /// socket that would take it. Equal batches, built anew each time, finish
 /// it while a reader takes the rest.
@@ -636,11 +637,14 @@ fn a_paused_batch_refuses_other_sends_until_an_equal_batch_finishes_it() {
         assert_eq!(queued(r.as_fd()), 0);
         let mut one_more = batch.clone();
         one_more.push(b"one more".to_vec());
+        // Changes where the batch stands, which is how a paused batch is
+        // known again (those that already left are not reread).
+        let standing = got.len();
         let mut byte_changed = batch.clone();
-        byte_changed[2000][99] ^= 1;
+        byte_changed[standing][0] ^= 1;
         let mut split_otherwise = batch.clone();
-        let moved = split_otherwise[0].pop().expect("a byte");
-        split_otherwise[1].insert(0, moved);
+        let moved = split_otherwise[standing].pop().expect("a byte");
+        split_otherwise[standing + 1].insert(0, moved);
         for other in [
             &batch[..2000],
             &batch[1..],
@@ -1195,4 +1199,144 @@ fn a_batch_whose_reader_leaves_part_way_is_torn() {
         }
         assert!(got == wire, "duplex={duplex}: the ten frames");
     }
+}
+
+/// On 32 bits a batch can hold more bytes than a `usize` counts, as its
+/// messages may share memory. A send paused past 4 GiB must resume where
+/// it stood: a wrapped byte count sent old bytes again (or overflowed, in
+/// a debug build). Five 1 GiB messages go over a non-blocking pipe; the
+/// reader checks every header as it comes. (`.ci/targets` runs it on i686.)
+#[cfg(target_pointer_width = "32")]
+#[test]
+fn a_batch_larger_than_usize_max_resumes_where_it_paused() {
+    const GIB: usize = 1 << 30;
+    let big = vec![7u8; GIB];
+    let msgs = [&big[..]; 5];
+    let (rx, mut tx) = pipe(false).expect("pipe");
+    tx.set_nonblocking(true).expect("nonblocking");
+    let reader = thread::spawn(move || -> Result<usize, String> {
+        let mut buf = vec![0u8; 1 << 20];
+        let (mut total, mut to_skip, mut head, mut frames) = (0u64, 0u64, Vec::new(), 0);
+        loop {
+            let n = sys::read(rx.as_fd(), &mut buf).map_err(|e| format!("{e:?}"))?;
+            if n == 0 {
+                return Ok(frames);
+            }
+            let mut i = 0;
+            while i < n {
+                if to_skip > 0 {
+                    let k = to_skip.min((n - i) as u64);
+                    to_skip -= k;
+                    i += k as usize;
+                    continue;
+                }
+                head.push(buf[i]);
+                i += 1;
+                if head.len() == 4 {
+                    let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+                    if len as usize != GIB || frames == 5 {
+                        let at = total + i as u64 - 4;
+                        return Err(format!("header {len:#x} at byte {at}"));
+                    }
+                    head.clear();
+                    to_skip = GIB as u64;
+                    frames += 1;
+                }
+            }
+            total += n as u64;
+        }
+    });
+    let sent = loop {
+        match tx.send_bytes_batch(&msgs) {
+            Err(e) if e.is_resumable() => thread::yield_now(),
+            other => break other,
+        }
+    };
+    drop(tx);
+    assert_eq!(reader.join().expect("reader"), Ok(5));
+    assert_eq!(sent, Ok(()));
+}
+
+/// A paused batch is recognised without rereading the messages that
+/// already left. A child sends 2,000 page-sized messages from a mapping
+/// without blocking, draining the pipe itself, and makes each page
+/// unreadable once the reader has it whole; every resumption must finish
+/// without touching one. (Fingerprinting the whole batch at every pause
+/// made a large batch cost its sender time in its length squared.)
+#[test]
+fn resuming_a_batch_rereads_no_message_that_left() {
+    const PAGE: usize = 4096;
+    const COUNT: usize = 2000;
+    let _g = lock();
+    let mut child = fork::fork(|| {
+        // SAFETY: a fresh private anonymous mapping, owned by this child.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                COUNT * PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        // SAFETY: the mapping is COUNT pages, readable and writable.
+        let all = unsafe { std::slice::from_raw_parts_mut(base.cast::<u8>(), COUNT * PAGE) };
+        all.fill(0x3c);
+        let msgs: Vec<&[u8]> = all.chunks(PAGE).collect();
+        let (r, mut w) = pipe(false).expect("pipe");
+        w.set_nonblocking(true).expect("nonblocking");
+        let mut buf = vec![0; 64 * 1024];
+        let (mut drained, mut hidden, mut pauses) = (0, 0, 0);
+        loop {
+            match w.send_bytes_batch(&msgs) {
+                Ok(()) => break,
+                Err(e) if e == AGAIN => pauses += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+            drained += sys::read(r.as_fd(), &mut buf).expect("read");
+            // Messages the reader has whole: their pages are done with.
+            let whole = drained / (PAGE + 4);
+            if whole > hidden {
+                // SAFETY: whole pages inside the mapping, all already sent.
+                let gone = unsafe {
+                    libc::mprotect(
+                        base.cast::<u8>().add(hidden * PAGE).cast(),
+                        (whole - hidden) * PAGE,
+                        0,
+                    )
+                };
+                assert_eq!(gone, 0);
+                hidden = whole;
+            }
+        }
+        drop(w);
+        while let Ok(n @ 1..) = sys::read(r.as_fd(), &mut buf) {
+            drained += n;
+        }
+        i32::from(!(pauses > 50 && hidden > COUNT / 2 && drained == COUNT * (PAGE + 4)))
+    });
+    assert_eq!(child.wait(), ExitStatus::Exited(0));
+}
+
+/// Sends of single messages and short batches fit a thread with a small
+/// stack (32 KiB here): the buffer lists of a 512-frame write (about
+/// 24 KiB) are only for batches of more than eight messages. A child runs
+/// them on such a thread; an overflow would kill it.
+#[test]
+fn single_sends_and_short_batches_fit_a_small_stack() {
+    let _g = lock();
+    let mut child = fork::fork(|| {
+        let small = thread::Builder::new().stack_size(32 * 1024).spawn(|| {
+            let (mut rx, mut tx) = pipe(false).expect("pipe");
+            let msg = [1u8; 300];
+            tx.send_bytes(&msg).expect("send");
+            tx.send_bytes_batch(&[&msg[..]; 8]).expect("batch");
+            let mut buf = [0u8; 300];
+            (0..9).all(|_| rx.recv_bytes_into(&mut buf) == Ok(300))
+        });
+        i32::from(!small.expect("thread").join().expect("join"))
+    });
+    assert_eq!(child.wait(), ExitStatus::Exited(0));
 }

@@ -418,7 +418,8 @@ impl Connection {
     /// A message is anything `AsRef<[u8]>`: `&[u8]`, `Vec<u8>`, `String`,
     /// `&str`, arrays, or your own type over a fixed buffer, which makes
     /// batches without allocating (a `Vec` of them reused from batch to
-    /// batch).
+    /// batch). Batches of more than eight messages take about 24 KiB of
+    /// stack for the write's buffer lists; shorter ones a few hundred bytes.
     ///
     /// ```
     /// let (mut a, mut b) = ipcwire::pipe(false)?;
@@ -434,12 +435,14 @@ impl Connection {
     /// message:
     /// - `Io(AGAIN)` (non-blocking mode): the frames did not all leave;
     ///   nothing is lost. If none of the batch left, nothing is pending.
-    ///   Otherwise call again with the same messages (the same count, each
-    ///   the same as `send_bytes` judges it) once the descriptor is
-    ///   writable (see [event loops](Connection#event-loops)), and only the
-    ///   unsent rest goes out; any other send gets
-    ///   [`Error::SendIncomplete`] until then. A batch of one is a
-    ///   `send_bytes` of its message, and either finishes the other.
+    ///   Otherwise call again with the same messages once the descriptor
+    ///   is writable (see [event loops](Connection#event-loops)), and only
+    ///   the unsent rest goes out; any other send gets
+    ///   [`Error::SendIncomplete`] until then. "The same" is judged by the
+    ///   count, and by each message as `send_bytes` judges one for the
+    ///   message where the batch stands and the 511 after it, so a
+    ///   resumption costs the same however long the batch. A batch of one
+    ///   is a `send_bytes` of its message, and either finishes the other.
     /// - Any other error after part of the batch left (`EPIPE` after the
     ///   first frames, say) leaves the stream torn: the peer may have a
     ///   part of a frame, and which messages arrived whole is not known
@@ -451,7 +454,8 @@ impl Connection {
     /// Those of [`send_bytes`](Self::send_bytes), once per batch (the
     /// `SIGPIPE` look-up) or once per write: one `writev` (`sendmsg` on a
     /// socket) per 512 messages and per partial write, `write` (`sendto`)
-    /// for a batch of one message up to 256 bytes. None for an empty batch.
+    /// instead when one buffer is left to write (a batch of one message up
+    /// to 256 bytes, or the end of a payload). None for an empty batch.
     pub fn send_bytes_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<(), Error> {
         self.send_messages(msgs, &[])
     }

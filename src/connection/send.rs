@@ -18,8 +18,12 @@ use crate::sys::AsFd;
 const SMALL_MESSAGE: usize = 256;
 
 /// The most frames one vectored write carries: two buffers each (header
-/// and payload), `IOV_MAX` in all.
+/// and payload), `IOV_MAX` in all. Their lists take about 24 KiB of stack.
 const MAX_FRAMES: usize = MAX_IOV / 2;
+
+/// Frames per write for short batches and single large messages, whose
+/// lists then take a few hundred bytes of stack, not 24 KiB.
+const FEW_FRAMES: usize = 8;
 
 /// The send side: ready, frames paused part-way out, or a frame torn by
 /// an error, after which no send may write (the next header would land in
@@ -35,24 +39,28 @@ pub(crate) enum SendState {
 #[derive(Copy, Clone)]
 pub(crate) struct PendingSend {
     messages: usize,
+    /// The [`fingerprint`] of the messages from `at` on, at most
+    /// [`MAX_FRAMES`] of them.
     fingerprint: u64,
-    /// Bytes of the frames (headers included) already written.
-    sent: usize,
+    /// Where the send stands: a frame and a byte in it (a byte count could
+    /// pass `usize::MAX` on 32 bits, where messages may share memory).
+    at: Cursor,
 }
 
 impl PendingSend {
-    fn new<M: AsRef<[u8]>>(msgs: &[M], sent: usize) -> Self {
+    fn new<M: AsRef<[u8]>>(msgs: &[M], at: Cursor) -> Self {
         PendingSend {
             messages: msgs.len(),
-            fingerprint: fingerprint(msgs),
-            sent,
+            fingerprint: fingerprint(at.window(msgs)),
+            at,
         }
     }
 
     /// Whether `msgs` are the messages these frames carry: the same count,
-    /// and the same [`fingerprint`].
+    /// and the same [`fingerprint`] of those where the send stands and the
+    /// next (a bounded cost per resumption, however long the batch).
     fn is_for<M: AsRef<[u8]>>(&self, msgs: &[M]) -> bool {
-        msgs.len() == self.messages && fingerprint(msgs) == self.fingerprint
+        msgs.len() == self.messages && fingerprint(self.at.window(msgs)) == self.fingerprint
     }
 }
 
@@ -91,26 +99,26 @@ impl Connection {
         if self.access == Access::Read {
             return Err(Error::NotWritable);
         }
-        let done = match (self.sending, msgs) {
+        let mut at = match (self.sending, msgs) {
             (SendState::Torn(e), _) => return Err(e),
             (SendState::Paused(pending), _) if !pending.is_for(msgs) => {
                 return Err(Error::SendIncomplete)
             }
             // The descriptors left with the first bytes.
-            (SendState::Paused(pending), _) => pending.sent,
+            (SendState::Paused(pending), _) => pending.at,
             (SendState::Ready, [first, ..]) if !fds.is_empty() => {
-                self.send_first_with_fds(first.as_ref(), fds)?
+                let n = self.send_first_with_fds(first.as_ref(), fds)?;
+                Cursor::default().advanced(msgs, n)
             }
-            (SendState::Ready, _) => 0,
+            (SendState::Ready, _) => Cursor::default(),
         };
         self.sending = SendState::Ready;
-        let (sent, e) = match self.send_frames(msgs, done) {
-            Ok(()) => return Ok(()),
-            Err(failure) => failure,
+        let Err(e) = self.send_frames(msgs, &mut at) else {
+            return Ok(());
         };
-        if sent > 0 {
+        if at != Cursor::default() {
             self.sending = if e.is_resumable() {
-                SendState::Paused(PendingSend::new(msgs, sent))
+                SendState::Paused(PendingSend::new(msgs, at))
             } else {
                 SendState::Torn(e)
             };
@@ -158,32 +166,29 @@ impl Connection {
         }
     }
 
-    /// Writes the frames of `msgs` from byte `sent` on; on failure, says
-    /// how many bytes of them are out.
-    fn send_frames<M: AsRef<[u8]>>(
-        &mut self,
-        msgs: &[M],
-        mut sent: usize,
-    ) -> Result<(), (usize, Error)> {
-        if msgs.is_empty() {
+    /// Writes the frames of `msgs` from `at` on, moving `at` along; on
+    /// failure it says how far they got.
+    fn send_frames<M: AsRef<[u8]>>(&mut self, msgs: &[M], at: &mut Cursor) -> Result<(), Error> {
+        // Nothing to send, or the `sendmsg` with descriptors took it all.
+        if at.frame == msgs.len() {
             return Ok(());
         }
         if self.kind == Kind::Pipe {
-            self.look_up_sigpipe().map_err(|e| (sent, e.into()))?;
+            self.look_up_sigpipe()?;
         }
         if let [msg] = msgs {
             if msg.as_ref().len() <= SMALL_MESSAGE {
-                return self.send_small(msg.as_ref(), sent);
+                return self.send_small(msg.as_ref(), at);
             }
         }
-        let mut at = Cursor::default();
-        at.advance(msgs, sent);
         while at.frame < msgs.len() {
-            let n = self
-                .write_frames(&msgs[at.frame..], at.offset)
-                .map_err(|e| (sent, e))?;
-            sent += n;
-            at.advance(msgs, n);
+            let rest = &msgs[at.frame..];
+            let n = if rest.len() <= FEW_FRAMES {
+                self.write_frames::<FEW_FRAMES, { 2 * FEW_FRAMES }, M>(rest, at.offset)?
+            } else {
+                self.write_frames::<MAX_FRAMES, MAX_IOV, M>(rest, at.offset)?
+            };
+            *at = at.advanced(msgs, n);
         }
         Ok(())
     }
@@ -191,27 +196,31 @@ impl Connection {
     /// One small message, its frame copied together: copying a few bytes
     /// is cheaper than the kernel's walk of an iovec array (about 3% of a
     /// small message's send).
-    fn send_small(&mut self, msg: &[u8], mut sent: usize) -> Result<(), (usize, Error)> {
+    fn send_small(&mut self, msg: &[u8], at: &mut Cursor) -> Result<(), Error> {
         let head = Header::new(msg.len() as u64);
         let head = head.as_bytes();
         let total = head.len() + msg.len();
         let mut frame = [0; MAX_HEADER_LEN + SMALL_MESSAGE];
         frame[..head.len()].copy_from_slice(head);
         frame[head.len()..total].copy_from_slice(msg);
-        while sent < total {
-            let bufs = [IoSlice::new(&frame[sent..total])];
-            sent += self.write(&bufs).map_err(|e| (sent, e))?;
+        while at.offset < total {
+            at.offset += self.write(&[IoSlice::new(&frame[at.offset..total])])?;
         }
         Ok(())
     }
 
-    /// One vectored write of the frames of up to [`MAX_FRAMES`] of `msgs`,
-    /// the first from byte `skip` of its frame on; returns how many bytes
-    /// left.
-    fn write_frames<M: AsRef<[u8]>>(&mut self, msgs: &[M], skip: usize) -> Result<usize, Error> {
+    /// One vectored write of the frames of up to `FRAMES` of `msgs` (in
+    /// `BUFS`, twice as many, buffers), the first from byte `skip` of its
+    /// frame on; returns how many bytes left.
+    fn write_frames<const FRAMES: usize, const BUFS: usize, M: AsRef<[u8]>>(
+        &mut self,
+        msgs: &[M],
+        skip: usize,
+    ) -> Result<usize, Error> {
+        const { assert!(BUFS == 2 * FRAMES && BUFS <= MAX_IOV) };
         // Neither array is initialised ahead: a batch pays for what it uses.
-        let mut heads = [const { MaybeUninit::<Header>::uninit() }; MAX_FRAMES];
-        let mut gather = Gather {
+        let mut heads = [const { MaybeUninit::<Header>::uninit() }; FRAMES];
+        let mut gather = Gather::<BUFS> {
             bufs: IoSlices::new(),
             skip,
             room: isize::MAX as usize,
@@ -261,38 +270,45 @@ fn nonzero(n: usize) -> Result<usize, Error> {
 }
 
 /// Where a send stands in its frames: `offset` bytes into frame `frame`.
-#[derive(Default)]
+#[derive(Copy, Clone, Default, PartialEq, Eq)]
 struct Cursor {
     frame: usize,
     offset: usize,
 }
 
 impl Cursor {
-    /// Moves on by `n` bytes written.
-    fn advance<M: AsRef<[u8]>>(&mut self, msgs: &[M], mut n: usize) {
+    /// Where the send stands after `n` more bytes left.
+    fn advanced<M: AsRef<[u8]>>(mut self, msgs: &[M], mut n: usize) -> Cursor {
         while let Some(msg) = msgs.get(self.frame) {
             let left = frame_len(msg.as_ref()) - self.offset;
             if n < left {
                 self.offset += n;
-                return;
+                break;
             }
             n -= left;
             self.frame += 1;
             self.offset = 0;
         }
+        self
+    }
+
+    /// The messages from this one on, at most [`MAX_FRAMES`] of them.
+    fn window<M>(self, msgs: &[M]) -> &[M] {
+        let rest = msgs.get(self.frame..).unwrap_or_default();
+        &rest[..rest.len().min(MAX_FRAMES)]
     }
 }
 
 /// Buffers for one vectored write: the frames from byte `skip` on, at
 /// most `room` bytes in all (a write of more than `isize::MAX` is refused,
 /// not cut short).
-struct Gather<'a> {
-    bufs: IoSlices<'a, MAX_IOV>,
+struct Gather<'a, const BUFS: usize> {
+    bufs: IoSlices<'a, BUFS>,
     skip: usize,
     room: usize,
 }
 
-impl<'a> Gather<'a> {
+impl<'a, const BUFS: usize> Gather<'a, BUFS> {
     /// Adds what is left of `part` after the bytes still to skip, as much
     /// of it as fits; empty parts take no buffer.
     fn push(&mut self, part: &'a [u8]) {

@@ -288,7 +288,7 @@ fn send_until_done(
         // Once a send: each try hashes the whole batch to know it again.
         if setup.intrude && !intruded && wire.len() > frames.start {
             intruded = true;
-            intrude(tx, msgs);
+            intrude(tx, msgs, wire.len() - frames.start);
             assert!(!read_raw(rx, wire));
         }
         tries += 1;
@@ -300,8 +300,10 @@ fn send_until_done(
     }
 }
 
-/// While `msgs` are paused part-way out, other messages are refused.
-fn intrude(tx: &mut Connection, msgs: &[Vec<u8>]) {
+/// While `msgs` are paused part-way out, `sent` bytes of their frames
+/// gone, other messages are refused. A byte changed is looked for where
+/// the send stands and in the 511 messages after it, as documented.
+fn intrude(tx: &mut Connection, msgs: &[Vec<u8>], sent: usize) {
     let refused = |what: &str, got: Result<(), Error>| {
         assert_eq!(got, Err(Error::SendIncomplete), "{what} while paused");
     };
@@ -310,7 +312,14 @@ fn intrude(tx: &mut Connection, msgs: &[Vec<u8>]) {
     let mut more = same.clone();
     more.push(b"");
     refused("a batch with one more message", tx.send_bytes_batch(&more));
-    if let Some(k) = msgs.iter().position(|m| !m.is_empty()) {
+    let mut standing = 0;
+    let mut left = sent;
+    while left >= Header::new(msgs[standing].len() as u64).as_bytes().len() + msgs[standing].len() {
+        left -= Header::new(msgs[standing].len() as u64).as_bytes().len() + msgs[standing].len();
+        standing += 1;
+    }
+    let window = standing..msgs.len().min(standing + 512);
+    if let Some(k) = window.clone().find(|&k| !msgs[k].is_empty()) {
         // The same count, a byte changed.
         let mut byte_changed = msgs[k].clone();
         byte_changed[0] ^= 1;

@@ -212,6 +212,10 @@ impl Connection {
     /// One vectored write of the frames of up to `FRAMES` of `msgs` (in
     /// `BUFS`, twice as many, buffers), the first from byte `skip` of its
     /// frame on; returns how many bytes left.
+    ///
+    /// Never inlined: inlined, both sizes' lists would be reserved in the
+    /// caller's frame, 24 KiB of stack for every batch however short.
+    #[inline(never)]
     fn write_frames<const FRAMES: usize, const BUFS: usize, M: AsRef<[u8]>>(
         &mut self,
         msgs: &[M],

@@ -285,7 +285,7 @@ fn send_until_done(
             "the send paused with all {} bytes of its frames out",
             frames.len()
         );
-        // Once a send: each try hashes the whole batch to know it again.
+        // Once a send.
         if setup.intrude && !intruded && wire.len() > frames.start {
             intruded = true;
             intrude(tx, msgs, wire.len() - frames.start);

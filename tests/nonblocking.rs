@@ -1043,15 +1043,17 @@ fn a_send_failed_part_way_fails_every_later_send() {
 
 /// Resuming a paused send does not reread what already left. A child
 /// sends 16 MiB from a mapping without blocking, draining the pipe itself;
-/// once the first MiB is out, the pages after the message's first and
-/// before its second sampled byte become unreadable, and every later
-/// resumption must finish without touching them. (Hashing every byte on
+/// once the first 256 KiB are out, the pages after the message's first and
+/// before its next sampled byte (at 1/63 of its length) become unreadable,
+/// and every later resumption must finish without touching them. (Hashing every byte on
 /// each resumption made a 64 MiB message paused 1,024 times cost its
 /// sender 164 s of CPU.)
 #[test]
 fn resuming_a_send_rereads_nothing_that_left() {
     const LEN: usize = 16 * MIB;
     const PAGE: usize = 4096;
+    // Below the second sampled byte, at (LEN - 1) / 63: about 260 KiB.
+    const GUARDED: usize = 256 * 1024;
     let _g = lock();
     let mut child = fork::fork(|| {
         // SAFETY: a fresh private anonymous mapping, owned by this child.
@@ -1080,10 +1082,10 @@ fn resuming_a_send_rereads_nothing_that_left() {
                 Err(e) => panic!("{e:?}"),
             }
             drained += sys::read(r.as_fd(), &mut buf).expect("read");
-            if drained > MIB && !guarded {
+            if drained > GUARDED && !guarded {
                 // SAFETY: whole pages inside the mapping, all already sent.
                 let hidden = unsafe {
-                    libc::mprotect(base.cast::<u8>().add(PAGE).cast(), MIB - 2 * PAGE, 0)
+                    libc::mprotect(base.cast::<u8>().add(PAGE).cast(), GUARDED - 2 * PAGE, 0)
                 };
                 assert_eq!(hidden, 0);
                 guarded = true;

@@ -384,8 +384,8 @@ impl Connection {
     ///   unsent rest goes out.
     /// - [`Error::SendIncomplete`] when a message left part-way by
     ///   `Errno::AGAIN` is followed by a different one: finish the first.
-    ///   "Different" is judged by length and 48 sampled bytes (the first
-    ///   16, the last 16, 16 spread between), so a resumption costs the
+    ///   "Different" is judged by length and 128 sampled bytes (the first
+    ///   32, the last 32, 64 spread between), so a resumption costs the
     ///   same however long the message; one that differs only in other
     ///   bytes is taken for the first, and its unsent rest goes out.
     /// - [`Error::Io`] with `Errno::PIPE` when the peer is gone;

@@ -175,11 +175,7 @@ impl<S: Storage> Receiver<S> {
             return Err(e);
         }
         let result = self.take(src, sink, fds.as_deref_mut());
-        // The stream ended inside a message, or its header is not one: no
-        // later receive can have it.
-        if let Err(e @ (Error::Truncated | Error::NegativeLength(_))) = result {
-            self.failed = Some(e);
-        }
+        let result = self.settle(result);
         if let (Err(_), Some(_), Some(fds)) = (result, self.failed, fds) {
             // The message is lost: so are its descriptors.
             fds.clear();
@@ -199,15 +195,21 @@ impl<S: Storage> Receiver<S> {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        let result = self.take_borrowed(src);
-        if let Err(e @ (Error::Truncated | Error::NegativeLength(_))) = result {
-            self.failed = Some(e);
-        }
-        let found = result?;
+        let found = self.take_borrowed(src);
+        let found = self.settle(found)?;
         if let Borrowed::InSink = found {
             self.recv(src, sink, None)?;
         }
         Ok(found)
+    }
+
+    /// Passes `result` on, keeping for good an error no later receive can
+    /// get past: the stream ended inside a message, or a header is not one.
+    fn settle<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e @ (Error::Truncated | Error::NegativeLength(_))) = result {
+            self.failed = Some(e);
+        }
+        result
     }
 
     fn take_borrowed(&mut self, src: &mut impl Source) -> Result<Borrowed, Error> {
@@ -542,24 +544,28 @@ pub(crate) struct Sample {
 /// Bytes of the tag: odd, so a zeroed buffer never holds it.
 const TAG_LEN: usize = 16;
 
-impl Sample {
-    fn of(taken: &[u8]) -> [u8; 128] {
-        let mut bytes = [0; 128];
-        let n = taken.len();
-        if n > 0 {
-            for (i, b) in bytes.iter_mut().enumerate() {
-                let last = n - 1;
-                let at = match i {
-                    0..=31 => i.min(last),
-                    32..=63 => last.saturating_sub(i - 32),
-                    _ => ((i - 64) as u64 * last as u64 / 63) as usize,
-                };
-                *b = taken[at];
-            }
+/// 128 of `bytes`: the first 32, the last 32 and 64 spread between (all
+/// zero for none). It tells a paused payload's buffer from another here,
+/// and a paused send's messages from others in `send.rs`, at a cost that
+/// does not grow with their length.
+pub(super) fn sample(bytes: &[u8]) -> [u8; 128] {
+    let mut picked = [0; 128];
+    let n = bytes.len();
+    if n > 0 {
+        for (i, b) in picked.iter_mut().enumerate() {
+            let last = n - 1;
+            let at = match i {
+                0..=31 => i.min(last),
+                32..=63 => last.saturating_sub(i - 32),
+                _ => ((i - 64) as u64 * last as u64 / 63) as usize,
+            };
+            *b = bytes[at];
         }
-        bytes
     }
+    picked
+}
 
+impl Sample {
     /// Samples the `got` bytes taken into `out` and tags the room after
     /// them (at most [`TAG_LEN`] bytes of it).
     fn stamp(out: &mut [u8], got: usize) -> Sample {
@@ -576,7 +582,7 @@ impl Sample {
         room[..n].copy_from_slice(&tag[..n]);
         tag[n..].fill(0);
         Sample {
-            taken: Sample::of(&out[..got]),
+            taken: sample(&out[..got]),
             tag,
         }
     }
@@ -585,7 +591,7 @@ impl Sample {
     fn matches(&self, out: &[u8], got: usize) -> bool {
         let room = &out[got..];
         let n = room.len().min(TAG_LEN);
-        self.taken == Sample::of(&out[..got]) && room[..n] == self.tag[..n]
+        self.taken == sample(&out[..got]) && room[..n] == self.tag[..n]
     }
 }
 

@@ -11,6 +11,7 @@ use crate::frame::{Header, MAX_HEADER_LEN};
 use crate::sys::{self, BorrowedFd, Errno, IoSlice, IoSlices, MAX_FDS, MAX_IOV};
 use crate::Error;
 
+use super::recv::sample;
 use super::{Access, Connection, Kind};
 use crate::sys::AsFd;
 
@@ -64,22 +65,20 @@ impl PendingSend {
     }
 }
 
-/// FNV-1a, 64 bits, over each message's length and a sample of its bytes
-/// (the first 16, the last 16 and 16 spread between): it tells resumed
-/// messages from different ones at a cost that grows with their number,
-/// not their length. Hashing every byte made a 64 MiB message paused 1,024
-/// times by a slow reader cost its sender 164 s of CPU, rereading what
-/// had long left.
+/// FNV-1a, 64 bits, over each message's length and [`sample`]: it tells
+/// resumed messages from different ones at a cost that grows with their
+/// number, not their length. Hashing every byte made a 64 MiB message
+/// paused 1,024 times by a slow reader cost its sender 164 s of CPU,
+/// rereading what had long left.
 fn fingerprint<M: AsRef<[u8]>>(msgs: &[M]) -> u64 {
     let step = |hash: u64, byte: u8| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     msgs.iter().fold(0xcbf2_9ce4_8422_2325, |hash, msg| {
         let msg = msg.as_ref();
-        let n = msg.len();
-        let hash = (n as u64).to_le_bytes().into_iter().fold(hash, step);
-        let ends = (0..n.min(16)).chain(n.saturating_sub(16)..n);
-        let spread = (0..16).map(|i| i * (n / 16)).filter(|_| n > 32);
-        ends.chain(spread)
-            .fold(hash, |hash, at| step(hash, msg[at]))
+        let hash = (msg.len() as u64)
+            .to_le_bytes()
+            .into_iter()
+            .fold(hash, step);
+        sample(msg).into_iter().fold(hash, step)
     })
 }
 

@@ -1,7 +1,9 @@
 //! Framed messages between processes over pipes and sockets, byte-compatible
 //! with Python's `multiprocessing.connection`, on thin `libc` wrappers.
 //!
-//! - [`pipe`] is Python's `Pipe()`: two connected [`Connection`]s.
+//! - [`pipe`] is Python's `Pipe()`: two connected [`Connection`]s;
+//!   [`duplex_pipes`] connects two over a pair of pipes, for faster round
+//!   trips.
 //! - [`Connection::send_bytes`] / [`Connection::recv_bytes`] move whole
 //!   messages; [`Error::Eof`] is Python's `EOFError`.
 //! - [`fork_with_pipe`] is the classic pattern in one call: pipe, fork,
@@ -165,10 +167,10 @@ pub use connection::{Access, Connection, DEFAULT_MAX_LEN};
 pub use error::Error;
 #[cfg(unix)]
 pub use listener::{Listener, BACKLOG, MAX_HANDSHAKES};
-#[cfg(unix)]
-pub use pipe::pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use pipe::pipe_with_capacity;
+#[cfg(unix)]
+pub use pipe::{duplex_pipes, pipe};
 #[cfg(unix)]
 #[doc(inline)]
 pub use sys::{Errno, ExitStatus, Pid, ReceivedFds, Signal, MAX_FDS};

@@ -80,7 +80,7 @@ fn receive_stream(conn: &mut Connection, first: u64) -> Result<(), String> {
 }
 
 /// Streams `SIZES` between parent and child over `direction` (both ways in
-/// turn for `Duplex`), with `SIGALRM` every 50 µs in both processes and the
+/// turn for `Duplex` and `DuplexPipes`), with `SIGALRM` every 50 µs in both processes and the
 /// receive timeout `timeout` on both ends. Returns the signals the parent
 /// and the child took.
 fn stream_under_storm(direction: Direction, timeout: Option<Duration>) -> (u64, u64) {
@@ -98,7 +98,7 @@ fn stream_under_storm(direction: Direction, timeout: Option<Duration>) -> (u64, 
             let outcome = match direction {
                 Direction::ToChild => receive_stream(&mut conn, 0),
                 Direction::FromChild => send_stream(&mut conn, 0),
-                Direction::Duplex => {
+                Direction::Duplex | Direction::DuplexPipes => {
                     receive_stream(&mut conn, 0).and_then(|()| send_stream(&mut conn, 100))
                 }
             };
@@ -119,7 +119,7 @@ fn stream_under_storm(direction: Direction, timeout: Option<Duration>) -> (u64, 
     let outcome = match direction {
         Direction::ToChild => send_stream(&mut conn, 0),
         Direction::FromChild => receive_stream(&mut conn, 0),
-        Direction::Duplex => {
+        Direction::Duplex | Direction::DuplexPipes => {
             send_stream(&mut conn, 0).and_then(|()| receive_stream(&mut conn, 100))
         }
     };
@@ -165,6 +165,12 @@ fn socketpair_both_ways_large_messages_survive_a_signal_storm() {
     stream_under_storm(Direction::Duplex, None);
 }
 
+#[test]
+fn two_pipes_both_ways_large_messages_survive_a_signal_storm() {
+    let _g = lock();
+    stream_under_storm(Direction::DuplexPipes, None);
+}
+
 /// With a receive timeout every read waits in `poll` first, which a signal
 /// interrupts too: it must resume with the time left, not fail.
 #[test]
@@ -174,6 +180,7 @@ fn receive_timeout_path_survives_a_signal_storm() {
     stream_under_storm(Direction::FromChild, timeout);
     stream_under_storm(Direction::ToChild, timeout);
     stream_under_storm(Direction::Duplex, timeout);
+    stream_under_storm(Direction::DuplexPipes, timeout);
 }
 
 /// Many small messages, which the receiver reads ahead in batches, under

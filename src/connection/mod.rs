@@ -213,7 +213,10 @@ impl Kind {
 /// Dropping it: `close`, of its descriptor and of descriptors that came
 /// with bytes read ahead.
 pub struct Connection {
+    /// The descriptor receives read, and sends write unless `writer` is set.
     fd: OwnedFd,
+    /// On a duplex connection over two pipes, the pipe sends write to.
+    writer: Option<OwnedFd>,
     kind: Kind,
     access: Access,
     receiver: Receiver<Buffer>,
@@ -284,6 +287,7 @@ impl Connection {
     pub(crate) const fn new(fd: OwnedFd, kind: Kind, access: Access) -> Connection {
         Connection {
             fd,
+            writer: None,
             kind,
             access,
             receiver: Receiver::new(DEFAULT_MAX_LEN, read_ahead::new_buffer()),
@@ -293,6 +297,78 @@ impl Connection {
             #[cfg(feature = "alloc")]
             large: alloc::vec::Vec::new(),
         }
+    }
+
+    /// Wraps the read end of one pipe and the write end of another as one
+    /// duplex connection (see [`duplex_pipes`](crate::duplex_pipes)), for
+    /// example two pipe ends a parent process left open for this one. A
+    /// Python peer holds the other two ends as `Connection(r,
+    /// writable=False)` and `Connection(w, readable=False)`, and uses one
+    /// to receive and the other to send.
+    ///
+    /// Both descriptors are checked, so ends swapped by mistake fail here
+    /// and not at the first receive. Dropping the connection closes both.
+    ///
+    /// ```
+    /// use std::os::fd::AsFd;
+    /// use ipcwire::{sys, Connection};
+    /// let (to_us, from_peer) = sys::pipe()?;
+    /// let (from_us, to_peer) = sys::pipe()?;
+    /// let mut conn = Connection::from_pipes(to_us, to_peer)?;
+    /// sys::write(from_peer.as_fd(), b"\x00\x00\x00\x02hi")?;
+    /// assert_eq!(conn.recv_bytes()?, b"hi");
+    /// conn.send_bytes(b"ho")?;
+    /// let mut buf = [0; 8];
+    /// assert_eq!(sys::read(from_us.as_fd(), &mut buf)?, 6);
+    /// # Ok::<(), ipcwire::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `EBADF` if `reader` is not open for reading or `writer` not open for
+    /// writing (swapped ends, say); `EINVAL` if either is a socket (wrap a
+    /// socket with [`from_fd`](Self::from_fd), which speaks its calls).
+    /// Both are closed on any error.
+    ///
+    /// # System calls
+    /// `fcntl(F_GETFL)` and `fstat` of each; `close` of both on an error.
+    pub fn from_pipes(
+        reader: impl Into<OwnedFd>,
+        writer: impl Into<OwnedFd>,
+    ) -> Result<Connection, Errno> {
+        let (reader, writer) = (reader.into(), writer.into());
+        check_pipe_end(reader.as_fd(), Access::Read)?;
+        check_pipe_end(writer.as_fd(), Access::Write)?;
+        Ok(Connection::over_pipes(reader, writer))
+    }
+
+    /// A duplex connection that receives from `reader` and sends to
+    /// `writer`, ends of two different pipes.
+    pub(crate) fn over_pipes(reader: OwnedFd, writer: OwnedFd) -> Connection {
+        let mut conn = Connection::new(reader, Kind::Pipe, Access::Duplex);
+        conn.writer = Some(writer);
+        conn
+    }
+
+    /// The descriptor sends write to: the connection's own but on a
+    /// duplex connection over two pipes, where [`as_fd`](AsFd::as_fd)
+    /// is the end receives read from and this is the other pipe's write
+    /// end. Wait on it for writability after a send's `Io(EAGAIN)` (see
+    /// [event loops](Connection#event-loops)).
+    #[must_use]
+    pub fn as_write_fd(&self) -> BorrowedFd<'_> {
+        self.writer.as_ref().unwrap_or(&self.fd).as_fd()
+    }
+
+    /// Unwraps the descriptors: the connection's own, and on a duplex
+    /// connection over two pipes the write end sends went to (the first
+    /// is then the read end). What was read ahead is dropped, as for
+    /// [`OwnedFd::from`](#impl-From<Connection>-for-OwnedFd).
+    ///
+    /// # System calls
+    /// `close`, for descriptors that came with bytes read ahead.
+    #[must_use]
+    pub fn into_fds(self) -> (OwnedFd, Option<OwnedFd>) {
+        (self.fd, self.writer)
     }
 
     /// `SO_PEERCRED`: the process id, user id and group id of the process
@@ -308,16 +384,21 @@ impl Connection {
         Ok(sys::peer_cred(self.fd.as_fd())?)
     }
 
-    /// `F_GETPIPE_SZ`: the capacity of the pipe under this connection.
+    /// `F_GETPIPE_SZ`: the capacity of the pipe under this connection; over
+    /// two pipes, the smaller of theirs.
     ///
     /// # Errors
     /// [`Error::Io`] with `EBADF` on a socket.
     ///
     /// # System calls
-    /// `fcntl`.
+    /// `fcntl` (of each pipe).
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn pipe_size(&self) -> Result<usize, Error> {
-        Ok(sys::pipe_size(self.fd.as_fd())?)
+        let size = sys::pipe_size(self.fd.as_fd())?;
+        match &self.writer {
+            Some(writer) => Ok(size.min(sys::pipe_size(writer.as_fd())?)),
+            None => Ok(size),
+        }
     }
 
     /// `F_SETPIPE_SZ`: enlarges (or shrinks) the pipe under this connection
@@ -326,18 +407,24 @@ impl Connection {
     /// A message larger than the pipe moves in several rounds of "writer
     /// fills, reader drains", each with a wake-up on both sides: a pipe as
     /// large as the messages moves them about three times faster than the
-    /// default 64 KiB. Either end may ask; the pipe is shared.
+    /// default 64 KiB. Either end may ask; the pipe is shared. Over two
+    /// pipes both are resized, and the smaller capacity granted returned.
     ///
     /// # Errors
     /// [`Error::Io`] with `EPERM` above `/proc/sys/fs/pipe-max-size` (1 MiB
     /// by default) for an unprivileged process, `EBUSY` when more than
-    /// `size` bytes are waiting, `EBADF` on a socket.
+    /// `size` bytes are waiting, `EBADF` on a socket. Over two pipes, the
+    /// one read from is resized first, and stays so if the other fails.
     ///
     /// # System calls
-    /// `fcntl`.
+    /// `fcntl` (of each pipe).
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn set_pipe_size(&self, size: usize) -> Result<usize, Error> {
-        Ok(sys::set_pipe_size(self.fd.as_fd(), size)?)
+        let granted = sys::set_pipe_size(self.fd.as_fd(), size)?;
+        match &self.writer {
+            Some(writer) => Ok(granted.min(sys::set_pipe_size(writer.as_fd(), size)?)),
+            None => Ok(granted),
+        }
     }
 
     /// Which directions this connection may use.
@@ -930,15 +1017,20 @@ impl Connection {
     /// the caller's buffer, which must come again.
     ///
     /// The flag belongs to the open pipe or socket, so a forked process
-    /// holding the same end sees it too.
+    /// holding the same end sees it too. Over two pipes it is set on both
+    /// ends this connection holds.
     ///
     /// # Errors
     /// [`Error::Io`] with `EBADF`.
     ///
     /// # System calls
-    /// `fcntl` (twice).
+    /// `fcntl` (twice for each descriptor).
     pub fn set_nonblocking(&self, on: bool) -> Result<(), Error> {
-        Ok(sys::set_nonblocking(self.fd.as_fd(), on)?)
+        sys::set_nonblocking(self.fd.as_fd(), on)?;
+        if let Some(writer) = &self.writer {
+            sys::set_nonblocking(writer.as_fd(), on)?;
+        }
+        Ok(())
     }
 
     /// `poll(timeout)`: waits until a message or end of stream can be
@@ -1009,8 +1101,10 @@ impl AsRef<Connection> for Connection {
     }
 }
 
-/// Borrows the descriptor, for `poll`/`epoll` or [`sys`](crate::sys) calls.
-/// Reading from it directly bypasses the framing; do not mix the two.
+/// Borrows the descriptor, for `poll`/`epoll` or [`sys`](crate::sys) calls;
+/// on a duplex connection over two pipes, the read end (sends go to
+/// [`as_write_fd`](Connection::as_write_fd)). Reading from it directly
+/// bypasses the framing; do not mix the two.
 impl AsFd for Connection {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
@@ -1026,10 +1120,13 @@ impl AsRawFd for Connection {
 /// Unwraps the descriptor. Bytes already read ahead, and descriptors that
 /// came with them, are dropped (the descriptors closed), as a
 /// `BufReader`'s buffer is by `into_inner`: convert only between messages
-/// that the peer has not sent yet, such as right after a handshake.
+/// that the peer has not sent yet, such as right after a handshake. A
+/// duplex connection over two pipes gives its read end and closes the
+/// write end; [`Connection::into_fds`] gives both.
 ///
 /// # System calls
-/// `close`, for descriptors that came with bytes read ahead.
+/// `close`, for descriptors that came with bytes read ahead (and the write
+/// end of a connection over two pipes).
 impl From<Connection> for OwnedFd {
     fn from(conn: Connection) -> OwnedFd {
         conn.fd
@@ -1068,10 +1165,29 @@ impl TryFrom<OwnedFd> for Connection {
 
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Connection")
-            .field("fd", &self.fd.as_raw_fd())
-            .field("access", &self.access)
+        let mut f = f.debug_struct("Connection");
+        f.field("fd", &self.fd.as_raw_fd());
+        if let Some(writer) = &self.writer {
+            f.field("write_fd", &writer.as_raw_fd());
+        }
+        f.field("access", &self.access)
             .field("max_len", &self.max_len())
             .finish()
+    }
+}
+
+/// Checks that `fd` is a pipe end (not a socket) open for `access`.
+fn check_pipe_end(fd: BorrowedFd<'_>, access: Access) -> Result<(), Errno> {
+    let open_for = match sys::access_mode(fd)? {
+        (true, _) if access == Access::Read => true,
+        (_, true) if access == Access::Write => true,
+        _ => false,
+    };
+    if !open_for {
+        return Err(Errno::BADF);
+    }
+    match sys::fstat_is_socket(fd)? {
+        true => Err(Errno::INVAL),
+        false => Ok(()),
     }
 }

@@ -13,7 +13,6 @@ use crate::Error;
 
 use super::recv::sample;
 use super::{Access, Connection, Kind};
-use crate::sys::AsFd;
 
 /// Messages up to this long leave with their header in one plain `write`.
 const SMALL_MESSAGE: usize = 256;
@@ -131,7 +130,7 @@ impl Connection {
         self.can_carry_fds()?;
         let header = Header::new(msg.len() as u64);
         let bufs = [IoSlice::new(header.as_bytes()), IoSlice::new(msg)];
-        nonzero(sys::send_with_fds(self.fd.as_fd(), &bufs, fds)?)
+        nonzero(sys::send_with_fds(self.as_write_fd(), &bufs, fds)?)
     }
 
     /// Python's `reduction.sendfds`: one count byte with `fds` attached.
@@ -149,7 +148,7 @@ impl Connection {
         }
         self.can_carry_fds()?;
         let count = [fds.len() as u8];
-        match sys::send_with_fds(self.fd.as_fd(), &[IoSlice::new(&count)], fds)? {
+        match sys::send_with_fds(self.as_write_fd(), &[IoSlice::new(&count)], fds)? {
             1 => Ok(()),
             _ => Err(Error::Io(Errno::IO)),
         }
@@ -240,7 +239,7 @@ impl Connection {
     /// One write of `bufs`, by the call this connection's kind takes:
     /// plain `write` or `send` for one buffer.
     fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, Error> {
-        let fd = self.fd.as_fd();
+        let fd = self.as_write_fd();
         let n = match (self.kind, bufs) {
             (Kind::Pipe, _) if self.sigpipe_guard => sys::writev_nosigpipe(fd, bufs)?,
             (Kind::Pipe, [one]) => sys::write(fd, one.as_slice())?,

@@ -108,8 +108,9 @@ impl Child {
 
 /// Creates a pipe, forks, and closes in each process the end it does not use.
 ///
-/// `ends` is a [`Direction`](crate::Direction): a pipe one way, or a socket
-/// pair both ways. The child runs `child` with its
+/// `ends` is a [`Direction`](crate::Direction): a pipe one way, a socket
+/// pair both ways, or two pipes both ways (each process then closes the two
+/// ends it does not use, four in all). The child runs `child` with its
 /// [`Connection`](crate::Connection) and leaves with
 /// `_exit(code)`, `code` being what `child` returned; it never returns into
 /// the parent's copied stack. Under `std`, a panic in `child` is caught and
@@ -140,8 +141,8 @@ impl Child {
 /// `EMFILE` creating the pipe; `EAGAIN`/`ENOMEM` from `fork`.
 ///
 /// # System calls
-/// `pipe2` or `socketpair`; `fork`; `close` (each process, of the unused
-/// end); in the child, whatever `child` does, `close`, then `exit_group`.
+/// `pipe2` (twice for two pipes) or `socketpair`; `fork`; `close` (each
+/// process, of the unused ends); in the child, whatever `child` does, `close`, then `exit_group`.
 ///
 /// # Example
 /// ```

@@ -115,6 +115,7 @@ pub const INVENTORY: &[Entry] = &[
         "ipcwire::pipe",
         &["socketpair", "socketcall", "pipe2", "close"],
     ),
+    entry("ipcwire::duplex_pipes", &["pipe2", "close"]),
     entry(
         "ipcwire::pipe_with_capacity",
         &["pipe2", "fcntl", "fcntl64", "close"],
@@ -171,6 +172,20 @@ pub const INVENTORY: &[Entry] = &[
             "close",
         ],
     ),
+    entry(
+        "Connection::from_pipes",
+        &[
+            "fcntl",
+            "fcntl64",
+            "newfstatat",
+            "fstat",
+            "fstat64",
+            "fstatat64",
+            "statx",
+            "close",
+        ],
+    ),
+    entry("Connection::into_fds", &["close"]),
     entry("OwnedFd::from(Connection)", &["close"]),
     entry("Connection::into_raw_fd", &["close"]),
     entry("Connection::send_bytes", SEND),

@@ -5,14 +5,20 @@
 //! gives `EPIPE`, never a death by `SIGPIPE`, leaving the signal mask, the
 //! disposition and the pending set as they were.
 
+#[path = "common/confine.rs"]
+mod confine;
 #[path = "common/faults.rs"]
 mod faults;
 #[path = "common/fork.rs"]
 mod fork;
+#[path = "common/kernels.rs"]
+mod kernels;
 #[path = "common/paths.rs"]
 mod paths;
 #[path = "common/serial.rs"]
 mod serial;
+#[path = "common/skip.rs"]
+mod skip;
 
 use std::os::fd::AsFd;
 use std::thread;
@@ -25,6 +31,7 @@ use faults::{
 };
 use ipcwire::sys::{self, Errno};
 use ipcwire::{fork_with_pipe, pipe, Client, Connection, Direction, Error, ExitStatus, Listener};
+use kernels::Kernel;
 use serial::lock;
 
 use std::sync::atomic::Ordering;
@@ -323,10 +330,18 @@ fn a_batch_larger_than_the_pipe_survives_a_signal_storm() {
 
 /// Runs `check` in a forked child whose `SIGPIPE` action is the default
 /// (as in a C or `no_std` program; Rust's `std` ignores it), with `SIGUSR2`
-/// blocked so that the whole mask can be compared, and returns how the
-/// child ended: `Signaled(SIGPIPE)` is the death the guard prevents.
-fn in_child_with_default_sigpipe(check: impl FnOnce() -> Result<(), String>) -> ExitStatus {
+/// blocked so that the whole mask can be compared, on `kernel` (see
+/// `kernels.rs`), and returns how the child ended: `Signaled(SIGPIPE)` is
+/// the death the guard prevents.
+fn in_child_with_default_sigpipe(
+    kernel: Kernel,
+    check: impl FnOnce() -> Result<(), String>,
+) -> ExitStatus {
     let mut child = fork::fork(|| {
+        if let Err(e) = kernel.emulate() {
+            complain(&format!("emulating {kernel:?}: {e}"));
+            return 2;
+        }
         // SAFETY: restoring the default action of a signal.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         set_blocked(libc::SIGUSR2, true);
@@ -370,23 +385,29 @@ fn expect_epipe(conn: &mut Connection, msg: &[u8]) -> Result<(), String> {
 #[test]
 fn sigpipe_default_send_to_gone_pipe_reader_is_epipe() {
     let _g = lock();
-    let status = in_child_with_default_sigpipe(|| {
-        let mask = members(&signal_mask());
-        ensure(mask == [libc::SIGUSR2], &format!("starting mask {mask:?}"))?;
-        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-        writer
-            .send_bytes(b"read by nobody")
-            .map_err(|e| format!("first send: {e:?}"))?;
-        drop(reader);
-        // A small frame (one write), a vectored one, and one larger than
-        // the pipe: each is EPIPE, and each leaves no trace.
-        for len in [5, 300, 2 * MIB] {
-            expect_epipe(&mut writer, &numbered(len as u64, len))?;
-            unchanged(&mask, false)?;
-        }
-        Ok(())
-    });
-    assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
+    for &kernel in Kernel::all() {
+        let status = in_child_with_default_sigpipe(kernel, || {
+            let mask = members(&signal_mask());
+            ensure(mask == [libc::SIGUSR2], &format!("starting mask {mask:?}"))?;
+            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+            writer
+                .send_bytes(b"read by nobody")
+                .map_err(|e| format!("first send: {e:?}"))?;
+            drop(reader);
+            // A small frame (one write), a vectored one, and one larger than
+            // the pipe: each is EPIPE, and each leaves no trace.
+            for len in [5, 300, 2 * MIB] {
+                expect_epipe(&mut writer, &numbered(len as u64, len))?;
+                unchanged(&mask, false)?;
+            }
+            Ok(())
+        });
+        assert_eq!(
+            status,
+            ExitStatus::Exited(0),
+            "{kernel:?}: Signaled(13) is SIGPIPE"
+        );
+    }
 }
 
 /// Batches to a pipe whose reader is gone: `EPIPE`, and no trace, each on
@@ -396,38 +417,44 @@ fn sigpipe_default_send_to_gone_pipe_reader_is_epipe() {
 #[test]
 fn sigpipe_default_batch_to_gone_pipe_reader_is_epipe() {
     let _g = lock();
-    let status = in_child_with_default_sigpipe(|| {
-        let mask = members(&signal_mask());
-        let one = vec![numbered(0, 5)];
-        let small: Vec<Vec<u8>> = (0..64).map(|seq| numbered(seq, 100)).collect();
-        let large: Vec<Vec<u8>> = (0..2000)
-            .map(|seq| numbered(seq, if seq == 1000 { 200 * 1024 } else { 100 }))
-            .collect();
-        // One small frame (one write), 64 (one writev), and more than the
-        // pipe holds.
-        for batch in [&one, &small, &large] {
-            for warm in [false, true] {
-                let what = format!("warm={warm}, a batch of {}", batch.len());
-                let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-                if warm {
-                    writer
-                        .send_bytes_batch(&small)
-                        .map_err(|e| format!("{what}: first batch: {e:?}"))?;
+    for &kernel in Kernel::all() {
+        let status = in_child_with_default_sigpipe(kernel, || {
+            let mask = members(&signal_mask());
+            let one = vec![numbered(0, 5)];
+            let small: Vec<Vec<u8>> = (0..64).map(|seq| numbered(seq, 100)).collect();
+            let large: Vec<Vec<u8>> = (0..2000)
+                .map(|seq| numbered(seq, if seq == 1000 { 200 * 1024 } else { 100 }))
+                .collect();
+            // One small frame (one write), 64 (one writev), and more than the
+            // pipe holds.
+            for batch in [&one, &small, &large] {
+                for warm in [false, true] {
+                    let what = format!("warm={warm}, a batch of {}", batch.len());
+                    let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+                    if warm {
+                        writer
+                            .send_bytes_batch(&small)
+                            .map_err(|e| format!("{what}: first batch: {e:?}"))?;
+                    }
+                    drop(reader);
+                    let got = writer.send_bytes_batch(batch);
+                    ensure(
+                        got == Err(Error::Io(Errno::PIPE)),
+                        &format!("{what}: {got:?}"),
+                    )?;
+                    unchanged(&mask, false)?;
+                    expect_epipe(&mut writer, b"one message")?;
+                    unchanged(&mask, false)?;
                 }
-                drop(reader);
-                let got = writer.send_bytes_batch(batch);
-                ensure(
-                    got == Err(Error::Io(Errno::PIPE)),
-                    &format!("{what}: {got:?}"),
-                )?;
-                unchanged(&mask, false)?;
-                expect_epipe(&mut writer, b"one message")?;
-                unchanged(&mask, false)?;
             }
-        }
-        Ok(())
-    });
-    assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
+            Ok(())
+        });
+        assert_eq!(
+            status,
+            ExitStatus::Exited(0),
+            "{kernel:?}: Signaled(13) is SIGPIPE"
+        );
+    }
 }
 
 /// A caller that blocks `SIGPIPE` and already has one pending keeps it:
@@ -435,55 +462,71 @@ fn sigpipe_default_batch_to_gone_pipe_reader_is_epipe() {
 #[test]
 fn sigpipe_pending_beforehand_stays_pending() {
     let _g = lock();
-    let status = in_child_with_default_sigpipe(|| {
-        set_blocked(libc::SIGPIPE, true);
-        let mask = members(&signal_mask());
-        ensure(
-            mask == [libc::SIGUSR2, libc::SIGPIPE],
-            &format!("starting mask {mask:?}"),
-        )?;
-        // SAFETY: raising a blocked signal only marks it pending.
-        unsafe { libc::raise(libc::SIGPIPE) };
-        ensure(pending() == [libc::SIGPIPE], "raised SIGPIPE not pending")?;
-        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-        drop(reader);
-        for len in [5, 300] {
-            expect_epipe(&mut writer, &numbered(1, len))?;
-            unchanged(&mask, true)?;
-        }
-        // The one raised beforehand is still there, exactly once.
-        ensure(take_pending(libc::SIGPIPE), "the raised SIGPIPE was taken")?;
-        ensure(!take_pending(libc::SIGPIPE), "a second SIGPIPE was pending")?;
-        // Blocked but not pending: the write's own SIGPIPE is taken back.
-        expect_epipe(&mut writer, b"again")?;
-        unchanged(&mask, false)
-    });
-    assert_eq!(status, ExitStatus::Exited(0));
+    for &kernel in Kernel::all() {
+        let status = in_child_with_default_sigpipe(kernel, || {
+            set_blocked(libc::SIGPIPE, true);
+            let mask = members(&signal_mask());
+            ensure(
+                mask == [libc::SIGUSR2, libc::SIGPIPE],
+                &format!("starting mask {mask:?}"),
+            )?;
+            // SAFETY: raising a blocked signal only marks it pending.
+            unsafe { libc::raise(libc::SIGPIPE) };
+            ensure(pending() == [libc::SIGPIPE], "raised SIGPIPE not pending")?;
+            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+            drop(reader);
+            for len in [5, 300] {
+                expect_epipe(&mut writer, &numbered(1, len))?;
+                unchanged(&mask, true)?;
+            }
+            // The one raised beforehand is still there, exactly once.
+            ensure(take_pending(libc::SIGPIPE), "the raised SIGPIPE was taken")?;
+            ensure(!take_pending(libc::SIGPIPE), "a second SIGPIPE was pending")?;
+            // Blocked but not pending: the write's own SIGPIPE is taken back.
+            expect_epipe(&mut writer, b"again")?;
+            unchanged(&mask, false)
+        });
+        assert_eq!(status, ExitStatus::Exited(0), "{kernel:?}");
+    }
 }
 
-/// The guard never changes the disposition: with a handler installed, the
-/// handler gets the `SIGPIPE` as it would without ipcwire.
+/// A send never changes the disposition. Where the kernel has
+/// `RWF_NOSIGNAL`, the write raises no `SIGPIPE`, as a socket's
+/// `MSG_NOSIGNAL` send raises none: a handler installed gets nothing, and
+/// the send's `EPIPE` says it all. Elsewhere the guard leaves the signal
+/// to the handler, which gets it as it would without ipcwire.
 #[test]
-fn sigpipe_with_a_handler_reaches_the_handler() {
+fn sigpipe_with_a_handler_gets_it_only_where_the_write_raises_it() {
     let _g = lock();
-    let status = in_child_with_default_sigpipe(|| {
-        count_signals(libc::SIGPIPE);
-        DELIVERED.store(0, Ordering::Relaxed);
-        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-        drop(reader);
-        expect_epipe(&mut writer, b"one")?;
-        expect_epipe(&mut writer, &[7; 1000])?;
-        let got = delivered();
-        ensure(got == 2, &format!("the handler ran {got} times, not 2"))?;
-        ensure(pending().is_empty(), "a signal is left pending")
-    });
-    assert_eq!(status, ExitStatus::Exited(0));
+    let nosignal = kernels::has_nosignal();
+    for &kernel in Kernel::all() {
+        let raised = if kernel == Kernel::This && nosignal {
+            0
+        } else {
+            2
+        };
+        let status = in_child_with_default_sigpipe(kernel, || {
+            count_signals(libc::SIGPIPE);
+            DELIVERED.store(0, Ordering::Relaxed);
+            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+            drop(reader);
+            expect_epipe(&mut writer, b"one")?;
+            expect_epipe(&mut writer, &[7; 1000])?;
+            let got = delivered();
+            ensure(
+                got == raised,
+                &format!("the handler ran {got} times, not {raised}"),
+            )?;
+            ensure(pending().is_empty(), "a signal is left pending")
+        });
+        assert_eq!(status, ExitStatus::Exited(0), "{kernel:?}");
+    }
 }
 
 #[test]
 fn sigpipe_default_send_to_gone_socket_peer_is_epipe() {
     let _g = lock();
-    let status = in_child_with_default_sigpipe(|| {
+    let status = in_child_with_default_sigpipe(Kernel::This, || {
         let mask = members(&signal_mask());
         let (mut a, b) = pipe(true).map_err(|e| format!("socketpair: {e}"))?;
         drop(b);
@@ -496,10 +539,10 @@ fn sigpipe_default_send_to_gone_socket_peer_is_epipe() {
     assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
 }
 
-/// The reader goes away while a large send is blocked inside the guard's
-/// write (`storm = false`: one `writev` sleeping in the kernel; `true`:
-/// under a storm of other signals, which cut the write into many): `EPIPE`,
-/// and nothing left behind.
+/// The reader goes away while a large send is blocked inside its write
+/// (`storm = false`: one write sleeping in the kernel; `true`: under a
+/// storm of other signals, which cut the write into many), on this kernel
+/// and on older ones: `EPIPE`, and nothing left behind.
 ///
 /// A write the reader's exit cuts short after some bytes went out returns
 /// that count, yet the kernel raises `SIGPIPE` all the same.
@@ -507,9 +550,19 @@ fn sigpipe_default_send_to_gone_socket_peer_is_epipe() {
 /// With `batch`, the 8 MiB go as a batch of 64 messages; the stream is torn
 /// then, and the send after it fails alike.
 fn reader_gone_in_the_middle_of_a_message(storm: bool, batch: bool) {
+    for &kernel in Kernel::all() {
+        reader_gone_in_the_middle_on(kernel, storm, batch);
+    }
+}
+
+fn reader_gone_in_the_middle_on(kernel: Kernel, storm: bool, batch: bool) {
     count_signals(libc::SIGALRM);
     let mut report = Rendezvous::new();
     let sender = |mut conn: Connection| {
+        if let Err(e) = kernel.emulate() {
+            complain(&format!("emulating {kernel:?}: {e}"));
+            return 2;
+        }
         // SAFETY: restoring the default action of a signal.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         set_blocked(libc::SIGUSR2, true);
@@ -545,14 +598,17 @@ fn reader_gone_in_the_middle_of_a_message(storm: bool, batch: bool) {
     let mut buf = vec![0; 64 * 1024];
     let mut taken = 0;
     while taken < MIB {
-        taken += sys::read(conn.as_fd(), &mut buf).expect("read");
+        match sys::read(conn.as_fd(), &mut buf).expect("read") {
+            0 => break, // the child's send ended early: its status says why
+            n => taken += n,
+        }
     }
     drop(conn);
     let status = child.wait().expect("wait");
     assert_eq!(
         status,
         ExitStatus::Exited(0),
-        "storm={storm} batch={batch}: Signaled(13) is a death by SIGPIPE"
+        "{kernel:?}, storm={storm} batch={batch}: Signaled(13) is a death by SIGPIPE"
     );
     let signals = report.await_report(PATIENCE).expect("the child's count");
     eprintln!("storm={storm}: {signals} signals in the sending child");
@@ -588,22 +644,70 @@ fn sigpipe_default_reader_gone_in_the_middle_of_a_batch() {
 #[test]
 fn sigpipe_default_restored_after_the_first_send_still_never_kills() {
     let _g = lock();
-    let status = in_child_with_default_sigpipe(|| {
-        // SAFETY: changing the disposition of SIGPIPE in this child only.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    for &kernel in Kernel::all() {
+        let status = in_child_with_default_sigpipe(kernel, || {
+            // SAFETY: changing the disposition of SIGPIPE in this child only.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+            writer
+                .send_bytes(b"sent while SIGPIPE is ignored")
+                .map_err(|e| format!("first send: {e:?}"))?;
+            // SAFETY: as above.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            let mask = members(&signal_mask());
+            drop(reader);
+            for len in [5, 300, 2 * MIB] {
+                expect_epipe(&mut writer, &numbered(4, len))?;
+                unchanged(&mask, false)?;
+            }
+            Ok(())
+        });
+        assert_eq!(
+            status,
+            ExitStatus::Exited(0),
+            "{kernel:?}: Signaled(13) is SIGPIPE"
+        );
+    }
+}
+
+/// Where the kernel has `RWF_NOSIGNAL` (Linux 6.18 on), a pipe send is
+/// its write alone: `SIGPIPE`'s action is never looked up. Shown with
+/// `rt_sigaction` refused, so that a look-up would fail the send with
+/// `EPERM`: sends, batches and sends to a reader that is gone, on a simplex
+/// pipe and on a duplex connection over two pipes.
+#[test]
+fn sigpipe_is_never_looked_up_where_the_kernel_has_nosignal() {
+    let _g = lock();
+    if !kernels::has_nosignal() {
+        skip::skipped("this kernel lacks RWF_NOSIGNAL (Linux 6.18 and later)");
+        return;
+    }
+    let status = in_child_with_default_sigpipe(Kernel::This, || {
+        kernels::refuse(libc::SYS_rt_sigaction, libc::EPERM).map_err(|e| format!("filter: {e}"))?;
         let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-        writer
-            .send_bytes(b"sent while SIGPIPE is ignored")
-            .map_err(|e| format!("first send: {e:?}"))?;
-        // SAFETY: as above.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-        let mask = members(&signal_mask());
-        drop(reader);
-        for len in [5, 300, 2 * MIB] {
-            expect_epipe(&mut writer, &numbered(4, len))?;
-            unchanged(&mask, false)?;
+        let (mut near, mut far) = ipcwire::duplex_pipes().map_err(|e| format!("pipes: {e}"))?;
+        let batch: Vec<Vec<u8>> = (0..20).map(|seq| numbered(seq, 300)).collect();
+        for conn in [&mut writer, &mut near] {
+            for len in [5, 300] {
+                let got = conn.send_bytes(&numbered(5, len));
+                ensure(got.is_ok(), &format!("a send of {len} bytes: {got:?}"))?;
+            }
+            let got = conn.send_bytes_batch(&batch);
+            ensure(got.is_ok(), &format!("a batch: {got:?}"))?;
         }
-        Ok(())
+        let got = far.recv_bytes();
+        ensure(
+            got == Ok(numbered(5, 5)),
+            "the first message over two pipes",
+        )?;
+        drop(reader);
+        drop(far);
+        for conn in [&mut writer, &mut near] {
+            for len in [5, 300, 2 * MIB] {
+                expect_epipe(conn, &numbered(6, len))?;
+            }
+        }
+        ensure(pending().is_empty(), "a signal is pending")
     });
     assert_eq!(status, ExitStatus::Exited(0), "Signaled(13) is SIGPIPE");
 }

@@ -25,7 +25,7 @@ use recv::Sink;
 #[cfg(feature = "alloc")]
 use recv::VecSink;
 pub(crate) use recv::{Receiver, SliceSink, Source};
-use send::SendState;
+use send::{SendState, Sigpipe};
 
 /// The largest message a new connection accepts: 64 MiB.
 ///
@@ -224,10 +224,8 @@ pub struct Connection {
     timeout: Option<Duration>,
     /// Whether a frame is part-way out, paused or torn.
     sending: SendState,
-    /// Set once `SIGPIPE` was seen not ignored at a pipe write: from then on
-    /// every pipe write holds it off without looking (the guard is right
-    /// whatever the action, so this never needs undoing).
-    sigpipe_guard: bool,
+    /// How pipe writes hold off `SIGPIPE`.
+    sigpipe: Sigpipe,
     /// The last message [`recv_bytes_borrowed`](Connection::recv_bytes_borrowed)
     /// returned that did not fit the read-ahead buffer; freed by the next.
     #[cfg(feature = "alloc")]
@@ -293,7 +291,7 @@ impl Connection {
             receiver: Receiver::new(DEFAULT_MAX_LEN, read_ahead::new_buffer()),
             timeout: None,
             sending: SendState::Ready,
-            sigpipe_guard: false,
+            sigpipe: Sigpipe::INITIAL,
             #[cfg(feature = "alloc")]
             large: alloc::vec::Vec::new(),
         }
@@ -453,14 +451,18 @@ impl Connection {
     /// whole message is out. No allocation.
     ///
     /// On a pipe, `SIGPIPE` never kills the process, whatever the program
-    /// does to its disposition between sends. Each send looks the action
-    /// up (one `rt_sigaction`): ignored, its writes go as they are;
-    /// otherwise every write of this and every later send on the connection
-    /// blocks `SIGPIPE` for the thread and takes back a `SIGPIPE` the write
+    /// does to its disposition. Where the kernel has `RWF_NOSIGNAL` (Linux
+    /// 6.18 on), each write is one `pwritev2` with that flag: it raises no
+    /// `SIGPIPE` at all, as a socket's `MSG_NOSIGNAL` send raises none, and
+    /// costs nothing more. Elsewhere (older kernels, whose refusal the
+    /// connection's first write learns, and other systems) each write
+    /// looks the action up first (one `rt_sigaction`): ignored, the write
+    /// goes as it is; otherwise it and every later write on the connection
+    /// block `SIGPIPE` for the thread and take back a `SIGPIPE` the write
     /// raised (a handler installed at that moment gets it instead), two
-    /// more system calls per write instead of the look-up. Sockets use
-    /// `MSG_NOSIGNAL` and pay nothing. The one case left: another thread
-    /// restoring the default action while a send is under way.
+    /// more system calls per write instead of the look-up; the one case
+    /// left there is another thread restoring the default action while a
+    /// write is under way. Sockets use `MSG_NOSIGNAL`.
     ///
     /// # Errors
     /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or
@@ -484,10 +486,13 @@ impl Connection {
     ///
     /// # System calls
     /// Sockets: `sendto`, or `sendmsg` for messages over 256 bytes, then
-    /// `sendto` while the rest is pending. Pipes: `rt_sigaction`, then
+    /// `sendto` while the rest is pending. Pipes on Linux 6.18 and later:
+    /// `pwritev2`, once per write. Other pipes: `rt_sigaction`, then
     /// `write` (or `writev` over 256 bytes) while `SIGPIPE` is ignored;
     /// under the guard, `writev` between two `rt_sigprocmask`, and
-    /// `rt_sigpending`, `rt_sigaction`, `rt_sigtimedwait` when needed.
+    /// `rt_sigpending`, `rt_sigaction`, `rt_sigtimedwait` when needed; on
+    /// Linux before 6.18, first the `pwritev2` the kernel refuses, once
+    /// per connection.
     pub fn send_bytes(&mut self, msg: &[u8]) -> Result<(), Error> {
         self.send_messages(&[msg], &[])
     }
@@ -538,11 +543,12 @@ impl Connection {
     ///   reader) leaves nothing pending.
     ///
     /// # System calls
-    /// Those of [`send_bytes`](Self::send_bytes), once per batch (the
-    /// `SIGPIPE` look-up) or once per write: one `writev` (`sendmsg` on a
-    /// socket) per 512 messages and per partial write, `write` (`sendto`)
-    /// instead when one buffer is left to write (a batch of one message up
-    /// to 256 bytes, or the end of a payload). None for an empty batch.
+    /// Those of [`send_bytes`](Self::send_bytes), once per write: one
+    /// vectored write (`pwritev2`, `writev`, or `sendmsg` on a socket) per
+    /// 512 messages and per partial write, `write` (`sendto`) instead
+    /// when one buffer is left to write (a batch of one message up to 256
+    /// bytes, or the end of a payload) where `pwritev2` is not used. None
+    /// for an empty batch.
     pub fn send_bytes_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<(), Error> {
         self.send_messages(msgs, &[])
     }

@@ -171,9 +171,6 @@ impl Connection {
         if at.frame == msgs.len() {
             return Ok(());
         }
-        if self.kind == Kind::Pipe {
-            self.look_up_sigpipe()?;
-        }
         if let [msg] = msgs {
             if msg.as_ref().len() <= SMALL_MESSAGE {
                 return self.send_small(msg.as_ref(), at);
@@ -237,29 +234,63 @@ impl Connection {
     }
 
     /// One write of `bufs`, by the call this connection's kind takes:
-    /// plain `write` or `send` for one buffer.
+    /// plain `send` for one buffer on a socket.
     fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, Error> {
-        let fd = self.as_write_fd();
         let n = match (self.kind, bufs) {
-            (Kind::Pipe, _) if self.sigpipe_guard => sys::writev_nosigpipe(fd, bufs)?,
-            (Kind::Pipe, [one]) => sys::write(fd, one.as_slice())?,
-            (Kind::Pipe, _) => sys::writev(fd, bufs)?,
-            (_, [one]) => sys::send(fd, one.as_slice())?,
-            (_, _) => sys::send_vectored(fd, bufs)?,
+            (Kind::Pipe, _) => self.write_pipe(bufs)?,
+            (_, [one]) => sys::send(self.as_write_fd(), one.as_slice())?,
+            (_, _) => sys::send_vectored(self.as_write_fd(), bufs)?,
         };
         nonzero(n)
     }
 
-    /// Decides whether this send's pipe writes hold off `SIGPIPE`. While it
-    /// is ignored a write is safe as it is, but any thread may restore the
-    /// default action between sends: so it is looked up at every send, until
-    /// it is seen not ignored once; from then on every write is guarded.
-    fn look_up_sigpipe(&mut self) -> Result<(), Errno> {
-        if !self.sigpipe_guard {
-            self.sigpipe_guard = !sys::sigpipe_is_ignored()?;
+    /// One write to a pipe, which `SIGPIPE` must not turn into a death:
+    /// with `RWF_NOSIGNAL` where the kernel has it, else as [`Sigpipe`]
+    /// says, deciding again before each write (any thread may restore the
+    /// default action at any time).
+    fn write_pipe(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+        #[cfg(target_os = "linux")]
+        if self.sigpipe == Sigpipe::NoSignal {
+            match sys::writev_nosignal(self.as_write_fd(), bufs) {
+                // A kernel before 6.18, or a filter refusing the call:
+                // nothing was written.
+                Err(Errno::OPNOTSUPP | Errno::NOSYS) => self.sigpipe = Sigpipe::LookUp,
+                written => return written,
+            }
         }
-        Ok(())
+        if self.sigpipe == Sigpipe::LookUp && !sys::sigpipe_is_ignored()? {
+            self.sigpipe = Sigpipe::Guard;
+        }
+        let fd = self.as_write_fd();
+        match bufs {
+            _ if self.sigpipe == Sigpipe::Guard => sys::writev_nosigpipe(fd, bufs),
+            [one] => sys::write(fd, one.as_slice()),
+            _ => sys::writev(fd, bufs),
+        }
     }
+}
+
+/// How a connection's pipe writes keep `SIGPIPE` from killing the process.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Sigpipe {
+    /// Each write carries `RWF_NOSIGNAL` (Linux 6.18 on): nothing else is
+    /// needed. Until a write finds the kernel older.
+    NoSignal,
+    /// The action is looked up before each write: while it is ignored, a
+    /// plain write is safe.
+    LookUp,
+    /// Seen not ignored once: every write blocks `SIGPIPE` around it. The
+    /// guard is right whatever the action, so this is never undone.
+    Guard,
+}
+
+impl Sigpipe {
+    /// Where a new connection starts.
+    pub(crate) const INITIAL: Sigpipe = if cfg!(target_os = "linux") {
+        Sigpipe::NoSignal
+    } else {
+        Sigpipe::LookUp
+    };
 }
 
 /// A write that took nothing would repeat forever; report it instead.

@@ -216,6 +216,7 @@ pub const INVENTORY: &[Entry] = &[
             "sendmsg",
             "sendto",
             "socketcall",
+            "pwritev2",
             "write",
             "writev",
             "rt_sigaction",
@@ -419,6 +420,7 @@ pub const INVENTORY: &[Entry] = &[
     entry("sys::kill", &["kill"]),
     entry("sys::getrandom", &["getrandom"]),
     entry("sys::sigpipe_is_ignored", &["rt_sigaction"]),
+    entry("sys::writev_nosignal", &["pwritev2"]),
     entry(
         "sys::writev_nosigpipe",
         &[
@@ -446,6 +448,7 @@ pub const INVENTORY: &[Entry] = &[
 
 /// `send_bytes` and `send`: a message on a pipe or socket.
 const SEND: &[&str] = &[
+    "pwritev2",
     "write",
     "writev",
     "sendto",
@@ -557,6 +560,7 @@ mod numbers {
             "readv" => libc::SYS_readv,
             "write" => libc::SYS_write,
             "writev" => libc::SYS_writev,
+            "pwritev2" => libc::SYS_pwritev2,
             "close" => libc::SYS_close,
             "pipe2" => libc::SYS_pipe2,
             "fcntl" => libc::SYS_fcntl,

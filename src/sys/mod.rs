@@ -13,7 +13,7 @@
 //!
 //! # Auditing
 //!
-//! ipcwire has 104 `unsafe` blocks, all in this module (`src/sys/`), each
+//! ipcwire has 105 `unsafe` blocks, all in this module (`src/sys/`), each
 //! with a `// SAFETY:` comment naming the precondition it relies on.
 //! Everything outside `src/sys/` is safe code (`#![deny(unsafe_code)]`) and
 //! makes no `libc::` call. `.ci/check-unsafe` fails the build if `unsafe`
@@ -84,7 +84,9 @@
 //!   more), and sends pass no flags;
 //!   [`Connection::from_fd`](crate::Connection::from_fd) sets it on a
 //!   socket from elsewhere (`set_nosigpipe` does it for a bare descriptor).
-//!   Pipes use the same `SIGPIPE` guard as on Linux.
+//!   Pipes use the same `SIGPIPE` guard as Linux kernels before 6.18 (and
+//!   Android): Linux 6.18's `RWF_NOSIGNAL` ([`writev_nosignal`]) is
+//!   Linux's alone.
 //! - **Accepted sockets on macOS** inherit the listener's `O_NONBLOCK`.
 //! - **Passing descriptors on macOS**: after Python's `sendfds` exchange the
 //!   receiver sends an `A` back, as Python does there; ipcwire does the same.
@@ -160,6 +162,8 @@ pub use rights::{
 };
 #[cfg(target_os = "linux")]
 pub use seccomp::{set_no_new_privs, set_seccomp_filter};
+#[cfg(target_os = "linux")]
+pub use signal::writev_nosignal;
 pub use signal::{sigpipe_is_ignored, writev_nosigpipe};
 pub use socket::{recv_nowait, send, send_nowait, send_vectored, shutdown, socketpair, Shutdown};
 pub use time::monotonic_now;

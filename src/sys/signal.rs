@@ -1,18 +1,22 @@
 //! Writing to a pipe without dying of `SIGPIPE`.
 //!
-//! Sockets have `MSG_NOSIGNAL`; pipes have nothing like it. A write to a
-//! pipe whose reader is gone raises `SIGPIPE`, and its default action kills
-//! the process. Changing the disposition would change the whole program's
-//! behaviour, so instead the writing thread blocks `SIGPIPE` around the
-//! write, takes back a `SIGPIPE` the write itself raised, and restores its
-//! mask: the caller sees `EPIPE`, and nothing else changes. Where `SIGPIPE`
-//! is ignored, [`sigpipe_is_ignored`] says the guard is not needed for now.
+//! Sockets have `MSG_NOSIGNAL`. A write to a pipe whose reader is gone
+//! raises `SIGPIPE`, and its default action kills the process. Linux 6.18
+//! gave pipes the same flag, `RWF_NOSIGNAL`, for `pwritev2`
+//! ([`writev_nosignal`]). Elsewhere, changing the disposition would change
+//! the whole program's behaviour, so instead the writing thread blocks
+//! `SIGPIPE` around the write, takes back a `SIGPIPE` the write itself
+//! raised, and restores its mask ([`writev_nosigpipe`]): the caller sees
+//! `EPIPE`, and nothing else changes. Where `SIGPIPE` is ignored,
+//! [`sigpipe_is_ignored`] says the guard is not needed for now.
 
 use core::mem::MaybeUninit;
 use core::ptr;
 
 use super::io::iov_parts;
 use super::{check, BorrowedFd, Errno, IoSlice};
+#[cfg(target_os = "linux")]
+use super::{retry, to_usize};
 
 /// `sigaction(SIGPIPE, NULL, &old)`: `SIGPIPE`'s action at this moment.
 ///
@@ -112,6 +116,55 @@ pub fn writev_nosigpipe(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usiz
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
     }
     result
+}
+
+/// `RWF_NOSIGNAL`, which the `libc` crate does not name yet: the write
+/// never raises `SIGPIPE`.
+#[cfg(target_os = "linux")]
+const RWF_NOSIGNAL: libc::c_long = 0x100;
+
+/// `pwritev2(fd, bufs, -1, RWF_NOSIGNAL)`: `writev` that never raises
+/// `SIGPIPE`, whatever its disposition: a reader that is gone gives `EPIPE`
+/// and nothing else. One system call, as a socket's `MSG_NOSIGNAL` is.
+///
+/// Linux 6.18 and later. The call goes through `syscall`, not the C
+/// library's wrapper, which glibc has only from 2.26 on.
+///
+/// # Errors
+/// As for [`writev`](super::writev). `EOPNOTSUPP` from a kernel without
+/// the flag (4.6 to 6.17) or a descriptor whose driver takes no flags,
+/// `ENOSYS` from one without the call (before 4.6) or from a seccomp
+/// filter that refuses it: nothing was written then. `EINTR` never
+/// surfaces.
+///
+/// # System calls
+/// `pwritev2` (repeated on `EINTR`).
+#[cfg(target_os = "linux")]
+pub fn writev_nosignal(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize, Errno> {
+    use super::AsRawFd;
+    let (iov, n) = iov_parts(bufs);
+    let args = [libc::c_long::from(fd.as_raw_fd()), libc::c_long::from(n)];
+    retry(|| {
+        // SAFETY: `iov` points at `n` iovecs describing live, readable
+        // buffers. Every argument is passed as a full `long`, as the kernel
+        // reads it: the position as its two halves, both -1, which means
+        // "the current position" (on 64-bit targets the high half is
+        // unused), then the flags.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_pwritev2,
+                args[0],
+                iov,
+                args[1],
+                -1 as libc::c_long,
+                -1 as libc::c_long,
+                RWF_NOSIGNAL,
+            )
+        };
+        // The kernel returns at most `isize::MAX`, or -1.
+        check(ret as libc::ssize_t)
+    })
+    .map(to_usize)
 }
 
 /// How many bytes one `writev` of `bufs` would write in full.

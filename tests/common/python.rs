@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -214,6 +215,10 @@ pub fn versions(pythons: &[Python]) -> String {
 
 /// A running Python process with its output collected on threads, killed
 /// by a watchdog after [`LIMIT`], and killed and reaped when dropped.
+///
+/// What it says comes line by line into [`stdout`](Peer::stdout) and whole
+/// into [`stderr`](Peer::stderr); for a peer whose stdout is a connection
+/// ([`Peer::spawn_on_stdio`]) its stderr comes line by line instead.
 pub struct Peer {
     pub child: Arc<Mutex<Child>>,
     pub stop: Arc<AtomicBool>,
@@ -222,9 +227,11 @@ pub struct Peer {
     pub lines: mpsc::Receiver<String>,
     pub stdout_thread: Option<thread::JoinHandle<()>>,
     pub stderr_thread: Option<thread::JoinHandle<String>>,
-    /// Stdout lines read so far.
+    /// Stdout lines read so far (stderr lines, for [`Peer::spawn_on_stdio`]).
     pub stdout: Vec<String>,
     pub stderr: String,
+    /// Which stream [`stdout`](Peer::stdout) holds the lines of.
+    pub lines_from: &'static str,
     pub status: Option<ExitStatus>,
     /// Whether it exited without being killed.
     pub by_itself: bool,
@@ -234,26 +241,58 @@ impl Peer {
     /// Spawns `cmd` (consumed, so the parent's copies of descriptors given
     /// as the child's stdio are closed at once).
     pub fn spawn(mut cmd: Command) -> Result<Peer, String> {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdout(Stdio::piped());
+        Peer::start(cmd, "stdout")
+    }
+
+    /// Spawns `cmd` with `stdin` and `stdout` as its descriptors 0 and 1:
+    /// the two ends of a connection over two pipes, say. The child alone
+    /// inherits them (the spawn `dup2`s them there in the child; ours stay
+    /// close-on-exec), and the parent's copies are closed at once, so the
+    /// child's exit is an end of stream. What the child says must then go
+    /// to stderr, which comes line by line into [`stdout`](Peer::stdout).
+    pub fn spawn_on_stdio(
+        mut cmd: Command,
+        stdin: OwnedFd,
+        stdout: OwnedFd,
+    ) -> Result<Peer, String> {
+        cmd.stdin(Stdio::from(stdin)).stdout(Stdio::from(stdout));
+        Peer::start(cmd, "stderr")
+    }
+
+    /// Spawns `cmd`, its lines read from `lines_from` (`stdout`, piped by
+    /// the caller, or `stderr`) and its stderr piped.
+    fn start(mut cmd: Command, lines_from: &'static str) -> Result<Peer, String> {
+        cmd.stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| format!("spawning {cmd:?}: {e}"))?;
         drop(cmd);
-        let stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");
-        let child = Arc::new(Mutex::new(child));
         let (tx, lines) = mpsc::channel();
-        let stdout_thread = thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
+        let read_lines = move |stream: Box<dyn Read + Send>| {
+            move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
                 }
             }
-        });
-        let stderr_thread = thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = stderr.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        });
+        };
+        let (stdout_thread, stderr_thread) = match child.stdout.take() {
+            Some(stdout) => {
+                let stderr_thread = thread::spawn(move || {
+                    let mut text = Vec::new();
+                    let _ = stderr.read_to_end(&mut text);
+                    String::from_utf8_lossy(&text).into_owned()
+                });
+                (
+                    thread::spawn(read_lines(Box::new(stdout))),
+                    Some(stderr_thread),
+                )
+            }
+            None => (thread::spawn(read_lines(Box::new(stderr))), None),
+        };
+        let child = Arc::new(Mutex::new(child));
         let stop = Arc::new(AtomicBool::new(false));
         let killed = Arc::new(AtomicBool::new(false));
         let watchdog = {
@@ -283,9 +322,10 @@ impl Peer {
             watchdog: Some(watchdog),
             lines,
             stdout_thread: Some(stdout_thread),
-            stderr_thread: Some(stderr_thread),
+            stderr_thread,
             stdout: Vec::new(),
             stderr: String::new(),
+            lines_from,
             status: None,
             by_itself: false,
         })
@@ -354,6 +394,9 @@ impl Peer {
             Some(s) => s.to_string(),
             None => "still running".to_owned(),
         };
+        if self.lines_from == "stderr" {
+            return format!("\n      Python: {status}; stderr {:?}", self.stdout);
+        }
         let stderr = self.stderr.trim();
         let tail: String = if stderr.len() > 1200 {
             let start = stderr.ceil_char_boundary_compat(stderr.len() - 1200);

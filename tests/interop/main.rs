@@ -8,11 +8,14 @@
 //! inherited socketpair end, the 12-byte escape header read by Python, and
 //! descriptors passed both ways with `multiprocessing.reduction`. Batches
 //! of messages both ways with every Python, 2.x included
-//! (`tests/py/batches.py`). And a message over 2 GiB, Rust to Rust.
+//! (`tests/py/batches.py`). A duplex connection over two pipes with every
+//! Python, 2.x included, Python holding its ends as `Connection(r,
+//! writable=False)` and `Connection(w, readable=False)`
+//! (`tests/py/two_pipes.py`). And a message over 2 GiB, Rust to Rust.
 //!
 //! One module per theme: `pairings`, `escape` (the escape header),
-//! `descriptors`, `batches`, `big` (the message over 2 GiB); this file has
-//! what they share.
+//! `descriptors`, `batches`, `two_pipes`, `big` (the message over 2 GiB);
+//! this file has what they share.
 //!
 //! Without any Python the tests print `SKIPPED: ...` and pass, unless
 //! `IPCWIRE_NO_SKIPS=1` makes that a failure (see `tests/common/skip.rs`).
@@ -41,6 +44,7 @@ mod descriptors;
 mod escape;
 mod pairings;
 mod parallel;
+mod two_pipes;
 
 use bytes::compare;
 

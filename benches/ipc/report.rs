@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::pickled;
-use crate::workload::{Cpus, Impl, Pattern, Payload, Spec};
+use crate::workload::{Cpus, Duplex, Impl, Pattern, Payload, Spec};
 
 /// Every repetition's time for one workload and implementation.
 pub struct Run {
@@ -103,7 +103,7 @@ impl Metric {
             return Metric::MegaMessagesPerSec;
         }
         match (spec.pattern, spec.size) {
-            (Pattern::PingPong, _) => Metric::MicrosPerRoundTrip,
+            (Pattern::PingPong(_), _) => Metric::MicrosPerRoundTrip,
             (Pattern::OneWay, ..=256) => Metric::MegaMessagesPerSec,
             (Pattern::OneWay, _) => Metric::GigabytesPerSec,
         }
@@ -196,7 +196,8 @@ pub fn workload_table(results: &Results, workloads: &[&str], impls: &[Impl]) -> 
 /// `w1: 1000000 × 64 B, pipe, two CPUs`; `w5: 1000000 ints, pipe, two CPUs`.
 fn describe(spec: &Spec) -> String {
     let channel = match (spec.pattern, spec.pipe_size) {
-        (Pattern::PingPong, _) => "socketpair ping-pong".to_string(),
+        (Pattern::PingPong(Duplex::SocketPair), _) => "socketpair ping-pong".to_string(),
+        (Pattern::PingPong(Duplex::TwoPipes), _) => "two-pipe ping-pong".to_string(),
         (Pattern::OneWay, None) => "pipe".to_string(),
         (Pattern::OneWay, Some(size)) => format!("{} pipe", size_label(size)),
     };
@@ -235,7 +236,7 @@ pub fn seccomp_ratios(results: &Results) -> String {
         let per_message = (confined - plain) / run.spec.count as f64 * 1e9;
         let unit = match run.spec.pattern {
             Pattern::OneWay => "message",
-            Pattern::PingPong => "round trip",
+            Pattern::PingPong(_) => "round trip",
         };
         let _ = writeln!(
             out,

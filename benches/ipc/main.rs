@@ -47,7 +47,9 @@
 //! socket pair: ipcwire's `duplex_pipes()`; raw and std read one pipe and
 //! write the other; python wraps two `os.pipe()`s as
 //! `Connection(r, writable=False)` and `Connection(w, readable=False)`, as
-//! a Python peer of `duplex_pipes` does. It is measured in W4's rotation.
+//! a Python peer of `duplex_pipes` does. It is measured in W4's rotation,
+//! and the goals compare its round trip with raw's `w4p` and, in time,
+//! with ipcwire's `w4`.
 //!
 //! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
 //! forked child that, before the clock starts, installs a seccomp filter

@@ -18,7 +18,7 @@
 //! moves a tenth of the messages, for everyone; `--no-sweep` and
 //! `--only-sweep` leave out or keep only both sweeps.
 //!
-//! W1–W4 and the sweep move bytes (`send_bytes` and its like):
+//! W1–W4, `w4p` and the sweep move bytes (`send_bytes` and its like):
 //! - `ipcwire`: `Connection::send_bytes` / `recv_bytes_into`;
 //! - `raw`: one `libc::write` per frame, large `libc::read`s;
 //! - `std`: `write_all` of header and payload, `BufReader` + `read_exact`;
@@ -43,6 +43,14 @@
 //! `w1-seccomp`, `w1b` is measured in W1's rotation, and the report gives
 //! its speed against W1's.
 //!
+//! `w4p` is W4's ping-pong over two pipes, one each way, instead of a
+//! socket pair: ipcwire's `duplex_pipes()`; raw and std read one pipe and
+//! write the other; python wraps two `os.pipe()`s as
+//! `Connection(r, writable=False)` and `Connection(w, readable=False)`, as
+//! a Python peer of `duplex_pipes` does. It is measured in W4's rotation,
+//! and the goals compare its round trip with raw's `w4p` and, in time,
+//! with ipcwire's `w4`.
+//!
 //! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
 //! forked child that, before the clock starts, installs a seccomp filter
 //! allowing only the system calls the inventory lists for the functions it
@@ -53,11 +61,12 @@
 //!
 //! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`,
 //! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w1b`,
-//! `w1b-N`, `w2`, `w3`, `w3-bigpipe`, `w4`, `w5`, `w5-dict` (`raw` and
-//! `std` run only W1–W4, `ipcwire-bytes` only W5, `w1-seccomp` and the
-//! `w1b` workloads only ipcwire); it prints exactly one line, `IMPL
-//! WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in one direction,
-//! for W5 those of ipcwire's pickles; COUNT is round trips for `w4`).
+//! `w1b-N`, `w2`, `w3`, `w3-bigpipe`, `w4`, `w4p`, `w5`, `w5-dict` (`raw`
+//! and `std` run only W1–W4 and `w4p`, `ipcwire-bytes` only W5,
+//! `w1-seccomp` and the `w1b` workloads only ipcwire); it prints exactly
+//! one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in
+//! one direction, for W5 those of ipcwire's pickles; COUNT is round trips
+//! for `w4` and `w4p`).
 //!
 //! `ipcwire idle` (also part of the first form) measures what idle
 //! connections hold: 4,000 socket pairs, one message received on each, in a
@@ -398,9 +407,9 @@ fn batch_sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<(
 /// Each repetition runs all implementations once, starting one further
 /// along the list each time, so neither a fixed order nor the machine
 /// drifting in speed favours one of them. Specs right after the spec they
-/// vary (`w1-seccomp` and `w1b` after `w1`, see `Spec::rotation`) join
-/// that spec's rotation, so their ratios to it are measured under the same
-/// noise. Progress goes to stderr.
+/// vary (`w1-seccomp` and `w1b` after `w1`, `w4p` after `w4`, see
+/// `Spec::rotation`) join that spec's rotation, so their ratios to it are
+/// measured under the same noise. Progress goes to stderr.
 fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
     let mut results = Results::default();
     for group in specs.chunk_by(|a, b| a.rotation() == b.rotation()) {

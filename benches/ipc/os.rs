@@ -6,7 +6,9 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use crate::workload::Duplex;
 
 /// A forked child's process id.
 #[derive(Copy, Clone, Debug)]
@@ -32,6 +34,70 @@ pub fn pipe(capacity: Option<usize>) -> io::Result<(OwnedFd, OwnedFd)> {
         set_pipe_size(&writer, capacity)?;
     }
     Ok((reader, writer))
+}
+
+/// One side of a duplex channel: a socket it both reads and writes, or
+/// the read end of one pipe and the write end of the other.
+pub enum DuplexEnd {
+    Socket(OwnedFd),
+    Pipes { reader: OwnedFd, writer: OwnedFd },
+}
+
+impl DuplexEnd {
+    /// What this side reads the other's messages from.
+    pub fn reader(&self) -> BorrowedFd<'_> {
+        match self {
+            DuplexEnd::Socket(fd) | DuplexEnd::Pipes { reader: fd, .. } => fd.as_fd(),
+        }
+    }
+
+    /// What this side writes its messages to.
+    pub fn writer(&self) -> BorrowedFd<'_> {
+        match self {
+            DuplexEnd::Socket(fd) | DuplexEnd::Pipes { writer: fd, .. } => fd.as_fd(),
+        }
+    }
+}
+
+/// The two sides of a new `duplex` channel: `socketpair(AF_UNIX,
+/// SOCK_STREAM)`, or two pipes (see [`two_pipes`]). Every descriptor is
+/// close-on-exec.
+pub fn duplex(duplex: Duplex) -> io::Result<(DuplexEnd, DuplexEnd)> {
+    match duplex {
+        Duplex::SocketPair => {
+            let mut fds = [0; 2];
+            let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+            // SAFETY: `fds` has room for the two descriptors socketpair stores.
+            if unsafe { libc::socketpair(libc::AF_UNIX, kind, 0, fds.as_mut_ptr()) } == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: socketpair succeeded, so both are new descriptors nobody else owns.
+            let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            Ok((DuplexEnd::Socket(a), DuplexEnd::Socket(b)))
+        }
+        Duplex::TwoPipes => {
+            let ((a_reader, a_writer), (b_reader, b_writer)) = two_pipes()?;
+            Ok((
+                DuplexEnd::Pipes {
+                    reader: a_reader,
+                    writer: a_writer,
+                },
+                DuplexEnd::Pipes {
+                    reader: b_reader,
+                    writer: b_writer,
+                },
+            ))
+        }
+    }
+}
+
+/// Two default pipes, one each way: returns each side's `(reader,
+/// writer)`, the first side reading what the second writes and the
+/// second what the first writes.
+pub fn two_pipes() -> io::Result<((OwnedFd, OwnedFd), (OwnedFd, OwnedFd))> {
+    let (a_reader, b_writer) = pipe(None)?;
+    let (b_reader, a_writer) = pipe(None)?;
+    Ok(((a_reader, a_writer), (b_reader, b_writer)))
 }
 
 /// `fcntl(F_SETPIPE_SZ)` on either end of a pipe.

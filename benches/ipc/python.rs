@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::workload::{Pattern, Payload, Spec};
+use crate::workload::{Duplex, Pattern, Payload, Spec};
 use crate::BoxResult;
 
 /// Run with `python3 -c`; see the file for its arguments and output.
@@ -28,7 +28,8 @@ pub fn version() -> Option<String> {
 pub fn run(spec: &Spec) -> BoxResult<Duration> {
     let mode = match (spec.payload, spec.pattern) {
         (Payload::Frames, Pattern::OneWay) => "oneway",
-        (Payload::Frames, Pattern::PingPong) => "pingpong",
+        (Payload::Frames, Pattern::PingPong(Duplex::SocketPair)) => "pingpong",
+        (Payload::Frames, Pattern::PingPong(Duplex::TwoPipes)) => "pingpong-pipes",
         (Payload::Ints, _) => "ints",
         (Payload::Dicts, _) => "dicts",
     };

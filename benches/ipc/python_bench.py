@@ -1,8 +1,10 @@
 # One measurement with CPython's multiprocessing.Pipe, by the same protocol
 # as the Rust implementations (benches/ipc/harness.rs), run by python.rs as
 #   python3 -c <this file> NAME MODE SIZE COUNT PIPE_SIZE CHILD_CPU
-# MODE is oneway or pingpong (messages of SIZE bytes), or ints or dicts
-# (send(obj)/recv() of the objects benches/ipc/pickled.rs sends; SIZE 0).
+# MODE is oneway, pingpong (over Pipe()'s socket pair) or pingpong-pipes
+# (over two pipes, one each way), with messages of SIZE bytes, or ints or
+# dicts (send(obj)/recv() of the objects benches/ipc/pickled.rs sends;
+# SIZE 0).
 # PIPE_SIZE 0 keeps the default pipe; CHILD_CPU -1 lets the child run
 # anywhere (the parent keeps the placement it inherited). Prints one line:
 #   python NAME COUNT BYTES SECONDS
@@ -14,6 +16,7 @@ import struct
 import sys
 import time
 from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 
 FILL = 0xA5
 REPORT = struct.Struct("<BQQ")  # status, messages, sum of sequence numbers
@@ -55,6 +58,8 @@ class Checker:
 
 
 def receive_all(conn, checker, echo):
+    """recv_bytes_into until end of stream, checking each message and, if
+    echo is a connection, sending it back there."""
     buf = bytearray(checker.size)
     while True:
         try:
@@ -66,9 +71,9 @@ def receive_all(conn, checker, echo):
         fault = checker.check(buf, n)
         if fault:
             return fault
-        if echo:
+        if echo is not None:
             try:
-                conn.send_bytes(buf, 0, n)
+                echo.send_bytes(buf, 0, n)
             except Exception:
                 return FAULT_SEND
 
@@ -98,12 +103,12 @@ def is_dict(obj, seq):
     return obj == dict(zip(KEYS, range(base, base + len(KEYS))))
 
 
-def send_ints(conn, size, count):
+def send_ints(reader, conn, size, count):
     for i in range(count):
         conn.send(i)
 
 
-def send_dicts(conn, size, count):
+def send_dicts(reader, conn, size, count):
     # One dict, its values rewritten in place for each message, as the
     # Rust sender does.
     d = dict.fromkeys(KEYS, 0)
@@ -113,21 +118,21 @@ def send_dicts(conn, size, count):
         conn.send(d)
 
 
-def send_all(conn, size, count):
+def send_all(reader, conn, size, count):
     msg = bytearray([FILL]) * size
     for seq in range(count):
         struct.pack_into("<Q", msg, 0, seq)
         conn.send_bytes(msg)
 
 
-def ping_all(conn, size, count):
+def ping_all(reader, writer, size, count):
     msg = bytearray([FILL]) * size
     echoes = Checker(size)
     buf = bytearray(size)
     for seq in range(count):
         struct.pack_into("<Q", msg, 0, seq)
-        conn.send_bytes(msg)
-        fault = echoes.check(buf, conn.recv_bytes_into(buf))
+        writer.send_bytes(msg)
+        fault = echoes.check(buf, reader.recv_bytes_into(buf))
         if fault:
             sys.exit(f"python: echo {seq}: fault {fault}")
 
@@ -142,31 +147,57 @@ def read_exact(fd, n):
     return data
 
 
-def receive(mode, conn, checker):
+def receive(mode, reader, writer, checker):
     if mode == "ints":
-        return receive_objects(conn, checker, is_int)
+        return receive_objects(reader, checker, is_int)
     if mode == "dicts":
-        return receive_objects(conn, checker, is_dict)
-    return receive_all(conn, checker, mode == "pingpong")
+        return receive_objects(reader, checker, is_dict)
+    return receive_all(reader, checker, writer)
 
 
-SENDERS = {"oneway": send_all, "pingpong": ping_all, "ints": send_ints, "dicts": send_dicts}
+SENDERS = {
+    "oneway": send_all,
+    "pingpong": ping_all,
+    "pingpong-pipes": ping_all,
+    "ints": send_ints,
+    "dicts": send_dicts,
+}
+
+
+def channel(mode, pipe_size):
+    """The parent's and the child's (reader, writer): one Connection for
+    both over a socket pair, None where a side has no such direction."""
+    if mode == "pingpong":
+        parent, child = Pipe()
+        return (parent, parent), (child, child)
+    if mode == "pingpong-pipes":
+        # How a Python peer holds two pipes, one each way (Pipe(duplex=False)
+        # wraps its one pipe the same way).
+        to_child_r, to_child_w = os.pipe()
+        to_parent_r, to_parent_w = os.pipe()
+        parent = (Connection(to_parent_r, writable=False), Connection(to_child_w, readable=False))
+        child = (Connection(to_child_r, writable=False), Connection(to_parent_w, readable=False))
+        return parent, child
+    reader, writer = Pipe(duplex=False)
+    if pipe_size:
+        fcntl.fcntl(writer.fileno(), F_SETPIPE_SZ, pipe_size)
+    return (None, writer), (reader, None)
+
+
+def close(ends):
+    for conn in ends:
+        if conn is not None:
+            conn.close()  # a second close of the same Connection does nothing
 
 
 def main():
     name, mode, size, count, pipe_size, child_cpu = sys.argv[1:7]
     size, count, pipe_size, child_cpu = int(size), int(count), int(pipe_size), int(child_cpu)
-    ping_pong = mode == "pingpong"
-    if ping_pong:
-        parent, child = Pipe()
-    else:
-        child, parent = Pipe(duplex=False)  # (reader, writer)
-        if pipe_size:
-            fcntl.fcntl(parent.fileno(), F_SETPIPE_SZ, pipe_size)
+    parent, child = channel(mode, pipe_size)
     ctl_r, ctl_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        parent.close()
+        close(parent)
         os.close(ctl_r)
         code = 1
         try:
@@ -174,17 +205,17 @@ def main():
                 os.sched_setaffinity(0, {child_cpu})
             checker = Checker(size)
             os.write(ctl_w, b"R")
-            status = receive(mode, child, checker)
+            status = receive(mode, *child, checker)
             os.write(ctl_w, checker.report(status))
             code = 0
         finally:
             os._exit(code)
-    child.close()
+    close(child)
     os.close(ctl_w)
     read_exact(ctl_r, 1)
     start = time.perf_counter()
-    SENDERS[mode](parent, size, count)
-    parent.close()
+    SENDERS[mode](*parent, size, count)
+    close(parent)
     status, got, total = REPORT.unpack(read_exact(ctl_r, REPORT.size))
     seconds = time.perf_counter() - start
     _, wait_status = os.waitpid(pid, 0)

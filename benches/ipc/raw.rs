@@ -4,15 +4,15 @@
 //! The sender keeps header and payload in one buffer and moves each frame
 //! with exactly one `write`. The receiver reads as much as the kernel has
 //! (up to 64 KiB, or a whole frame when frames are larger) and parses the
-//! frames where they landed, without copying them.
+//! frames where they landed, without copying them. A ping-pong reads and
+//! writes one socket, or over two pipes reads one and writes the other.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use crate::harness::{self, Checker, Fault, Message};
-use crate::os;
+use crate::os::{self, DuplexEnd};
 use crate::workload::{Pattern, Spec};
 use crate::BoxResult;
 
@@ -29,10 +29,13 @@ pub fn run(spec: &Spec) -> BoxResult<Duration> {
             let send = |fd| send_all(fd, spec);
             harness::measure(spec, writer, reader, send, receive_all)
         }
-        Pattern::PingPong => {
-            let (parent, child) = UnixStream::pair()?;
-            let ping = |fd| ping_all(fd, spec);
-            harness::measure(spec, parent.into(), child.into(), ping, echo_all)
+        Pattern::PingPong(duplex) => {
+            let (parent, child) = os::duplex(duplex)?;
+            let ping = |end: DuplexEnd| ping_all(end.reader(), end.writer(), spec);
+            let echo = |end: DuplexEnd, checker: &mut Checker| {
+                echo_all(end.reader(), end.writer(), checker)
+            };
+            harness::measure(spec, parent, child, ping, echo)
         }
     }
 }
@@ -54,14 +57,15 @@ fn receive_all(fd: OwnedFd, checker: &mut Checker) -> Result<(), Fault> {
     Ok(())
 }
 
-/// Writes each frame, then reads until its echo is complete and checks it.
-fn ping_all(fd: OwnedFd, spec: &Spec) -> BoxResult<()> {
+/// Writes each frame to `writer`, then reads `reader` until its echo is
+/// complete and checks it.
+fn ping_all(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>, spec: &Spec) -> BoxResult<()> {
     let mut frame = Message::framed(spec.size);
-    let mut frames = FrameReader::new(fd.as_fd(), spec.size);
+    let mut frames = FrameReader::new(reader, spec.size);
     let mut echoes = Checker::new(spec.size);
     for seq in 0..spec.count {
         frame.set_seq(seq);
-        write_all(fd.as_fd(), frame.bytes())?;
+        write_all(writer, frame.bytes())?;
         let echo = frames.next()?.ok_or("end of stream before an echo")?;
         echoes
             .check(&echo[HEADER..])
@@ -70,12 +74,17 @@ fn ping_all(fd: OwnedFd, spec: &Spec) -> BoxResult<()> {
     Ok(())
 }
 
-/// Echoes each frame, header and all, with one `write` from where it was read.
-fn echo_all(fd: OwnedFd, checker: &mut Checker) -> Result<(), Fault> {
-    let mut frames = FrameReader::new(fd.as_fd(), checker.size());
+/// Echoes each frame from `reader`, header and all, with one `write` to
+/// `writer` from where it was read.
+fn echo_all(
+    reader: BorrowedFd<'_>,
+    writer: BorrowedFd<'_>,
+    checker: &mut Checker,
+) -> Result<(), Fault> {
+    let mut frames = FrameReader::new(reader, checker.size());
     while let Some(frame) = frames.next().map_err(|_| Fault::Recv)? {
         checker.check(&frame[HEADER..])?;
-        write_all(fd.as_fd(), frame).map_err(|_| Fault::Send)?;
+        write_all(writer, frame).map_err(|_| Fault::Send)?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! What framing code typically looks like with std alone: a 4-byte
 //! big-endian length prefix, `write_all` of the header then of the payload
 //! on the unbuffered descriptor, and `BufReader` + `read_exact` on the
-//! receiver into a reused `Vec`.
+//! receiver into a reused `Vec`. A ping-pong reads and writes a
+//! `UnixStream`, or over two pipes reads one `File` and writes another.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use crate::harness::{self, Checker, Fault, Message};
 use crate::os;
-use crate::workload::{Pattern, Spec};
+use crate::workload::{Duplex, Pattern, Spec};
 use crate::BoxResult;
 
 pub fn run(spec: &Spec) -> BoxResult<Duration> {
@@ -21,10 +22,19 @@ pub fn run(spec: &Spec) -> BoxResult<Duration> {
             let send = |file| send_all(file, spec);
             harness::measure(spec, writer, reader, send, receive_all)
         }
-        Pattern::PingPong => {
+        Pattern::PingPong(Duplex::SocketPair) => {
             let (parent, child) = UnixStream::pair()?;
-            let ping = |stream| ping_all(stream, spec);
-            harness::measure(spec, parent, child, ping, echo_all)
+            let ping = |stream: UnixStream| ping_all(&stream, &stream, spec);
+            let echo =
+                |stream: UnixStream, checker: &mut Checker| echo_all(&stream, &stream, checker);
+            harness::measure(spec, parent, child, ping, echo)
+        }
+        Pattern::PingPong(Duplex::TwoPipes) => {
+            let (parent, child) = os::two_pipes()?;
+            let files = |(reader, writer)| (File::from(reader), File::from(writer));
+            let ping = |(reader, writer)| ping_all(reader, writer, spec);
+            let echo = |(reader, writer), checker: &mut Checker| echo_all(reader, writer, checker);
+            harness::measure(spec, files(parent), files(child), ping, echo)
         }
     }
 }
@@ -47,14 +57,16 @@ fn receive_all(file: File, checker: &mut Checker) -> Result<(), Fault> {
     Ok(())
 }
 
-fn ping_all(stream: UnixStream, spec: &Spec) -> BoxResult<()> {
+/// Writes each frame to `writer`, then reads its echo from `reader` and
+/// checks it.
+fn ping_all(reader: impl Read, mut writer: impl Write, spec: &Spec) -> BoxResult<()> {
     let mut msg = Message::new(spec.size);
-    let mut reader = BufReader::new(&stream);
+    let mut reader = BufReader::new(reader);
     let mut echo = Vec::new();
     let mut echoes = Checker::new(spec.size);
     for seq in 0..spec.count {
         msg.set_seq(seq);
-        write_frame(&mut &stream, msg.payload())?;
+        write_frame(&mut writer, msg.payload())?;
         if !read_frame(&mut reader, &mut echo)? {
             return Err("end of stream before an echo".into());
         }
@@ -65,12 +77,13 @@ fn ping_all(stream: UnixStream, spec: &Spec) -> BoxResult<()> {
     Ok(())
 }
 
-fn echo_all(stream: UnixStream, checker: &mut Checker) -> Result<(), Fault> {
-    let mut reader = BufReader::new(&stream);
+/// Echoes each frame from `reader` to `writer`.
+fn echo_all(reader: impl Read, mut writer: impl Write, checker: &mut Checker) -> Result<(), Fault> {
+    let mut reader = BufReader::new(reader);
     let mut payload = Vec::new();
     while read_frame(&mut reader, &mut payload).map_err(|_| Fault::Recv)? {
         checker.check(&payload)?;
-        write_frame(&mut &stream, &payload).map_err(|_| Fault::Send)?;
+        write_frame(&mut writer, &payload).map_err(|_| Fault::Send)?;
     }
     Ok(())
 }

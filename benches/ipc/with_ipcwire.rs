@@ -1,6 +1,8 @@
 //! The crate under test, used as its documentation suggests: `send_bytes`
 //! on the sender, `recv_bytes_into` a reused buffer on the receiver (no
-//! allocation per message).
+//! allocation per message). A ping-pong runs over `pipe(true)`'s socket
+//! pair or over `duplex_pipes()`'s two pipes; either way each side holds
+//! one `Connection` that both sends and receives.
 //!
 //! A `w1b` workload sends its messages a batch at a time with
 //! `send_bytes_batch` (reused buffers, only the sequence numbers change)
@@ -17,7 +19,7 @@ use std::time::Duration;
 use ipcwire::{Connection, Error};
 
 use crate::harness::{self, Checker, Confine, Fault, Message};
-use crate::workload::{Pattern, Spec};
+use crate::workload::{Duplex, Pattern, Spec};
 use crate::{seccomp, BoxResult};
 
 /// What each side calls, as the inventory names it, for its filter.
@@ -44,8 +46,11 @@ pub fn run(spec: &Spec) -> BoxResult<Duration> {
             let calls: Calls = (&[SEND, DROP], &[RECV, DROP]);
             measure(spec, writer, reader, send, receive_all, calls)
         }
-        Pattern::PingPong => {
-            let (parent, child) = ipcwire::pipe(true)?;
+        Pattern::PingPong(duplex) => {
+            let (parent, child) = match duplex {
+                Duplex::SocketPair => ipcwire::pipe(true)?,
+                Duplex::TwoPipes => ipcwire::duplex_pipes()?,
+            };
             let ping = |conn| ping_all(conn, spec);
             let calls: Calls = (&[SEND, RECV, DROP], &[RECV, SEND, DROP]);
             measure(spec, parent, child, ping, echo_all, calls)

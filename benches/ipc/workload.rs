@@ -10,8 +10,18 @@ use crate::{os, pickled, python, raw, stdframe, with_ipcwire, BoxResult};
 pub enum Pattern {
     /// Parent sends every message over a pipe, child receives and checks.
     OneWay,
-    /// Parent sends over a socket pair, child echoes, parent checks each echo.
-    PingPong,
+    /// Parent sends each message over the channel, child echoes it, parent
+    /// checks each echo before it sends the next.
+    PingPong(Duplex),
+}
+
+/// What carries a ping-pong both ways.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Duplex {
+    /// A Unix stream socket pair: each side reads and writes one socket.
+    SocketPair,
+    /// Two pipes, one each way: each side reads one and writes the other.
+    TwoPipes,
 }
 
 /// What the messages carry.
@@ -87,14 +97,22 @@ impl Spec {
         self
     }
 
+    /// The same ping-pong over two pipes, named `name`.
+    fn over_two_pipes(mut self, name: &str) -> Spec {
+        self.name = name.to_string();
+        self.pattern = Pattern::PingPong(Duplex::TwoPipes);
+        self
+    }
+
     /// The workload in whose rotation this one is measured (see `main.rs`):
     /// the one it varies, whose ratio to it is what matters (`w1` for
-    /// `w1-seccomp` and every `w1b`), or its own name.
+    /// `w1-seccomp` and every `w1b`, `w4` for `w4p`), or its own name.
     pub fn rotation(&self) -> &str {
-        match (self.unconfined_name(), self.batch) {
-            (Some(name), _) => name,
-            (None, Some(_)) => BATCHED,
-            (None, None) => &self.name,
+        match (self.unconfined_name(), self.batch, self.pattern) {
+            (Some(name), _, _) => name,
+            (None, Some(_), _) => BATCHED,
+            (None, None, Pattern::PingPong(Duplex::TwoPipes)) => PING_PONG,
+            (None, None, _) => &self.name,
         }
     }
 }
@@ -106,15 +124,27 @@ pub const BATCHED: &str = "w1";
 /// Messages per batch in `w1b`; `w1b-N` sends `N` at a time.
 pub const BATCH: usize = 64;
 
+/// The socket pair ping-pong that `w4p` runs over two pipes.
+pub const PING_PONG: &str = "w4";
+
 /// The pipe size the `-bigpipe` variants ask for: Linux's unprivileged
 /// maximum (`/proc/sys/fs/pipe-max-size`), large enough for a whole 1 MiB
 /// message.
 pub const BIG_PIPE: usize = 1 << 20;
 
 /// The named workloads of bytes, in table order. `w1-seccomp` and `w1b`
-/// are measured together with `w1` (see `main.rs`), since what matters is
-/// their ratio to it.
-pub const FRAME_NAMES: [&str; 7] = ["w1", "w1-seccomp", "w1b", "w2", "w3", "w3-bigpipe", "w4"];
+/// are measured together with `w1`, and `w4p` with `w4` (see `main.rs`),
+/// since what matters is their ratio to it; each follows the one it varies.
+pub const FRAME_NAMES: [&str; 8] = [
+    "w1",
+    "w1-seccomp",
+    "w1b",
+    "w2",
+    "w3",
+    "w3-bigpipe",
+    "w4",
+    "w4p",
+];
 /// The named workloads of Python objects, in table order.
 pub const PICKLE_NAMES: [&str; 2] = ["w5", "w5-dict"];
 
@@ -179,18 +209,20 @@ impl Cpus {
 /// The named workload `name` at full size, or `None` if there is no such.
 /// Besides the [`names`], `w1b-N` is `w1b` in batches of `N` (`N` ≥ 1).
 pub fn named(name: &str) -> Option<Spec> {
+    use Duplex::SocketPair;
     use Payload::{Dicts, Frames, Ints};
     let (pattern, payload, size, count, pipe_size) = match name {
         "w1" => (Pattern::OneWay, Frames, 64, 1_000_000, None),
         "w2" => (Pattern::OneWay, Frames, 4 << 10, 200_000, None),
         "w3" => (Pattern::OneWay, Frames, 1 << 20, 1024, None),
         "w3-bigpipe" => (Pattern::OneWay, Frames, 1 << 20, 1024, Some(BIG_PIPE)),
-        "w4" => (Pattern::PingPong, Frames, 64, 200_000, None),
+        "w4" => (Pattern::PingPong(SocketPair), Frames, 64, 200_000, None),
         "w5" => (Pattern::OneWay, Ints, 0, 1_000_000, None),
         // About a second for Python, as w1 takes.
         "w5-dict" => (Pattern::OneWay, Dicts, 0, 200_000, None),
         "w1-seccomp" => return named("w1").map(Spec::confined),
         "w1b" => return named(BATCHED).map(|spec| spec.batched(name, BATCH)),
+        "w4p" => return named(PING_PONG).map(|spec| spec.over_two_pipes(name)),
         _ => {
             let batch: usize = name.strip_prefix("w1b-")?.parse().ok().filter(|&n| n > 0)?;
             let name = format!("w1b-{batch}");

@@ -182,8 +182,9 @@ impl Kind {
 /// then `recv_handle` works after Python's `send_bytes` then
 /// `send_handle`, as Python's own do. The authkey handshake reads each of
 /// its messages exactly, so a client may send descriptors the moment it
-/// is connected. Over TCP or a pipe, sending descriptors is `Io(EOPNOTSUPP)`
-/// (a TCP `sendmsg` would drop them without a word) or `Io(ENOTSOCK)`, with
+/// is connected. Over TCP or pipes (a [`duplex_pipes`](crate::duplex_pipes)
+/// connection too), sending descriptors is `Io(EOPNOTSUPP)` (a TCP
+/// `sendmsg` would drop them without a word) or `Io(ENOTSOCK)`, with
 /// nothing sent.
 ///
 /// Descriptors ride on the first byte of a message (or of the count

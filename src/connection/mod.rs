@@ -211,8 +211,8 @@ impl Kind {
 /// | a count byte that disagrees with what came ([`recv_fds`](Self::recv_fds)), or other than one ([`recv_handle`](Self::recv_handle)) | [`Error::FdCount`]; all are closed |
 ///
 /// # System calls
-/// Dropping it: `close`, of its descriptor and of descriptors that came
-/// with bytes read ahead.
+/// Dropping it: `close`, of its descriptor (both, over two pipes) and of
+/// descriptors that came with bytes read ahead.
 pub struct Connection {
     /// The descriptor receives read, and sends write unless `writer` is set.
     fd: OwnedFd,

@@ -97,6 +97,12 @@ impl Connection {
         if self.access == Access::Read {
             return Err(Error::NotWritable);
         }
+        // Descriptors this connection cannot carry are refused before
+        // anything else: a message paused part-way would otherwise be
+        // finished without them, reported sent as if they had gone along.
+        if !fds.is_empty() {
+            self.can_carry_fds()?;
+        }
         let mut at = match (self.sending, msgs) {
             (SendState::Torn(e), _) => return Err(e),
             (SendState::Paused(pending), _) if !pending.is_for(msgs) => {
@@ -124,10 +130,10 @@ impl Connection {
         Err(e)
     }
 
-    /// The first `sendmsg` of a frame, carrying `fds`; returns how much of
-    /// the frame it took. Nothing is sent on error.
+    /// The first `sendmsg` of a frame, carrying `fds` (the caller checked
+    /// that this connection can); returns how much of the frame it took.
+    /// Nothing is sent on error.
     fn send_first_with_fds(&mut self, msg: &[u8], fds: &[BorrowedFd<'_>]) -> Result<usize, Error> {
-        self.can_carry_fds()?;
         let header = Header::new(msg.len() as u64);
         let bufs = [IoSlice::new(header.as_bytes()), IoSlice::new(msg)];
         nonzero(sys::send_with_fds(self.as_write_fd(), &bufs, fds)?)

@@ -320,7 +320,9 @@ unsafe fn close_each(low: libc::c_uint, high: libc::c_uint) -> Result<(), Errno>
 /// for writing (`O_RDONLY`, `O_WRONLY` or `O_RDWR`).
 ///
 /// A pipe's read end is `(true, false)`, its write end `(false, true)`, a
-/// socket `(true, true)`.
+/// socket `(true, true)`, and on Linux an `O_PATH` descriptor `(false,
+/// false)`: its access bits read `O_RDONLY`, yet it can neither read nor
+/// write.
 ///
 /// # Errors
 /// `EBADF` if `fd` is not open.
@@ -330,6 +332,10 @@ unsafe fn close_each(low: libc::c_uint, high: libc::c_uint) -> Result<(), Errno>
 pub fn access_mode(fd: BorrowedFd<'_>) -> Result<(bool, bool), Errno> {
     // SAFETY: F_GETFL takes no argument and only reads the flags.
     let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if flags & libc::O_PATH != 0 {
+        return Ok((false, false));
+    }
     Ok(match flags & libc::O_ACCMODE {
         libc::O_RDONLY => (true, false),
         libc::O_WRONLY => (false, true),

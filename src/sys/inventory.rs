@@ -64,8 +64,9 @@
 //! # The audit
 //!
 //! `tests/audit/` holds the crate to this list. It runs real scenarios
-//! (pipe and fork with messages both ways, pipe sends in a child whose
-//! `SIGPIPE` action is the default, a socket pair with `poll`, pipe
+//! (pipe and fork with messages both ways, two pipes both ways from
+//! `duplex_pipes`, `fork_with_pipe` and `from_pipes`, pipe sends in a child
+//! whose `SIGPIPE` action is the default, a socket pair with `poll`, pipe
 //! capacity, `from_fd`, passing descriptors, Unix and TCP listeners and
 //! clients with the authkey handshake, timeouts, non-blocking mode,
 //! children killed and reaped, a child confining itself, every `sys`

@@ -65,6 +65,22 @@ pub const SCENARIOS: &[Scenario] = &[
         run: duplex_fork_both_ways,
     },
     Scenario {
+        name: "duplex_pipes_both_ways",
+        functions: &[
+            "ipcwire::duplex_pipes",
+            "ipcwire::fork_with_pipe",
+            "sys::pipe",
+            "Connection::from_pipes",
+            "Connection::send_bytes",
+            "Connection::recv_bytes",
+            "Connection::into_fds",
+            "drop(Connection)",
+            "drop(OwnedFd)",
+            "Child::wait",
+        ],
+        run: duplex_pipes_both_ways,
+    },
+    Scenario {
         name: "sigpipe_guard_on_pipes",
         functions: &[
             "ipcwire::fork_with_pipe",
@@ -480,6 +496,81 @@ fn duplex_fork_both_ways() {
     assert!(bracket("Child::wait", || child.wait())
         .expect("wait")
         .success());
+}
+
+/// Duplex connections over two pipes, one each way: from `duplex_pipes`,
+/// from `fork_with_pipe` (each process closing the two ends it does not
+/// use), and from pipe ends wrapped by `from_pipes`, which refuses ends
+/// swapped by mistake and closes both; messages both ways on each, and
+/// both descriptors given back by `into_fds`.
+fn duplex_pipes_both_ways() {
+    let (mut a, mut b) =
+        bracket("ipcwire::duplex_pipes", ipcwire::duplex_pipes).expect("duplex_pipes");
+    ping_pong(&mut a, &mut b);
+    // Nothing read ahead, so nothing to close: both ends come back.
+    let (read, write) = bracket("calls=0 Connection::into_fds", || a.into_fds());
+    assert!(write.is_some(), "a two-pipe connection gives its write end");
+    bracket("drop(OwnedFd)", || drop((read, write)));
+    bracket("drop(Connection)", || drop(b));
+
+    // SAFETY: single-threaded scenario; the harness's threads are idle.
+    let (mut conn, child) = bracket("ipcwire::fork_with_pipe", || unsafe {
+        fork_with_pipe(Direction::DuplexPipes, |mut conn| {
+            while let Ok(msg) = bracket("Connection::recv_bytes", || conn.recv_bytes()) {
+                if bracket("Connection::send_bytes", || conn.send_bytes(&msg)).is_err() {
+                    return 1;
+                }
+            }
+            child_leaves();
+            0
+        })
+    })
+    .expect("fork");
+    for len in [0, 64, 256, 4096, 200_000] {
+        let msg = vec![7; len];
+        // The SIGPIPE look-up, then one write of what the pipe holds.
+        let calls = if len <= 4096 { "calls=2 " } else { "" };
+        let send = format!("{calls}Connection::send_bytes");
+        bracket(&send, || conn.send_bytes(&msg)).expect("send");
+        let echo = bracket("Connection::recv_bytes", || conn.recv_bytes()).expect("recv");
+        assert_eq!(echo.len(), len);
+    }
+    bracket("drop(Connection)", || drop(conn));
+    assert!(bracket("Child::wait", || child.wait())
+        .expect("wait")
+        .success());
+
+    // Pipe ends made elsewhere: `fcntl(F_GETFL)` and `fstat` of each.
+    let (a_reads, b_writes) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    let (b_reads, a_writes) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    let (r, w) = bracket("sys::pipe", sys::pipe).expect("pipe");
+    // Swapped: the first check fails, and both are closed.
+    let swapped = bracket("calls=3 Connection::from_pipes", || {
+        Connection::from_pipes(w, r)
+    });
+    assert_eq!(swapped.err(), Some(Errno::BADF));
+    let mut a = bracket("calls=4 Connection::from_pipes", || {
+        Connection::from_pipes(a_reads, a_writes)
+    })
+    .expect("from_pipes");
+    let mut b = bracket("calls=4 Connection::from_pipes", || {
+        Connection::from_pipes(b_reads, b_writes)
+    })
+    .expect("from_pipes");
+    ping_pong(&mut a, &mut b);
+    let fds = bracket("calls=0 Connection::into_fds", || b.into_fds());
+    bracket("drop(OwnedFd)", || drop(fds));
+    bracket("drop(Connection)", || drop(a));
+}
+
+/// A small message from `a` to `b` and back: on a pipe, a send is the
+/// `SIGPIPE` look-up and one write, a receive of what is there one read.
+fn ping_pong(a: &mut Connection, b: &mut Connection) {
+    bracket("calls=2 Connection::send_bytes", || a.send_bytes(b"ping")).expect("send");
+    let ping = bracket("calls=1 Connection::recv_bytes", || b.recv_bytes()).expect("recv");
+    bracket("calls=2 Connection::send_bytes", || b.send_bytes(&ping)).expect("send");
+    let pong = bracket("calls=1 Connection::recv_bytes", || a.recv_bytes()).expect("recv");
+    assert_eq!(pong, b"ping");
 }
 
 /// In a child whose SIGPIPE action is the default (as in a C or `no_std`

@@ -138,6 +138,16 @@ pub fn itimer(interval: Duration) {
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, ptr::null_mut()) };
 }
 
+/// `alarm`: in a forked child, ends it with `SIGALRM` (its default action)
+/// after `limit` (whole seconds, at least one), so that a call which would
+/// block forever fails the test as `Signaled(SIGALRM)` instead of hanging
+/// it. For children only: the harness's process must keep its default.
+pub fn die_after(limit: Duration) {
+    let seconds = limit.as_secs().clamp(1, libc::c_uint::MAX.into());
+    // SAFETY: alarm only arms this process's timer.
+    unsafe { libc::alarm(seconds as libc::c_uint) };
+}
+
 /// This thread's signal mask.
 pub fn signal_mask() -> libc::sigset_t {
     let mut old = MaybeUninit::<libc::sigset_t>::uninit();

@@ -1,8 +1,9 @@
 //! This process's descriptors, as `/proc` shows them: how many are open (to
-//! find a leak), the flags of one, and reading one to its end.
+//! find a leak), whether one is, the flags of one, and reading one to its
+//! end.
 #![allow(dead_code)] // each test binary uses a part
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use ipcwire::sys::{self, BorrowedFd, Errno};
 
@@ -17,6 +18,13 @@ pub fn count_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
         .count()
+}
+
+/// Whether this process has descriptor number `fd` open: to tell that a
+/// descriptor given up by number was closed (holding `serial::lock()`, so
+/// no other test reuses the number meanwhile).
+pub fn is_open(fd: RawFd) -> bool {
+    std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")).is_ok()
 }
 
 /// The `flags:` field (octal) of `/proc/self/fdinfo/<fd>`.

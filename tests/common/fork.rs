@@ -6,8 +6,8 @@
 //! needs (and glibc's and musl's `malloc` are safe after `fork`).
 #![allow(dead_code)] // each test binary uses a part
 
-use ipcwire::sys::{self, ExitStatus, Fork, Pid};
-use ipcwire::{fork_with_pipe, Connection, Direction};
+use ipcwire::sys::{self, Ends, ExitStatus, Fork, Pid};
+use ipcwire::{fork_with_pipe, Connection};
 
 /// A forked child, killed and reaped if the test ends before it is.
 pub struct Forked(Option<Pid>);
@@ -50,12 +50,14 @@ pub fn fork(child: impl FnOnce() -> i32) -> Forked {
     }
 }
 
-/// Forks a child that runs `child` on its end of a `direction` connection,
-/// runs `parent` on the parent's end (dropping it afterwards), then waits
-/// for the child. Returns what `parent` returned and how the child ended,
-/// so the caller asserts only after the child has been reaped.
+/// Forks a child that runs `child` on its end of a `direction` connection
+/// (a [`Direction`](ipcwire::Direction), or other [`Ends`] that open two
+/// connections), runs `parent` on the parent's end (dropping it
+/// afterwards), then waits for the child. Returns what `parent` returned
+/// and how the child ended, so the caller asserts only after the child has
+/// been reaped.
 pub fn with_child<T>(
-    direction: Direction,
+    direction: impl Ends<End = Connection>,
     child: impl FnOnce(Connection) -> i32,
     parent: impl FnOnce(Connection) -> T,
 ) -> (T, ExitStatus) {

@@ -4,8 +4,9 @@
 //! One module per theme: `messages`, `failures` (end of stream, malformed
 //! and cut frames, peers gone), `limits` (buffers, `max_len`, pipe
 //! capacity), `directions` (and `poll`), `descriptors`, `batches` (many
-//! messages per send), `borrowed` (receives from the read-ahead buffer);
-//! this file has the test messages they share.
+//! messages per send), `borrowed` (receives from the read-ahead buffer),
+//! `two_pipes` (duplex connections over two pipes, one each way); this
+//! file has the test messages they share.
 //!
 //! Every test takes `serial::lock()` first: the tests fork and count this
 //! process's descriptors, so they must not overlap. While one test holds
@@ -29,6 +30,7 @@ mod directions;
 mod failures;
 mod limits;
 mod messages;
+mod two_pipes;
 
 const MIB: usize = 1 << 20;
 

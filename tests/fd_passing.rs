@@ -446,6 +446,42 @@ fn a_large_message_sent_part_way_goes_out_whole_with_its_descriptors() {
     assert_eq!(ids, [identity(r.as_fd())], "its descriptor once");
 }
 
+/// A message paused by a plain send left without descriptors: finishing it
+/// with `send_bytes_with_fds` would report descriptors sent that never
+/// went. It is `SendIncomplete`, nothing written; a plain send finishes it,
+/// and the peer gets the message with no descriptor.
+#[test]
+fn descriptors_never_ride_on_the_rest_of_a_plain_message() {
+    let _g = lock();
+    let (mut a, mut b) = pipe(true).unwrap();
+    let (r, _w) = sys::pipe().unwrap();
+    let big = vec![7; 4 << 20];
+    a.set_nonblocking(true).unwrap();
+    assert_eq!(a.send_bytes(&big), Err(Error::Io(Errno::AGAIN)));
+    assert_eq!(
+        a.send_bytes_with_fds(&big, &[r.as_fd()]),
+        Err(Error::SendIncomplete),
+        "the paused message carries no descriptors"
+    );
+    let (got, arrived) = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut fds = ReceivedFds::new();
+            let msg = b.recv_bytes_with_fds(&mut fds).unwrap();
+            (msg, fds.len())
+        });
+        loop {
+            match a.send_bytes(&big) {
+                Ok(()) => break,
+                Err(Error::Io(Errno::AGAIN)) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        reader.join().unwrap()
+    });
+    assert!(got == big, "the message arrives whole");
+    assert_eq!(arrived, 0, "with no descriptor");
+}
+
 // ---------------------------------------------------------------------------
 // Descriptors where none were asked for.
 

@@ -571,7 +571,10 @@ impl Connection {
     /// With no descriptors this is `send_bytes`. A message that paused
     /// part-way (`Io(AGAIN)`) has sent its descriptors with its first
     /// bytes: call this (or `send_bytes`) again with the same message to
-    /// finish it; the descriptors are not sent twice.
+    /// finish it; the descriptors are not sent twice. A message paused by
+    /// a send without descriptors is finished without them: given
+    /// descriptors, this call is [`Error::SendIncomplete`] and writes
+    /// nothing, since they could not go.
     ///
     /// # Errors
     /// - [`Error::Io`] with `EINVAL` for more than [`MAX_FDS`](crate::MAX_FDS) descriptors,
@@ -1025,7 +1028,8 @@ impl Connection {
     ///
     /// The flag belongs to the open pipe or socket, so a forked process
     /// holding the same end sees it too. Over two pipes it is set on both
-    /// ends this connection holds.
+    /// ends this connection holds, the read end first, which stays changed
+    /// if the write end's `fcntl` fails.
     ///
     /// # Errors
     /// [`Error::Io`] with `EBADF`.

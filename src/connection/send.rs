@@ -45,22 +45,30 @@ pub(crate) struct PendingSend {
     /// Where the send stands: a frame and a byte in it (a byte count could
     /// pass `usize::MAX` on 32 bits, where messages may share memory).
     at: Cursor,
+    /// Whether descriptors left with the first bytes.
+    with_fds: bool,
 }
 
 impl PendingSend {
-    fn new<M: AsRef<[u8]>>(msgs: &[M], at: Cursor) -> Self {
+    fn new<M: AsRef<[u8]>>(msgs: &[M], at: Cursor, with_fds: bool) -> Self {
         PendingSend {
             messages: msgs.len(),
             fingerprint: fingerprint(at.window(msgs)),
             at,
+            with_fds,
         }
     }
 
-    /// Whether `msgs` are the messages these frames carry: the same count,
-    /// and the same [`fingerprint`] of those where the send stands and the
-    /// next (a bounded cost per resumption, however long the batch).
-    fn is_for<M: AsRef<[u8]>>(&self, msgs: &[M]) -> bool {
-        msgs.len() == self.messages && fingerprint(self.at.window(msgs)) == self.fingerprint
+    /// Whether `msgs`, with descriptors or not, finish this send: the same
+    /// count, and the same [`fingerprint`] of the messages where the send
+    /// stands and the next (a bounded cost per resumption, however long the
+    /// batch). Descriptors may be given again for a send that carried
+    /// them, but never for one that left without: they would be reported
+    /// sent.
+    fn is_for<M: AsRef<[u8]>>(&self, msgs: &[M], fds: &[BorrowedFd<'_>]) -> bool {
+        msgs.len() == self.messages
+            && (self.with_fds || fds.is_empty())
+            && fingerprint(self.at.window(msgs)) == self.fingerprint
     }
 }
 
@@ -103,9 +111,13 @@ impl Connection {
         if !fds.is_empty() {
             self.can_carry_fds()?;
         }
+        let with_fds = match self.sending {
+            SendState::Paused(pending) => pending.with_fds,
+            _ => !fds.is_empty(),
+        };
         let mut at = match (self.sending, msgs) {
             (SendState::Torn(e), _) => return Err(e),
-            (SendState::Paused(pending), _) if !pending.is_for(msgs) => {
+            (SendState::Paused(pending), _) if !pending.is_for(msgs, fds) => {
                 return Err(Error::SendIncomplete)
             }
             // The descriptors left with the first bytes.
@@ -122,7 +134,7 @@ impl Connection {
         };
         if at != Cursor::default() {
             self.sending = if e.is_resumable() {
-                SendState::Paused(PendingSend::new(msgs, at))
+                SendState::Paused(PendingSend::new(msgs, at, with_fds))
             } else {
                 SendState::Torn(e)
             };

@@ -172,7 +172,8 @@ pub fn workload_table(results: &Results, workloads: &[&str], impls: &[Impl]) -> 
     }
     let _ = writeln!(out, "\n{}|", "|---".repeat(2 + impls.len() + others.len()));
     for &name in workloads {
-        let Some(first) = results.get(name, Impl::Ipcwire) else {
+        // Some workloads are one implementation's (`w4p-nosignal` raw's).
+        let Some(first) = impls.iter().find_map(|&imp| results.get(name, imp)) else {
             continue;
         };
         let _ = write!(
@@ -217,7 +218,15 @@ fn describe(spec: &Spec) -> String {
         Cpus::Split(..) => ", two CPUs",
     };
     let confined = if spec.seccomp { ", both confined" } else { "" };
-    format!("{}: {messages}, {channel}{cpus}{confined}", spec.name)
+    let writes = if spec.nosignal_writes {
+        ", RWF_NOSIGNAL writes"
+    } else {
+        ""
+    };
+    format!(
+        "{}: {messages}, {channel}{cpus}{confined}{writes}",
+        spec.name
+    )
 }
 
 /// A line for each confined workload measured, against the same

@@ -55,7 +55,8 @@
 //! `w4p-nosignal` is raw's `w4p` with each frame written by one
 //! `pwritev2(fd, [frame], -1, RWF_NOSIGNAL)`, as ipcwire's pipe sends are
 //! on Linux 6.18 and later, instead of `write`: the floor for a write that
-//! cannot raise `SIGPIPE`. Only raw runs it, in W4's rotation.
+//! cannot raise `SIGPIPE`. Only raw runs it, in W4's rotation, and the
+//! report gives it against raw's `w4p` and ipcwire's `w4p` against it.
 //! Where pipes take no `RWF_NOSIGNAL` (other systems, Linux before 6.18)
 //! raw refuses it, and the first form leaves it out with a note.
 //!
@@ -347,7 +348,7 @@ fn workload_table(
          `recv_bytes_borrowed`, then those the same read brought in with \
          `recv_buffered`, and checks each where it lies, as in `w1`. It is \
          measured in `w1`'s rotation; against `w1` (medians):\n\n{}\n\
-         ## Idle connections\n\n{}\n\n## Goals\n\n{}",
+         ## Idle connections\n\n{}\n\n## Goals\n\n{}{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
@@ -358,6 +359,7 @@ fn workload_table(
         report::batch_ratios(&results),
         idle.report(),
         report::goals_table(&results),
+        report::nosignal_ratios(&results),
     );
     println!("{text}");
     fs::write(opts.out.join("table.md"), text)?;

@@ -257,6 +257,30 @@ pub fn seccomp_ratios(results: &Results) -> String {
     out
 }
 
+/// A line for each workload raw wrote with `pwritev2(RWF_NOSIGNAL)`,
+/// against raw's with `write` and ipcwire's: what a write that cannot
+/// raise `SIGPIPE` costs the floor (median times).
+pub fn nosignal_ratios(results: &Results) -> String {
+    let mut out = String::new();
+    for run in &results.runs {
+        let Some(plain) = run.spec.plain_writes_name() else {
+            continue;
+        };
+        let name = run.spec.name.as_str();
+        let micros = median(&seconds(&run.times)) / run.spec.count as f64 * 1e6;
+        let _ = writeln!(
+            out,
+            "\nRaw's `{plain}` with `pwritev2(RWF_NOSIGNAL)` writes, as ipcwire's \
+             (`{name}`): {} µs a round trip, {} the speed of raw's `{plain}` with \
+             `write`; ipcwire's `{plain}` runs at {} its speed.",
+            fig(micros),
+            ratio(results.speedup((name, Impl::Raw), (plain, Impl::Raw))),
+            ratio(results.speedup((plain, Impl::Ipcwire), (name, Impl::Raw))),
+        );
+    }
+    out
+}
+
 /// Messages per second of each repetition of `run`.
 fn message_rates(run: &Run) -> Stats {
     let rates: Vec<f64> = seconds(&run.times)

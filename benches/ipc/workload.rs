@@ -116,6 +116,13 @@ impl Spec {
         self
     }
 
+    /// The workload this one writes with `write` (`w4p` for `w4p-nosignal`).
+    pub fn plain_writes_name(&self) -> Option<&str> {
+        self.name
+            .strip_suffix(NOSIGNAL_SUFFIX)
+            .filter(|_| self.nosignal_writes)
+    }
+
     /// The workload in whose rotation this one is measured (see `main.rs`):
     /// the one it varies, whose ratio to it is what matters (`w1` for
     /// `w1-seccomp` and every `w1b`, `w4` for `w4p` and `w4p-nosignal`),

@@ -20,7 +20,8 @@
 //!
 //! W1–W4, `w4p` and the sweep move bytes (`send_bytes` and its like):
 //! - `ipcwire`: `Connection::send_bytes` / `recv_bytes_into`;
-//! - `raw`: one `libc::write` per frame, large `libc::read`s;
+//! - `raw`: one `libc::write` per frame (in `w4p-nosignal`, one
+//!   `pwritev2(RWF_NOSIGNAL)`), large `libc::read`s;
 //! - `std`: `write_all` of header and payload, `BufReader` + `read_exact`;
 //! - `python`: `multiprocessing.Pipe`'s `send_bytes` / `recv_bytes_into`.
 //!
@@ -51,6 +52,14 @@
 //! and the goals compare its round trip with raw's `w4p` and, in time,
 //! with ipcwire's `w4`.
 //!
+//! `w4p-nosignal` is raw's `w4p` with each frame written by one
+//! `pwritev2(fd, [frame], -1, RWF_NOSIGNAL)`, as ipcwire's pipe sends are
+//! on Linux 6.18 and later, instead of `write`: the floor for a write that
+//! cannot raise `SIGPIPE`. Only raw runs it, in W4's rotation, and the
+//! report gives it against raw's `w4p` and ipcwire's `w4p` against it.
+//! Where pipes take no `RWF_NOSIGNAL` (other systems, Linux before 6.18)
+//! raw refuses it, and the first form leaves it out with a note.
+//!
 //! `w1-seccomp` is ipcwire's W1 confined: sender and receiver each run in a
 //! forked child that, before the clock starts, installs a seccomp filter
 //! allowing only the system calls the inventory lists for the functions it
@@ -61,12 +70,13 @@
 //!
 //! The second form is for outside drivers: IMPL is `ipcwire`, `raw`, `std`,
 //! `python` or `ipcwire-bytes`, WORKLOAD one of `w1`, `w1-seccomp`, `w1b`,
-//! `w1b-N`, `w2`, `w3`, `w3-bigpipe`, `w4`, `w4p`, `w5`, `w5-dict` (`raw`
-//! and `std` run only W1–W4 and `w4p`, `ipcwire-bytes` only W5,
-//! `w1-seccomp` and the `w1b` workloads only ipcwire); it prints exactly
-//! one line, `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in
-//! one direction, for W5 those of ipcwire's pickles; COUNT is round trips
-//! for `w4` and `w4p`).
+//! `w1b-N`, `w2`, `w3`, `w3-bigpipe`, `w4`, `w4p`, `w4p-nosignal`, `w5`,
+//! `w5-dict` (`raw` and `std` run only W1–W4 and `w4p`, `ipcwire-bytes`
+//! only W5, `w1-seccomp` and the `w1b` workloads only ipcwire,
+//! `w4p-nosignal` only raw); it prints exactly one line,
+//! `IMPL WORKLOAD COUNT BYTES SECONDS` (BYTES is payload bytes in one
+//! direction, for W5 those of ipcwire's pickles; COUNT is round trips for
+//! `w4`, `w4p` and `w4p-nosignal`).
 //!
 //! `ipcwire idle` (also part of the first form) measures what idle
 //! connections hold: 4,000 socket pairs, one message received on each, in a
@@ -243,6 +253,12 @@ fn full(opts: &Options) -> BoxResult<()> {
     if !python {
         println!("note: python3 not found on PATH; the python implementation is skipped\n");
     }
+    let nosignal = raw::nosignal_writes_work();
+    if !nosignal {
+        println!(
+            "note: pipes here take no RWF_NOSIGNAL (Linux 6.18 on); w4p-nosignal is skipped\n"
+        );
+    }
     let context = Context {
         when_where: format!(
             "{}, {}; {}",
@@ -250,11 +266,11 @@ fn full(opts: &Options) -> BoxResult<()> {
             machine::describe(python::version().as_deref()),
             machine::revision().unwrap_or_else(|| "ipcwire at an unknown revision".into()),
         ),
-        how: how(opts, python),
+        how: how(opts, python, nosignal),
     };
     fs::create_dir_all(&opts.out)?;
     if opts.table {
-        workload_table(opts, &impls, &context)?;
+        workload_table(opts, &impls, nosignal, &context)?;
     }
     if opts.sweep {
         sweep(opts, &impls, &context)?;
@@ -265,7 +281,7 @@ fn full(opts: &Options) -> BoxResult<()> {
 }
 
 /// How the run was made: the command, repetitions, what was left out.
-fn how(opts: &Options, python: bool) -> String {
+fn how(opts: &Options, python: bool, nosignal: bool) -> String {
     let args = match opts.args.as_str() {
         "" => String::new(),
         args => format!(" -- {args}"),
@@ -280,6 +296,9 @@ fn how(opts: &Options, python: bool) -> String {
     if !python {
         how += "; python3 not found, python skipped";
     }
+    if !nosignal {
+        how += "; no RWF_NOSIGNAL for pipes, w4p-nosignal skipped";
+    }
     how
 }
 
@@ -289,10 +308,17 @@ struct Context {
     how: String,
 }
 
-/// Measures W1–W5, prints the tables and goals, writes `table.md`.
-fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<()> {
+/// Measures W1–W5, prints the tables and goals, writes `table.md`;
+/// `w4p-nosignal` only if `nosignal` (pipes take `RWF_NOSIGNAL`).
+fn workload_table(
+    opts: &Options,
+    impls: &[Impl],
+    nosignal: bool,
+    context: &Context,
+) -> BoxResult<()> {
     let specs: Vec<Spec> = workload::names()
         .filter_map(workload::named)
+        .filter(|spec| nosignal || !spec.nosignal_writes)
         .map(|spec| if opts.quick { spec.quick() } else { spec })
         .collect();
     let results = measure(&specs, impls, opts.reps)?;
@@ -322,7 +348,7 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
          `recv_bytes_borrowed`, then those the same read brought in with \
          `recv_buffered`, and checks each where it lies, as in `w1`. It is \
          measured in `w1`'s rotation; against `w1` (medians):\n\n{}\n\
-         ## Idle connections\n\n{}\n\n## Goals\n\n{}",
+         ## Idle connections\n\n{}\n\n## Goals\n\n{}{}",
         context.when_where,
         context.how,
         report::workload_table(&results, &workload::FRAME_NAMES, &Impl::FRAMES),
@@ -333,6 +359,7 @@ fn workload_table(opts: &Options, impls: &[Impl], context: &Context) -> BoxResul
         report::batch_ratios(&results),
         idle.report(),
         report::goals_table(&results),
+        report::nosignal_ratios(&results),
     );
     println!("{text}");
     fs::write(opts.out.join("table.md"), text)?;
@@ -407,9 +434,9 @@ fn batch_sweep(opts: &Options, impls: &[Impl], context: &Context) -> BoxResult<(
 /// Each repetition runs all implementations once, starting one further
 /// along the list each time, so neither a fixed order nor the machine
 /// drifting in speed favours one of them. Specs right after the spec they
-/// vary (`w1-seccomp` and `w1b` after `w1`, `w4p` after `w4`, see
-/// `Spec::rotation`) join that spec's rotation, so their ratios to it are
-/// measured under the same noise. Progress goes to stderr.
+/// vary (`w1-seccomp` and `w1b` after `w1`, `w4p` and `w4p-nosignal` after
+/// `w4`, see `Spec::rotation`) join that spec's rotation, so their ratios
+/// to it are measured under the same noise. Progress goes to stderr.
 fn measure(specs: &[Spec], impls: &[Impl], reps: usize) -> BoxResult<Results> {
     let mut results = Results::default();
     for group in specs.chunk_by(|a, b| a.rotation() == b.rotation()) {

@@ -6,10 +6,18 @@
 //! (up to 64 KiB, or a whole frame when frames are larger) and parses the
 //! frames where they landed, without copying them. A ping-pong reads and
 //! writes one socket, or over two pipes reads one and writes the other.
+//!
+//! In `-nosignal` workloads each frame goes out with one
+//! `pwritev2(RWF_NOSIGNAL)` instead, the SIGPIPE-safe write ipcwire's pipe
+//! sends make on Linux 6.18 and later: the floor for a sender that must not
+//! die of a gone reader.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
+
+#[cfg(target_os = "linux")]
+use ipcwire::sys::{self, IoSlice};
 
 use crate::harness::{self, Checker, Fault, Message};
 use crate::os::{self, DuplexEnd};
@@ -23,28 +31,67 @@ const HEADER: usize = 4;
 const MIN_BUFFER: usize = 64 << 10;
 
 pub fn run(spec: &Spec) -> BoxResult<Duration> {
+    let writes = Writes::of(spec)?;
     match spec.pattern {
         Pattern::OneWay => {
             let (reader, writer) = os::pipe(spec.pipe_size)?;
-            let send = |fd| send_all(fd, spec);
+            let send = |fd| send_all(fd, spec, writes);
             harness::measure(spec, writer, reader, send, receive_all)
         }
         Pattern::PingPong(duplex) => {
             let (parent, child) = os::duplex(duplex)?;
-            let ping = |end: DuplexEnd| ping_all(end.reader(), end.writer(), spec);
+            let ping = |end: DuplexEnd| ping_all(end.reader(), end.writer(), spec, writes);
             let echo = |end: DuplexEnd, checker: &mut Checker| {
-                echo_all(end.reader(), end.writer(), checker)
+                echo_all(end.reader(), end.writer(), checker, writes)
             };
             harness::measure(spec, parent, child, ping, echo)
         }
     }
 }
 
-fn send_all(fd: OwnedFd, spec: &Spec) -> BoxResult<()> {
+/// The system call each frame goes out with.
+#[derive(Copy, Clone)]
+enum Writes {
+    /// `write`: a gone reader raises `SIGPIPE`, which kills a process that
+    /// keeps its default action.
+    Plain,
+    /// `pwritev2(fd, [frame], -1, RWF_NOSIGNAL)` through ipcwire's
+    /// `sys::writev_nosignal`, the call its pipe sends make: a gone reader
+    /// gives `EPIPE` and no signal. Linux 6.18 and later.
+    #[cfg(target_os = "linux")]
+    NoSignal,
+}
+
+impl Writes {
+    /// What `spec` asks for: an error, never `write`, where pipes take no
+    /// `RWF_NOSIGNAL` (other systems, Linux before 6.18).
+    fn of(spec: &Spec) -> BoxResult<Writes> {
+        if !spec.nosignal_writes {
+            return Ok(Writes::Plain);
+        }
+        #[cfg(target_os = "linux")]
+        if nosignal_writes_work() {
+            return Ok(Writes::NoSignal);
+        }
+        let name = &spec.name;
+        Err(format!("raw {name} needs RWF_NOSIGNAL, which pipes here lack (Linux 6.18 on)").into())
+    }
+}
+
+/// Whether pipes here take `RWF_NOSIGNAL`: one byte written into a fresh one.
+pub fn nosignal_writes_work() -> bool {
+    #[cfg(target_os = "linux")]
+    if let Ok((_reader, writer)) = os::pipe(None) {
+        return write_all(writer.as_fd(), &[0], Writes::NoSignal).is_ok();
+    }
+    false
+}
+
+fn send_all(fd: OwnedFd, spec: &Spec, writes: Writes) -> BoxResult<()> {
     let mut frame = Message::framed(spec.size);
     for seq in 0..spec.count {
         frame.set_seq(seq);
-        write_all(fd.as_fd(), frame.bytes())?;
+        write_all(fd.as_fd(), frame.bytes(), writes)?;
     }
     Ok(())
 }
@@ -59,13 +106,18 @@ fn receive_all(fd: OwnedFd, checker: &mut Checker) -> Result<(), Fault> {
 
 /// Writes each frame to `writer`, then reads `reader` until its echo is
 /// complete and checks it.
-fn ping_all(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>, spec: &Spec) -> BoxResult<()> {
+fn ping_all(
+    reader: BorrowedFd<'_>,
+    writer: BorrowedFd<'_>,
+    spec: &Spec,
+    writes: Writes,
+) -> BoxResult<()> {
     let mut frame = Message::framed(spec.size);
     let mut frames = FrameReader::new(reader, spec.size);
     let mut echoes = Checker::new(spec.size);
     for seq in 0..spec.count {
         frame.set_seq(seq);
-        write_all(writer, frame.bytes())?;
+        write_all(writer, frame.bytes(), writes)?;
         let echo = frames.next()?.ok_or("end of stream before an echo")?;
         echoes
             .check(&echo[HEADER..])
@@ -74,17 +126,18 @@ fn ping_all(reader: BorrowedFd<'_>, writer: BorrowedFd<'_>, spec: &Spec) -> BoxR
     Ok(())
 }
 
-/// Echoes each frame from `reader`, header and all, with one `write` to
+/// Echoes each frame from `reader`, header and all, with one write to
 /// `writer` from where it was read.
 fn echo_all(
     reader: BorrowedFd<'_>,
     writer: BorrowedFd<'_>,
     checker: &mut Checker,
+    writes: Writes,
 ) -> Result<(), Fault> {
     let mut frames = FrameReader::new(reader, checker.size());
     while let Some(frame) = frames.next().map_err(|_| Fault::Recv)? {
         checker.check(&frame[HEADER..])?;
-        write_all(writer, frame).map_err(|_| Fault::Send)?;
+        write_all(writer, frame, writes).map_err(|_| Fault::Send)?;
     }
     Ok(())
 }
@@ -152,19 +205,33 @@ impl<'fd> FrameReader<'fd> {
     }
 }
 
-/// `write` until all of `buf` is out (one call, unless a signal interrupts
+/// Writes until all of `buf` is out (one call, unless a signal interrupts
 /// it: a blocking write waits for room for every byte).
-fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8], writes: Writes) -> io::Result<()> {
     while !buf.is_empty() {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
-        let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-        match n {
-            -1 => retry_on_eintr()?,
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n => buf = &buf[n.unsigned_abs()..],
+        let n = match writes {
+            Writes::Plain => write(fd, buf)?,
+            #[cfg(target_os = "linux")]
+            Writes::NoSignal => sys::writev_nosignal(fd, &[IoSlice::new(buf)])?,
+        };
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
         }
+        buf = &buf[n..];
     }
     Ok(())
+}
+
+/// One `write` from `buf` (repeated only when a signal interrupts it).
+fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+        if n != -1 {
+            return Ok(n.unsigned_abs());
+        }
+        retry_on_eintr()?;
+    }
 }
 
 /// One `read` into `buf` (repeated only when a signal interrupts it).

@@ -172,7 +172,8 @@ pub fn workload_table(results: &Results, workloads: &[&str], impls: &[Impl]) -> 
     }
     let _ = writeln!(out, "\n{}|", "|---".repeat(2 + impls.len() + others.len()));
     for &name in workloads {
-        let Some(first) = results.get(name, Impl::Ipcwire) else {
+        // Some workloads are one implementation's (`w4p-nosignal` raw's).
+        let Some(first) = impls.iter().find_map(|&imp| results.get(name, imp)) else {
             continue;
         };
         let _ = write!(
@@ -217,7 +218,15 @@ fn describe(spec: &Spec) -> String {
         Cpus::Split(..) => ", two CPUs",
     };
     let confined = if spec.seccomp { ", both confined" } else { "" };
-    format!("{}: {messages}, {channel}{cpus}{confined}", spec.name)
+    let writes = if spec.nosignal_writes {
+        ", RWF_NOSIGNAL writes"
+    } else {
+        ""
+    };
+    format!(
+        "{}: {messages}, {channel}{cpus}{confined}{writes}",
+        spec.name
+    )
 }
 
 /// A line for each confined workload measured, against the same
@@ -243,6 +252,30 @@ pub fn seccomp_ratios(results: &Results) -> String {
             "- `{}`: {} the speed of `{name}`, {per_message:+.1} ns a {unit}",
             run.spec.name,
             ratio(Some(plain / confined)),
+        );
+    }
+    out
+}
+
+/// A line for each workload raw wrote with `pwritev2(RWF_NOSIGNAL)`,
+/// against raw's with `write` and ipcwire's: what a write that cannot
+/// raise `SIGPIPE` costs the floor (median times).
+pub fn nosignal_ratios(results: &Results) -> String {
+    let mut out = String::new();
+    for run in &results.runs {
+        let Some(plain) = run.spec.plain_writes_name() else {
+            continue;
+        };
+        let name = run.spec.name.as_str();
+        let micros = median(&seconds(&run.times)) / run.spec.count as f64 * 1e6;
+        let _ = writeln!(
+            out,
+            "\nRaw's `{plain}` with `pwritev2(RWF_NOSIGNAL)` writes, as ipcwire's \
+             (`{name}`): {} µs a round trip, {} the speed of raw's `{plain}` with \
+             `write`; ipcwire's `{plain}` runs at {} its speed.",
+            fig(micros),
+            ratio(results.speedup((name, Impl::Raw), (plain, Impl::Raw))),
+            ratio(results.speedup((plain, Impl::Ipcwire), (name, Impl::Raw))),
         );
     }
     out

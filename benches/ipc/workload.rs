@@ -58,6 +58,10 @@ pub struct Spec {
     /// (`w1b` workloads, ipcwire only; see `with_ipcwire.rs`). `None`: one
     /// send per message, as every implementation does.
     pub batch: Option<usize>,
+    /// Whether raw's frames go out with `pwritev2(RWF_NOSIGNAL)`, as
+    /// ipcwire's pipe sends do on Linux 6.18 and later, instead of `write`
+    /// (`-nosignal` workloads, raw only; see `raw.rs`).
+    pub nosignal_writes: bool,
 }
 
 impl Spec {
@@ -104,9 +108,25 @@ impl Spec {
         self
     }
 
+    /// The same workload with raw writing through `pwritev2(RWF_NOSIGNAL)`,
+    /// named `NAME-nosignal`.
+    fn nosignal(mut self) -> Spec {
+        self.name += NOSIGNAL_SUFFIX;
+        self.nosignal_writes = true;
+        self
+    }
+
+    /// The workload this one writes with `write` (`w4p` for `w4p-nosignal`).
+    pub fn plain_writes_name(&self) -> Option<&str> {
+        self.name
+            .strip_suffix(NOSIGNAL_SUFFIX)
+            .filter(|_| self.nosignal_writes)
+    }
+
     /// The workload in whose rotation this one is measured (see `main.rs`):
     /// the one it varies, whose ratio to it is what matters (`w1` for
-    /// `w1-seccomp` and every `w1b`, `w4` for `w4p`), or its own name.
+    /// `w1-seccomp` and every `w1b`, `w4` for `w4p` and `w4p-nosignal`),
+    /// or its own name.
     pub fn rotation(&self) -> &str {
         match (self.unconfined_name(), self.batch, self.pattern) {
             (Some(name), _, _) => name,
@@ -118,6 +138,7 @@ impl Spec {
 }
 
 const SECCOMP_SUFFIX: &str = "-seccomp";
+const NOSIGNAL_SUFFIX: &str = "-nosignal";
 
 /// The workload the `w1b` workloads send in batches.
 pub const BATCHED: &str = "w1";
@@ -133,9 +154,10 @@ pub const PING_PONG: &str = "w4";
 pub const BIG_PIPE: usize = 1 << 20;
 
 /// The named workloads of bytes, in table order. `w1-seccomp` and `w1b`
-/// are measured together with `w1`, and `w4p` with `w4` (see `main.rs`),
-/// since what matters is their ratio to it; each follows the one it varies.
-pub const FRAME_NAMES: [&str; 8] = [
+/// are measured together with `w1`, and `w4p` and `w4p-nosignal` with `w4`
+/// (see `main.rs`), since what matters is their ratio to it; each follows
+/// the one it varies.
+pub const FRAME_NAMES: [&str; 9] = [
     "w1",
     "w1-seccomp",
     "w1b",
@@ -144,6 +166,7 @@ pub const FRAME_NAMES: [&str; 8] = [
     "w3-bigpipe",
     "w4",
     "w4p",
+    "w4p-nosignal",
 ];
 /// The named workloads of Python objects, in table order.
 pub const PICKLE_NAMES: [&str; 2] = ["w5", "w5-dict"];
@@ -223,6 +246,7 @@ pub fn named(name: &str) -> Option<Spec> {
         "w1-seccomp" => return named("w1").map(Spec::confined),
         "w1b" => return named(BATCHED).map(|spec| spec.batched(name, BATCH)),
         "w4p" => return named(PING_PONG).map(|spec| spec.over_two_pipes(name)),
+        "w4p-nosignal" => return named("w4p").map(Spec::nosignal),
         _ => {
             let batch: usize = name.strip_prefix("w1b-")?.parse().ok().filter(|&n| n > 0)?;
             let name = format!("w1b-{batch}");
@@ -239,6 +263,7 @@ pub fn named(name: &str) -> Option<Spec> {
         cpus: Cpus::for_pattern(pattern),
         seccomp: false,
         batch: None,
+        nosignal_writes: false,
     })
 }
 
@@ -269,6 +294,7 @@ pub fn sweep(size: usize) -> Spec {
         cpus: Cpus::for_pattern(Pattern::OneWay),
         seccomp: false,
         batch: None,
+        nosignal_writes: false,
     }
 }
 
@@ -290,7 +316,8 @@ pub enum Impl {
     /// For Python objects only: `send_bytes` / `recv_bytes_into` of the
     /// same pickles, made before the clock starts and never decoded.
     IpcwireBytes,
-    /// One `libc::write` per frame, large `libc::read`s parsed in place.
+    /// One `libc::write` per frame (`pwritev2(RWF_NOSIGNAL)` in `-nosignal`
+    /// workloads), large `libc::read`s parsed in place.
     Raw,
     /// `write_all` of header then payload; `BufReader` + `read_exact`.
     Std,
@@ -327,8 +354,12 @@ impl Impl {
 
     /// Whether this implementation takes part in `spec`: raw and std
     /// frame bytes and know no pickles; the pickle baseline has nothing to
-    /// add to workloads of bytes; confinement and batches are ipcwire's.
+    /// add to workloads of bytes; confinement and batches are ipcwire's,
+    /// `RWF_NOSIGNAL` writes raw's (ipcwire's pipe sends have them already).
     pub fn runs(self, spec: &Spec) -> bool {
+        if spec.nosignal_writes {
+            return self == Impl::Raw;
+        }
         if spec.seccomp || spec.batch.is_some() {
             return self == Impl::Ipcwire && spec.payload == Payload::Frames;
         }

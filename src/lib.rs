@@ -7,7 +7,8 @@
 //! - [`Connection::send_bytes`] / [`Connection::recv_bytes`] move whole
 //!   messages; [`Error::Eof`] is Python's `EOFError`.
 //! - [`fork_with_pipe`] is the classic pattern in one call: pipe, fork,
-//!   close the unused ends, run the child, wait.
+//!   close the unused ends, run the child, and hand back a [`Child`] to
+//!   wait on.
 //! - [`Connection::send`] / [`Connection::recv`] move Python objects
 //!   (pickles) of the built-in data types; [`pickle`] is their codec.
 //! - [`frame`] is the pure wire codec, usable on its own (even without an OS).

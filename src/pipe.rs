@@ -66,7 +66,7 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection), Errno> {
 /// | a Python peer | `Connection(fd)`, as Python's `Pipe()` | `Connection(r, writable=False)` to receive and `Connection(w, readable=False)` to send |
 /// | descriptors held | one per end | two per end |
 ///
-/// Choose pipes for request and response workers that live on round
+/// Choose pipes for workers that do mostly request and response round
 /// trips; choose the socket pair to pass descriptors, to learn the peer's
 /// credentials, or to hand Python one `Connection`.
 ///

@@ -348,19 +348,19 @@ impl Connection {
         conn
     }
 
-    /// The descriptor sends write to: the connection's own but on a
-    /// duplex connection over two pipes, where [`as_fd`](AsFd::as_fd)
-    /// is the end receives read from and this is the other pipe's write
-    /// end. Wait on it for writability after a send's `Io(EAGAIN)` (see
+    /// The descriptor sends write to. It is [`as_fd`](AsFd::as_fd)'s,
+    /// except on a [`duplex_pipes`](crate::duplex_pipes) connection, where
+    /// `as_fd` is the read end and this the write end. Wait on it for
+    /// writability after a send's `Io(EAGAIN)` (see
     /// [event loops](Connection#event-loops)).
     #[must_use]
     pub fn as_write_fd(&self) -> BorrowedFd<'_> {
         self.writer.as_ref().unwrap_or(&self.fd).as_fd()
     }
 
-    /// Unwraps the descriptors: the connection's own, and on a duplex
-    /// connection over two pipes the write end sends went to (the first
-    /// is then the read end). What was read ahead is dropped, as for
+    /// Unwraps the descriptors: `(fd, None)`, or for a
+    /// [`duplex_pipes`](crate::duplex_pipes) connection `(read_end,
+    /// Some(write_end))`. What was read ahead is dropped, as for
     /// [`OwnedFd::from`](#impl-From<Connection>-for-OwnedFd).
     ///
     /// # System calls

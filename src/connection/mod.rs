@@ -325,8 +325,9 @@ impl Connection {
     /// # Errors
     /// `EBADF` if `reader` is not open for reading or `writer` not open for
     /// writing (swapped ends, say); `EINVAL` if either is a socket (wrap a
-    /// socket with [`from_fd`](Self::from_fd), which speaks its calls).
-    /// Both are closed on any error.
+    /// socket with [`from_fd`](Self::from_fd), which speaks its calls), or
+    /// if both are ends of one pipe (such a connection would talk to
+    /// itself). Both are closed on any error.
     ///
     /// # System calls
     /// `fcntl(F_GETFL)` and `fstat` of each; `close` of both on an error.
@@ -335,8 +336,12 @@ impl Connection {
         writer: impl Into<OwnedFd>,
     ) -> Result<Connection, Errno> {
         let (reader, writer) = (reader.into(), writer.into());
-        check_pipe_end(reader.as_fd(), Access::Read)?;
-        check_pipe_end(writer.as_fd(), Access::Write)?;
+        let read_end = pipe_end(reader.as_fd(), Access::Read)?;
+        if pipe_end(writer.as_fd(), Access::Write)? == read_end {
+            // One pipe both ways: the connection would receive its own
+            // messages, and a send larger than the pipe would never end.
+            return Err(Errno::INVAL);
+        }
         Ok(Connection::over_pipes(reader, writer))
     }
 
@@ -1187,8 +1192,9 @@ impl core::fmt::Debug for Connection {
     }
 }
 
-/// Checks that `fd` is a pipe end (not a socket) open for `access`.
-fn check_pipe_end(fd: BorrowedFd<'_>, access: Access) -> Result<(), Errno> {
+/// Checks that `fd` is a pipe end (not a socket) open for `access`, and
+/// says which pipe.
+fn pipe_end(fd: BorrowedFd<'_>, access: Access) -> Result<sys::FileId, Errno> {
     let open_for = match sys::access_mode(fd)? {
         (true, _) if access == Access::Read => true,
         (_, true) if access == Access::Write => true,
@@ -1197,8 +1203,8 @@ fn check_pipe_end(fd: BorrowedFd<'_>, access: Access) -> Result<(), Errno> {
     if !open_for {
         return Err(Errno::BADF);
     }
-    match sys::fstat_is_socket(fd)? {
-        true => Err(Errno::INVAL),
-        false => Ok(()),
+    match sys::fstat_id(fd)? {
+        id if id.is_socket => Err(Errno::INVAL),
+        id => Ok(id),
     }
 }

@@ -187,12 +187,7 @@ pub fn close(fd: OwnedFd) -> Result<(), Errno> {
 /// # System calls
 /// `fstat`.
 pub fn fstat_is_socket(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
-    let mut st = MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `st` is writable memory of the right size for `fstat` to fill.
-    check(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
-    // SAFETY: `fstat` succeeded, so it initialised `st`.
-    let mode = unsafe { st.assume_init() }.st_mode;
-    Ok(mode & libc::S_IFMT == libc::S_IFSOCK)
+    super::fstat_id(fd).map(|id| id.is_socket)
 }
 
 /// Closes every descriptor numbered 3 or more that `keep` does not list:

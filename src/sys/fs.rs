@@ -1,11 +1,14 @@
-//! `lstat` and `unlink`, for the socket files Unix listeners create.
+//! `lstat` and `unlink`, for the socket files Unix listeners create, and
+//! `fstat` of a descriptor, to tell which file it is.
 
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
-use super::{check, Errno};
+use super::{check, AsRawFd, BorrowedFd, Errno};
 
-/// What `lstat` says about a path: enough to tell one file from another.
+/// What `lstat` or `fstat` says about a file: enough to tell one file
+/// from another (both ends of one pipe are one file, as are copies of a
+/// descriptor made by `dup`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FileId {
     /// The device holding the file.
@@ -28,14 +31,34 @@ pub fn lstat(path: &CStr) -> Result<FileId, Errno> {
     // SAFETY: `path` is NUL-terminated and `st` is writable room for a stat.
     check(unsafe { libc::lstat(path.as_ptr(), st.as_mut_ptr()) })?;
     // SAFETY: lstat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    // dev_t and ino_t are u64 on Linux but narrower or signed elsewhere.
-    #[allow(clippy::unnecessary_cast)]
-    Ok(FileId {
-        dev: st.st_dev as u64,
-        ino: st.st_ino as u64,
-        is_socket: st.st_mode & libc::S_IFMT == libc::S_IFSOCK,
-    })
+    Ok(FileId::of(&unsafe { st.assume_init() }))
+}
+
+/// `fstat(fd)`: identifies the file a descriptor refers to.
+///
+/// # Errors
+/// `EBADF` if `fd` is not open.
+///
+/// # System calls
+/// `fstat` (`newfstatat`, `fstat64` or `statx`, as libc implements it).
+pub fn fstat_id(fd: BorrowedFd<'_>) -> Result<FileId, Errno> {
+    let mut st = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `st` is writable memory of the right size for `fstat` to fill.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
+    // SAFETY: fstat succeeded, so it filled `st`.
+    Ok(FileId::of(&unsafe { st.assume_init() }))
+}
+
+impl FileId {
+    fn of(st: &libc::stat) -> FileId {
+        // dev_t and ino_t are u64 on Linux but narrower or signed elsewhere.
+        #[allow(clippy::unnecessary_cast)]
+        FileId {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            is_socket: st.st_mode & libc::S_IFMT == libc::S_IFSOCK,
+        }
+    }
 }
 
 /// `unlink(path)`: removes a name from the file system.

@@ -347,6 +347,10 @@ pub const INVENTORY: &[Entry] = &[
         "sys::fstat_is_socket",
         &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
     ),
+    entry(
+        "sys::fstat_id",
+        &["newfstatat", "fstat", "fstat64", "fstatat64", "statx"],
+    ),
     entry("sys::set_nonblocking", &["fcntl", "fcntl64"]),
     entry("sys::access_mode", &["fcntl", "fcntl64"]),
     entry(

@@ -141,7 +141,7 @@ pub use fd::{
     access_mode, close, close_other_fds, fstat_is_socket, set_nonblocking, AsFd, AsRawFd,
     BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd,
 };
-pub use fs::{lstat, unlink, FileId};
+pub use fs::{fstat_id, lstat, unlink, FileId};
 pub use io::{read, readv, write, writev, IoSlice, IoSliceMut, IoSlices, MAX_IOV};
 #[cfg(target_vendor = "apple")]
 pub use net::set_nosigpipe;

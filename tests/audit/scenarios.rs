@@ -232,6 +232,7 @@ pub const SCENARIOS: &[Scenario] = &[
             "sys::pipe_size",
             "sys::set_pipe_size",
             "sys::fstat_is_socket",
+            "sys::fstat_id",
             "sys::sigpipe_is_ignored",
             "sys::write",
             "sys::writev",
@@ -928,6 +929,9 @@ fn sys_io() {
         sys::fstat_is_socket(r.as_fd())
     });
     assert_eq!(socket, Ok(false));
+    let ids =
+        [r.as_fd(), w.as_fd()].map(|fd| bracket("calls=1 sys::fstat_id", || sys::fstat_id(fd)));
+    assert_eq!(ids[0], ids[1], "both ends of one pipe are one file");
     // Rust's std ignores SIGPIPE before `main`.
     let ignored = bracket("calls=1 sys::sigpipe_is_ignored", sys::sigpipe_is_ignored);
     assert_eq!(ignored, Ok(true));

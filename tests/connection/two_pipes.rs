@@ -969,6 +969,27 @@ fn from_pipes_refuses_sockets_and_closes_both() {
     assert_eq!(count_fds(), before);
 }
 
+/// Both ends of one pipe, the likeliest slip: such a connection would
+/// receive its own messages, and a send larger than the pipe would wait
+/// forever with nobody to read it.
+#[test]
+fn from_pipes_refuses_both_ends_of_one_pipe_and_closes_both() {
+    let _g = lock();
+    let before = count_fds();
+    let (r, w) = new_pipe();
+    refused(r, w, Errno::INVAL, "one pipe's two ends");
+    let (r, w) = new_pipe();
+    let r2 = r.try_clone().expect("dup");
+    drop(r);
+    refused(
+        r2,
+        w,
+        Errno::INVAL,
+        "a copy of one pipe's read end and its write end",
+    );
+    assert_eq!(count_fds(), before);
+}
+
 /// Descriptors that are open, but not for what they would be used for.
 #[test]
 fn from_pipes_refuses_descriptors_not_open_for_their_use() {

@@ -115,21 +115,22 @@ impl Kind {
 /// # Event loops
 /// [`wait`](crate::wait) is Python's `connection.wait`, one `poll` over
 /// many connections. For an event loop (epoll, mio), register the
-/// descriptor (the connection is `AsRawFd`), switch the connection to
+/// descriptor (the connection is `AsRawFd`; on a
+/// [`duplex_pipes`](crate::duplex_pipes) connection that is the read end,
+/// and sends go to [`as_write_fd`](Self::as_write_fd)), switch the connection to
 /// [non-blocking mode](Self::set_nonblocking), and receive until
 /// `Io(EAGAIN)`. A receive that stops earlier may leave messages in the
 /// connection's buffer, where the kernel no longer sees them: then check
 /// [`poll(Some(Duration::ZERO))`](Self::poll) before going back to sleep
 /// ([`recv_buffered`](Self::recv_buffered) takes them without a system
 /// call). `poll` and [`wait`](crate::wait) wait to receive; after a send's
-/// `Io(EAGAIN)`, wait until the descriptor is writable with your event
-/// loop or with [`sys::poll`](crate::sys::poll):
+/// `Io(EAGAIN)`, wait until [`as_write_fd`](Self::as_write_fd) is
+/// writable with your event loop or with [`sys::poll`](crate::sys::poll):
 ///
 /// ```
-/// use std::os::fd::AsFd;
 /// use ipcwire::sys::{self, PollFd, PollFlags};
-/// let (_rx, tx) = ipcwire::pipe(false)?;
-/// let writable = sys::poll(&mut [PollFd::new(tx.as_fd(), PollFlags::OUT)], None)? > 0;
+/// let (_rx, tx) = ipcwire::duplex_pipes()?;
+/// let writable = sys::poll(&mut [PollFd::new(tx.as_write_fd(), PollFlags::OUT)], None)? > 0;
 /// assert!(writable);
 /// # Ok::<(), ipcwire::Error>(())
 /// ```
@@ -460,8 +461,9 @@ impl Connection {
     /// does to its disposition. Where the kernel has `RWF_NOSIGNAL` (Linux
     /// 6.18 on), each write is one `pwritev2` with that flag: it raises no
     /// `SIGPIPE` at all, as a socket's `MSG_NOSIGNAL` send raises none, and
-    /// costs nothing more. Elsewhere (older kernels, whose refusal the
-    /// connection's first write learns, and other systems) each write
+    /// costs nothing more. Elsewhere (older kernels, and seccomp filters
+    /// that refuse `pwritev2`, whose refusal the connection's first write
+    /// learns; other systems) each write
     /// looks the action up first (one `rt_sigaction`): ignored, the write
     /// goes as it is; otherwise it and every later write on the connection
     /// block `SIGPIPE` for the thread and take back a `SIGPIPE` the write
@@ -1024,7 +1026,9 @@ impl Connection {
     /// far; repeat it when the descriptor is ready: readable for a receive
     /// ([`poll`](Self::poll)), writable for a send (see
     /// [event loops](Connection#event-loops)), or as your event loop says
-    /// through [`as_fd`](Self::as_fd). See [`send_bytes`](Self::send_bytes)
+    /// through [`as_fd`](Self::as_fd) for receives and
+    /// [`as_write_fd`](Self::as_write_fd) for sends (the same descriptor but
+    /// on a [`duplex_pipes`](crate::duplex_pipes) connection). See [`send_bytes`](Self::send_bytes)
     /// for finishing a message that left part-way.
     ///
     /// A receive that stopped inside a message keeps the part it took where

@@ -270,9 +270,14 @@ impl Connection {
         #[cfg(target_os = "linux")]
         if self.sigpipe == Sigpipe::NoSignal {
             match sys::writev_nosignal(self.as_write_fd(), bufs) {
-                // A kernel before 6.18, or a filter refusing the call:
-                // nothing was written.
-                Err(Errno::OPNOTSUPP | Errno::NOSYS) => self.sigpipe = Sigpipe::LookUp,
+                // A kernel before 6.18, or a seccomp filter or emulator
+                // refusing the call or the flag: nothing was written, and a
+                // real error comes back from the plain write all the same.
+                Err(
+                    Errno::OPNOTSUPP | Errno::NOSYS | Errno::PERM | Errno::ACCES | Errno::INVAL,
+                ) => {
+                    self.sigpipe = Sigpipe::LookUp;
+                }
                 written => return written,
             }
         }

@@ -133,9 +133,10 @@ const RWF_NOSIGNAL: libc::c_long = 0x100;
 /// # Errors
 /// As for [`writev`](super::writev). `EOPNOTSUPP` from a kernel without
 /// the flag (4.6 to 6.17) or a descriptor whose driver takes no flags,
-/// `ENOSYS` from one without the call (before 4.6) or from a seccomp
-/// filter that refuses it: nothing was written then. `EINTR` never
-/// surfaces.
+/// `ENOSYS` from one without the call (before 4.6); `EPERM`, `EACCES` or
+/// `ENOSYS` from a seccomp filter that refuses it, `EINVAL` from an
+/// emulator that does not know the flag: nothing was written then.
+/// `EINTR` never surfaces.
 ///
 /// # System calls
 /// `pwritev2` (repeated on `EINTR`).

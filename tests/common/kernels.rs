@@ -20,8 +20,12 @@ pub enum Kernel {
     This,
     /// 4.6 to 6.17: `pwritev2` without `RWF_NOSIGNAL`.
     WithoutNosignal,
-    /// Before 4.6, or a filter refusing the call: no `pwritev2`.
+    /// Before 4.6: no `pwritev2`.
     WithoutPwritev2,
+    /// Any kernel under a seccomp allowlist written before `pwritev2`
+    /// that refuses what it does not list with `EPERM`, as libseccomp's
+    /// `SCMP_ACT_ERRNO(EPERM)` and systemd's `SystemCallFilter=` do.
+    Filtered,
 }
 
 impl Kernel {
@@ -32,6 +36,7 @@ impl Kernel {
                 Kernel::This,
                 Kernel::WithoutNosignal,
                 Kernel::WithoutPwritev2,
+                Kernel::Filtered,
             ]
         } else {
             &[Kernel::This]
@@ -45,6 +50,7 @@ impl Kernel {
             Kernel::This => return Ok(()),
             Kernel::WithoutNosignal => libc::EOPNOTSUPP,
             Kernel::WithoutPwritev2 => libc::ENOSYS,
+            Kernel::Filtered => libc::EPERM,
         };
         refuse(libc::SYS_pwritev2, errno)
     }

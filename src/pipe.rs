@@ -60,7 +60,7 @@ pub fn pipe(duplex: bool) -> Result<(Connection, Connection), Errno> {
 ///
 /// | | socket pair ([`pipe(true)`](pipe)) | two pipes (this) |
 /// |---|---|---|
-/// | a round trip of small messages | 1× | about 0.6× the time (0.59× in the `w4p` benchmark): the kernel's pipe is the lighter path |
+/// | a round trip of small messages | 1× | about 0.6× the time (0.55× to 0.59× in the `w4p` benchmark): the kernel's pipe is the lighter path |
 /// | descriptor passing ([`send_bytes_with_fds`](Connection::send_bytes_with_fds), [`send_handle`](Connection::send_handle)) | yes | `Io(ENOTSOCK)`, nothing sent |
 /// | [`peer_cred`](Connection::peer_cred) | yes | `Io(ENOTSOCK)` |
 /// | a Python peer | `Connection(fd)`, as Python's `Pipe()` | `Connection(r, writable=False)` to receive and `Connection(w, readable=False)` to send |

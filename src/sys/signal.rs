@@ -146,11 +146,10 @@ pub fn writev_nosignal(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> Result<usize
     let (iov, n) = iov_parts(bufs);
     let args = [libc::c_long::from(fd.as_raw_fd()), libc::c_long::from(n)];
     retry(|| {
-        // SAFETY: `iov` points at `n` iovecs describing live, readable
-        // buffers. Every argument is passed as a full `long`, as the kernel
-        // reads it: the position as its two halves, both -1, which means
-        // "the current position" (on 64-bit targets the high half is
-        // unused), then the flags.
+        // Every argument goes as a full `long`, as the kernel reads it: the
+        // position as its two halves, both -1 ("the current position"; the
+        // high half is unused on 64-bit targets), then the flags.
+        // SAFETY: `iov` points at `n` iovecs over live, readable buffers.
         let ret = unsafe {
             libc::syscall(
                 libc::SYS_pwritev2,

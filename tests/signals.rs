@@ -356,6 +356,19 @@ fn in_child_with_default_sigpipe(
     child.wait()
 }
 
+/// Runs `check` as [`in_child_with_default_sigpipe`] does, once on each
+/// kernel of [`Kernel::all`]: each child must pass it and exit 0.
+fn on_every_kernel(check: impl Fn(Kernel) -> Result<(), String>) {
+    for &kernel in Kernel::all() {
+        let status = in_child_with_default_sigpipe(kernel, || check(kernel));
+        assert_eq!(
+            status,
+            ExitStatus::Exited(0),
+            "{kernel:?}: Signaled(13) is SIGPIPE"
+        );
+    }
+}
+
 /// `Ok` if `cond`, else the complaint.
 fn ensure(cond: bool, what: &str) -> Result<(), String> {
     cond.then_some(()).ok_or_else(|| what.to_owned())
@@ -385,29 +398,22 @@ fn expect_epipe(conn: &mut Connection, msg: &[u8]) -> Result<(), String> {
 #[test]
 fn sigpipe_default_send_to_gone_pipe_reader_is_epipe() {
     let _g = lock();
-    for &kernel in Kernel::all() {
-        let status = in_child_with_default_sigpipe(kernel, || {
-            let mask = members(&signal_mask());
-            ensure(mask == [libc::SIGUSR2], &format!("starting mask {mask:?}"))?;
-            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-            writer
-                .send_bytes(b"read by nobody")
-                .map_err(|e| format!("first send: {e:?}"))?;
-            drop(reader);
-            // A small frame (one write), a vectored one, and one larger than
-            // the pipe: each is EPIPE, and each leaves no trace.
-            for len in [5, 300, 2 * MIB] {
-                expect_epipe(&mut writer, &numbered(len as u64, len))?;
-                unchanged(&mask, false)?;
-            }
-            Ok(())
-        });
-        assert_eq!(
-            status,
-            ExitStatus::Exited(0),
-            "{kernel:?}: Signaled(13) is SIGPIPE"
-        );
-    }
+    on_every_kernel(|_| {
+        let mask = members(&signal_mask());
+        ensure(mask == [libc::SIGUSR2], &format!("starting mask {mask:?}"))?;
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        writer
+            .send_bytes(b"read by nobody")
+            .map_err(|e| format!("first send: {e:?}"))?;
+        drop(reader);
+        // A small frame (one write), a vectored one, and one larger than
+        // the pipe: each is EPIPE, and each leaves no trace.
+        for len in [5, 300, 2 * MIB] {
+            expect_epipe(&mut writer, &numbered(len as u64, len))?;
+            unchanged(&mask, false)?;
+        }
+        Ok(())
+    });
 }
 
 /// Batches to a pipe whose reader is gone: `EPIPE`, and no trace, each on
@@ -417,44 +423,37 @@ fn sigpipe_default_send_to_gone_pipe_reader_is_epipe() {
 #[test]
 fn sigpipe_default_batch_to_gone_pipe_reader_is_epipe() {
     let _g = lock();
-    for &kernel in Kernel::all() {
-        let status = in_child_with_default_sigpipe(kernel, || {
-            let mask = members(&signal_mask());
-            let one = vec![numbered(0, 5)];
-            let small: Vec<Vec<u8>> = (0..64).map(|seq| numbered(seq, 100)).collect();
-            let large: Vec<Vec<u8>> = (0..2000)
-                .map(|seq| numbered(seq, if seq == 1000 { 200 * 1024 } else { 100 }))
-                .collect();
-            // One small frame (one write), 64 (one writev), and more than the
-            // pipe holds.
-            for batch in [&one, &small, &large] {
-                for warm in [false, true] {
-                    let what = format!("warm={warm}, a batch of {}", batch.len());
-                    let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-                    if warm {
-                        writer
-                            .send_bytes_batch(&small)
-                            .map_err(|e| format!("{what}: first batch: {e:?}"))?;
-                    }
-                    drop(reader);
-                    let got = writer.send_bytes_batch(batch);
-                    ensure(
-                        got == Err(Error::Io(Errno::PIPE)),
-                        &format!("{what}: {got:?}"),
-                    )?;
-                    unchanged(&mask, false)?;
-                    expect_epipe(&mut writer, b"one message")?;
-                    unchanged(&mask, false)?;
+    on_every_kernel(|_| {
+        let mask = members(&signal_mask());
+        let one = vec![numbered(0, 5)];
+        let small: Vec<Vec<u8>> = (0..64).map(|seq| numbered(seq, 100)).collect();
+        let large: Vec<Vec<u8>> = (0..2000)
+            .map(|seq| numbered(seq, if seq == 1000 { 200 * 1024 } else { 100 }))
+            .collect();
+        // One small frame (one write), 64 (one writev), and more than the
+        // pipe holds.
+        for batch in [&one, &small, &large] {
+            for warm in [false, true] {
+                let what = format!("warm={warm}, a batch of {}", batch.len());
+                let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+                if warm {
+                    writer
+                        .send_bytes_batch(&small)
+                        .map_err(|e| format!("{what}: first batch: {e:?}"))?;
                 }
+                drop(reader);
+                let got = writer.send_bytes_batch(batch);
+                ensure(
+                    got == Err(Error::Io(Errno::PIPE)),
+                    &format!("{what}: {got:?}"),
+                )?;
+                unchanged(&mask, false)?;
+                expect_epipe(&mut writer, b"one message")?;
+                unchanged(&mask, false)?;
             }
-            Ok(())
-        });
-        assert_eq!(
-            status,
-            ExitStatus::Exited(0),
-            "{kernel:?}: Signaled(13) is SIGPIPE"
-        );
-    }
+        }
+        Ok(())
+    });
 }
 
 /// A caller that blocks `SIGPIPE` and already has one pending keeps it:
@@ -462,32 +461,29 @@ fn sigpipe_default_batch_to_gone_pipe_reader_is_epipe() {
 #[test]
 fn sigpipe_pending_beforehand_stays_pending() {
     let _g = lock();
-    for &kernel in Kernel::all() {
-        let status = in_child_with_default_sigpipe(kernel, || {
-            set_blocked(libc::SIGPIPE, true);
-            let mask = members(&signal_mask());
-            ensure(
-                mask == [libc::SIGUSR2, libc::SIGPIPE],
-                &format!("starting mask {mask:?}"),
-            )?;
-            // SAFETY: raising a blocked signal only marks it pending.
-            unsafe { libc::raise(libc::SIGPIPE) };
-            ensure(pending() == [libc::SIGPIPE], "raised SIGPIPE not pending")?;
-            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-            drop(reader);
-            for len in [5, 300] {
-                expect_epipe(&mut writer, &numbered(1, len))?;
-                unchanged(&mask, true)?;
-            }
-            // The one raised beforehand is still there, exactly once.
-            ensure(take_pending(libc::SIGPIPE), "the raised SIGPIPE was taken")?;
-            ensure(!take_pending(libc::SIGPIPE), "a second SIGPIPE was pending")?;
-            // Blocked but not pending: the write's own SIGPIPE is taken back.
-            expect_epipe(&mut writer, b"again")?;
-            unchanged(&mask, false)
-        });
-        assert_eq!(status, ExitStatus::Exited(0), "{kernel:?}");
-    }
+    on_every_kernel(|_| {
+        set_blocked(libc::SIGPIPE, true);
+        let mask = members(&signal_mask());
+        ensure(
+            mask == [libc::SIGUSR2, libc::SIGPIPE],
+            &format!("starting mask {mask:?}"),
+        )?;
+        // SAFETY: raising a blocked signal only marks it pending.
+        unsafe { libc::raise(libc::SIGPIPE) };
+        ensure(pending() == [libc::SIGPIPE], "raised SIGPIPE not pending")?;
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        drop(reader);
+        for len in [5, 300] {
+            expect_epipe(&mut writer, &numbered(1, len))?;
+            unchanged(&mask, true)?;
+        }
+        // The one raised beforehand is still there, exactly once.
+        ensure(take_pending(libc::SIGPIPE), "the raised SIGPIPE was taken")?;
+        ensure(!take_pending(libc::SIGPIPE), "a second SIGPIPE was pending")?;
+        // Blocked but not pending: the write's own SIGPIPE is taken back.
+        expect_epipe(&mut writer, b"again")?;
+        unchanged(&mask, false)
+    });
 }
 
 /// A send never changes the disposition. Where the kernel has
@@ -499,28 +495,25 @@ fn sigpipe_pending_beforehand_stays_pending() {
 fn sigpipe_with_a_handler_gets_it_only_where_the_write_raises_it() {
     let _g = lock();
     let nosignal = kernels::has_nosignal();
-    for &kernel in Kernel::all() {
+    on_every_kernel(|kernel| {
         let raised = if kernel == Kernel::This && nosignal {
             0
         } else {
             2
         };
-        let status = in_child_with_default_sigpipe(kernel, || {
-            count_signals(libc::SIGPIPE);
-            DELIVERED.store(0, Ordering::Relaxed);
-            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-            drop(reader);
-            expect_epipe(&mut writer, b"one")?;
-            expect_epipe(&mut writer, &[7; 1000])?;
-            let got = delivered();
-            ensure(
-                got == raised,
-                &format!("the handler ran {got} times, not {raised}"),
-            )?;
-            ensure(pending().is_empty(), "a signal is left pending")
-        });
-        assert_eq!(status, ExitStatus::Exited(0), "{kernel:?}");
-    }
+        count_signals(libc::SIGPIPE);
+        DELIVERED.store(0, Ordering::Relaxed);
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        drop(reader);
+        expect_epipe(&mut writer, b"one")?;
+        expect_epipe(&mut writer, &[7; 1000])?;
+        let got = delivered();
+        ensure(
+            got == raised,
+            &format!("the handler ran {got} times, not {raised}"),
+        )?;
+        ensure(pending().is_empty(), "a signal is left pending")
+    });
 }
 
 #[test]
@@ -644,30 +637,23 @@ fn sigpipe_default_reader_gone_in_the_middle_of_a_batch() {
 #[test]
 fn sigpipe_default_restored_after_the_first_send_still_never_kills() {
     let _g = lock();
-    for &kernel in Kernel::all() {
-        let status = in_child_with_default_sigpipe(kernel, || {
-            // SAFETY: changing the disposition of SIGPIPE in this child only.
-            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-            let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
-            writer
-                .send_bytes(b"sent while SIGPIPE is ignored")
-                .map_err(|e| format!("first send: {e:?}"))?;
-            // SAFETY: as above.
-            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-            let mask = members(&signal_mask());
-            drop(reader);
-            for len in [5, 300, 2 * MIB] {
-                expect_epipe(&mut writer, &numbered(4, len))?;
-                unchanged(&mask, false)?;
-            }
-            Ok(())
-        });
-        assert_eq!(
-            status,
-            ExitStatus::Exited(0),
-            "{kernel:?}: Signaled(13) is SIGPIPE"
-        );
-    }
+    on_every_kernel(|_| {
+        // SAFETY: changing the disposition of SIGPIPE in this child only.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        let (reader, mut writer) = pipe(false).map_err(|e| format!("pipe: {e}"))?;
+        writer
+            .send_bytes(b"sent while SIGPIPE is ignored")
+            .map_err(|e| format!("first send: {e:?}"))?;
+        // SAFETY: as above.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let mask = members(&signal_mask());
+        drop(reader);
+        for len in [5, 300, 2 * MIB] {
+            expect_epipe(&mut writer, &numbered(4, len))?;
+            unchanged(&mask, false)?;
+        }
+        Ok(())
+    });
 }
 
 /// Where the kernel has `RWF_NOSIGNAL` (Linux 6.18 on), a pipe send is

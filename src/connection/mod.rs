@@ -460,17 +460,16 @@ impl Connection {
     /// On a pipe, `SIGPIPE` never kills the process, whatever the program
     /// does to its disposition. Where the kernel has `RWF_NOSIGNAL` (Linux
     /// 6.18 on), each write is one `pwritev2` with that flag: it raises no
-    /// `SIGPIPE` at all, as a socket's `MSG_NOSIGNAL` send raises none, and
-    /// costs nothing more. Elsewhere (older kernels, and seccomp filters
-    /// that refuse `pwritev2`, whose refusal the connection's first write
-    /// learns; other systems) each write
-    /// looks the action up first (one `rt_sigaction`): ignored, the write
-    /// goes as it is; otherwise it and every later write on the connection
-    /// block `SIGPIPE` for the thread and take back a `SIGPIPE` the write
-    /// raised (a handler installed at that moment gets it instead), two
-    /// more system calls per write instead of the look-up; the one case
-    /// left there is another thread restoring the default action while a
-    /// write is under way. Sockets use `MSG_NOSIGNAL`.
+    /// `SIGPIPE` at all, as a socket's `MSG_NOSIGNAL` send raises none, in
+    /// one system call. Elsewhere (older kernels and seccomp filters that
+    /// refuse `pwritev2`, which the connection's first write learns; other
+    /// systems) each write looks the action up first (one `rt_sigaction`):
+    /// ignored, the write goes as it is; otherwise it and every later write
+    /// on the connection block `SIGPIPE` for the thread and take back a
+    /// `SIGPIPE` the write raised (a handler installed at that moment gets
+    /// it instead), two more system calls per write instead of the look-up;
+    /// the one case left there is another thread restoring the default
+    /// action while a write is under way. Sockets use `MSG_NOSIGNAL`.
     ///
     /// # Errors
     /// - [`Error::Io`] with `Errno::AGAIN` (non-blocking mode) or

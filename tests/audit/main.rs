@@ -30,6 +30,8 @@
 mod confine;
 #[path = "../common/fork.rs"]
 mod fork;
+#[path = "../common/kernels.rs"]
+mod kernels;
 #[path = "../common/serial.rs"]
 mod serial;
 #[path = "../common/sigsys.rs"]

@@ -384,10 +384,7 @@ fn bracket<T>(functions: &str, work: impl FnOnce() -> T) -> T {
 /// the kernel refuses. Call it outside brackets: the first call probes.
 fn pipe_send_calls(first: bool) -> usize {
     static NOSIGNAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let nosignal = *NOSIGNAL.get_or_init(|| {
-        let (_r, w) = sys::pipe().expect("pipe");
-        sys::writev_nosignal(w.as_fd(), &[sys::IoSlice::new(b"?")]) == Ok(1)
-    });
+    let nosignal = *NOSIGNAL.get_or_init(crate::kernels::has_nosignal);
     match (nosignal, first) {
         (true, _) => 1,
         (false, true) => 3,
